@@ -1,0 +1,11 @@
+#pragma once
+
+#include <pybind11/pybind11.h>
+
+namespace imbfast_bindings {
+
+void register_info(pybind11::module_& m);
+void register_resample(pybind11::module_& m);
+void register_neighbors(pybind11::module_& m);
+
+}  // namespace imbfast_bindings

@@ -1,0 +1,19 @@
+#include "imbfast/isa.hpp"
+#include "imbfast/parallel.hpp"
+#include "register.hpp"
+
+namespace imbfast_bindings {
+
+void register_info(pybind11::module_& m) {
+    m.def("active_isa", [] { return std::string(imbfast::isa_name(imbfast::active_isa())); },
+          "Instruction set the kernels use on this CPU.");
+    m.def("compiled_isas", [] { return std::string(imbfast::compiled_isas()); },
+          "Instruction sets compiled into this build.");
+    m.def("hardware_threads", &imbfast::hardware_threads,
+          "Hardware threads the core may use at most.");
+#ifdef IMBFAST_VERSION
+    m.attr("__version__") = IMBFAST_VERSION;
+#endif
+}
+
+}  // namespace imbfast_bindings

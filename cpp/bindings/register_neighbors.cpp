@@ -1,0 +1,110 @@
+#include <pybind11/numpy.h>
+
+#include "arrays.hpp"
+#include "imbfast/knn.hpp"
+#include "register.hpp"
+
+namespace imbfast_bindings {
+
+namespace {
+
+template <class T>
+py::tuple refine(const py::array& X, const py::object& Q_obj, const py::array& cand,
+                 const py::array& cand_dist, const py::array& bound, std::int64_t k,
+                 int n_threads) {
+    check_array<T>(X, "X", 2);
+    check_array<std::int64_t>(cand, "cand", 2);
+    check_array<float>(cand_dist, "cand_dist", 2);
+    check_array<double>(bound, "bound", 1);
+    const std::int64_t n = X.shape(0), d = X.shape(1);
+    const T* Q = nullptr;
+    std::int64_t nq = n;
+    py::array Q_arr;
+    if (!Q_obj.is_none()) {
+        Q_arr = Q_obj.cast<py::array>();
+        check_array<T>(Q_arr, "Q", 2);
+        check_dim(Q_arr, "Q", 1, d);
+        Q = ptr<T>(Q_arr);
+        nq = Q_arr.shape(0);
+    }
+    check_dim(cand, "cand", 0, nq);
+    check_dim(cand_dist, "cand_dist", 0, nq);
+    check_dim(cand_dist, "cand_dist", 1, cand.shape(1));
+    check_dim(bound, "bound", 0, nq);
+    if (k < 1) throw py::value_error("k must be >= 1");
+    py::array_t<std::int64_t> out_idx({nq, k});
+    py::array_t<double> out_dist({nq, k});
+    std::int64_t* oi = out_idx.mutable_data();
+    double* od = out_dist.mutable_data();
+    imbfast::RefineStats stats;
+    {
+        // Inputs are referenced by this frame; the kernel touches no Python object.
+        py::gil_scoped_release release;
+        stats = imbfast::refine_knn<T>(ptr<T>(X), n, d, Q, nq, ptr<std::int64_t>(cand),
+                                       ptr<float>(cand_dist), cand.shape(1), ptr<double>(bound),
+                                       k, oi, od, n_threads);
+    }
+    return py::make_tuple(out_idx, out_dist, stats.n_fallback);
+}
+
+template <class T>
+py::tuple brute(const py::array& X, const py::object& Q_obj, std::int64_t k, int n_threads) {
+    check_array<T>(X, "X", 2);
+    const std::int64_t n = X.shape(0), d = X.shape(1);
+    const T* Q = nullptr;
+    std::int64_t nq = n;
+    py::array Q_arr;
+    if (!Q_obj.is_none()) {
+        Q_arr = Q_obj.cast<py::array>();
+        check_array<T>(Q_arr, "Q", 2);
+        check_dim(Q_arr, "Q", 1, d);
+        Q = ptr<T>(Q_arr);
+        nq = Q_arr.shape(0);
+    }
+    if (k < 1) throw py::value_error("k must be >= 1");
+    py::array_t<std::int64_t> out_idx({nq, k});
+    py::array_t<double> out_dist({nq, k});
+    std::int64_t* oi = out_idx.mutable_data();
+    double* od = out_dist.mutable_data();
+    {
+        py::gil_scoped_release release;  // see refine()
+        imbfast::brute_knn<T>(ptr<T>(X), n, d, Q, nq, k, oi, od, n_threads);
+    }
+    return py::make_tuple(out_idx, out_dist);
+}
+
+bool is_float32(const py::array& X) { return X.dtype().equal(py::dtype::of<float>()); }
+bool is_float64(const py::array& X) { return X.dtype().equal(py::dtype::of<double>()); }
+
+[[noreturn]] void bad_dtype(const py::array& X) {
+    throw py::value_error("X must have dtype float32 or float64, got " +
+                          std::string(py::str(X.dtype())));
+}
+
+}  // namespace
+
+void register_neighbors(pybind11::module_& m) {
+    m.def(
+        "refine_knn",
+        [](const py::array& X, const py::object& Q, const py::array& cand,
+           const py::array& cand_dist, const py::array& bound, std::int64_t k, int n_threads) {
+            if (is_float32(X)) return refine<float>(X, Q, cand, cand_dist, bound, k, n_threads);
+            if (is_float64(X)) return refine<double>(X, Q, cand, cand_dist, bound, k, n_threads);
+            bad_dtype(X);
+        },
+        py::arg("X"), py::arg("Q"), py::arg("cand"), py::arg("cand_dist"), py::arg("bound"),
+        py::arg("k"), py::arg("n_threads") = 1,
+        "Exact k-NN from approximate candidates; returns (indices, squared distances, "
+        "number of queries answered by the exact scan).");
+    m.def(
+        "brute_knn",
+        [](const py::array& X, const py::object& Q, std::int64_t k, int n_threads) {
+            if (is_float32(X)) return brute<float>(X, Q, k, n_threads);
+            if (is_float64(X)) return brute<double>(X, Q, k, n_threads);
+            bad_dtype(X);
+        },
+        py::arg("X"), py::arg("Q"), py::arg("k"), py::arg("n_threads") = 1,
+        "Exact brute-force k-NN; returns (indices, squared distances).");
+}
+
+}  // namespace imbfast_bindings

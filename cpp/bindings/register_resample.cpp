@@ -1,0 +1,81 @@
+#include <pybind11/numpy.h>
+
+#include "arrays.hpp"
+#include "imbfast/resample.hpp"
+#include "register.hpp"
+
+namespace imbfast_bindings {
+
+namespace {
+
+template <class T>
+void smote_interpolate(const py::array& X, const py::array& nns,
+                       const py::array& samples, const py::array& steps, py::array& out,
+                       int n_threads) {
+    check_array<T>(X, "X", 2);
+    check_array<std::int64_t>(nns, "nns", 2);
+    check_array<std::int64_t>(samples, "samples", 1);
+    check_array<double>(steps, "steps", 1);
+    check_array<T>(out, "out", 2, true);
+    const std::int64_t n = X.shape(0), d = X.shape(1);
+    const std::int64_t m = samples.shape(0);
+    check_dim(steps, "steps", 0, m);
+    check_dim(out, "out", 0, m);
+    check_dim(out, "out", 1, d);
+    check_dim(nns, "nns", 0, n);
+    const std::int64_t k = nns.shape(1);
+    T* out_ptr = mutable_ptr<T>(out);
+    // All buffers are held by the caller's references for the whole call and
+    // the kernel touches no Python object: safe to run without the GIL.
+    py::gil_scoped_release release;
+    imbfast::smote_interpolate<T>(ptr<T>(X), n, d, ptr<std::int64_t>(nns), k,
+                                  ptr<std::int64_t>(samples), ptr<double>(steps), m, out_ptr,
+                                  n_threads);
+}
+
+}  // namespace
+
+void register_resample(pybind11::module_& m) {
+    m.def(
+        "smote_interpolate",
+        [](const py::array& X, const py::array& nns,
+           const py::array& samples, const py::array& steps, py::array& out, int n_threads) {
+            if (X.dtype().equal(py::dtype::of<float>())) {
+                smote_interpolate<float>(X, nns, samples, steps, out, n_threads);
+            } else if (X.dtype().equal(py::dtype::of<double>())) {
+                smote_interpolate<double>(X, nns, samples, steps, out, n_threads);
+            } else {
+                throw py::value_error("X must have dtype float32 or float64, got " +
+                                      std::string(py::str(X.dtype())));
+            }
+        },
+        py::arg("X"), py::arg("nns"), py::arg("samples"), py::arg("steps"),
+        py::arg("out"), py::arg("n_threads") = 1,
+        "SMOTE interpolation into `out` (see imbfast/resample.hpp).");
+
+    m.def(
+        "gather_rows",
+        [](const py::array& X, const py::array& rows, py::array& out, int n_threads) {
+            check_array<std::int64_t>(rows, "rows", 1);
+            if (X.ndim() != 2 || out.ndim() != 2)
+                throw py::value_error("X and out must be 2-dimensional");
+            if (!(X.flags() & py::array::c_style) || !(out.flags() & py::array::c_style))
+                throw py::value_error("X and out must be C-contiguous; use numpy.ascontiguousarray");
+            if (!X.dtype().equal(out.dtype()))
+                throw py::value_error("out must have the dtype of X");
+            if (X.dtype().kind() == 'O')
+                throw py::value_error("gather_rows does not handle object arrays");
+            if (!out.writeable()) throw py::value_error("out must be writable");
+            check_dim(out, "out", 0, rows.shape(0));
+            check_dim(out, "out", 1, X.shape(1));
+            const std::int64_t row_bytes = X.shape(1) * X.itemsize();
+            void* out_ptr = out.mutable_data();
+            py::gil_scoped_release release;  // plain memory copies only
+            imbfast::gather_rows(X.data(), X.shape(0), row_bytes, ptr<std::int64_t>(rows),
+                                 rows.shape(0), out_ptr, n_threads);
+        },
+        py::arg("X"), py::arg("rows"), py::arg("out"), py::arg("n_threads") = 1,
+        "out[i] = X[rows[i]] for C-contiguous 2-D arrays of any fixed-size dtype.");
+}
+
+}  // namespace imbfast_bindings

@@ -1,0 +1,135 @@
+#include "imbfast/resample.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "imbfast/dispatch.hpp"
+#include "imbfast/parallel.hpp"
+
+namespace imbfast {
+
+namespace {
+
+// Bytes of output per thread below which threading costs more than it saves.
+constexpr std::int64_t kGrainBytes = 1 << 16;
+
+std::int64_t grain_rows(std::int64_t row_bytes) {
+    return kGrainBytes / std::max<std::int64_t>(row_bytes, 1) + 1;
+}
+
+template <class T>
+IMBFAST_INLINE void interpolate_body(const T* X, std::int64_t d, const std::int64_t* nns,
+                                     std::int64_t k, const std::int64_t* samples,
+                                     const double* steps, std::int64_t begin, std::int64_t end,
+                                     T* out) {
+    for (std::int64_t i = begin; i < end; ++i) {
+        const std::int64_t s = samples[i];
+        const T* __restrict base = X + (s / k) * d;
+        const T* __restrict nb = X + nns[s] * d;
+        T* __restrict o = out + i * d;
+        const double step = steps[i];
+        for (std::int64_t j = 0; j < d; ++j) {
+            const T diff = static_cast<T>(nb[j] - base[j]);
+            o[j] = static_cast<T>(static_cast<double>(base[j]) + step * static_cast<double>(diff));
+        }
+    }
+}
+
+template <class T>
+using InterpFn = void (*)(const T*, std::int64_t, const std::int64_t*, std::int64_t,
+                          const std::int64_t*, const double*, std::int64_t, std::int64_t, T*);
+
+template <class T>
+void interpolate_generic(const T* X, std::int64_t d, const std::int64_t* nns, std::int64_t k,
+                         const std::int64_t* samples, const double* steps, std::int64_t begin,
+                         std::int64_t end, T* out) {
+    interpolate_body<T>(X, d, nns, k, samples, steps, begin, end, out);
+}
+
+template <class T>
+IMBFAST_TARGET_AVX2 void interpolate_avx2(const T* X, std::int64_t d, const std::int64_t* nns,
+                                          std::int64_t k, const std::int64_t* samples,
+                                          const double* steps, std::int64_t begin,
+                                          std::int64_t end, T* out) {
+    interpolate_body<T>(X, d, nns, k, samples, steps, begin, end, out);
+}
+
+template <class T>
+IMBFAST_TARGET_AVX512 void interpolate_avx512(const T* X, std::int64_t d,
+                                              const std::int64_t* nns, std::int64_t k,
+                                              const std::int64_t* samples, const double* steps,
+                                              std::int64_t begin, std::int64_t end, T* out) {
+    interpolate_body<T>(X, d, nns, k, samples, steps, begin, end, out);
+}
+
+template <class T>
+InterpFn<T> pick_interpolate() {
+    switch (active_isa()) {
+        case Isa::avx512:
+            return &interpolate_avx512<T>;
+        case Isa::avx2:
+            return &interpolate_avx2<T>;
+        default:
+            return &interpolate_generic<T>;
+    }
+}
+
+void require(bool ok, const char* message) {
+    if (!ok) throw std::invalid_argument(message);
+}
+
+void check_index(std::int64_t value, std::int64_t limit, const char* what) {
+    if (value < 0 || value >= limit)
+        throw std::out_of_range(std::string(what) + " " + std::to_string(value) +
+                                " out of range [0, " + std::to_string(limit) + ")");
+}
+
+}  // namespace
+
+template <class T>
+void smote_interpolate(const T* X, std::int64_t n_rows, std::int64_t d, const std::int64_t* nns,
+                       std::int64_t k, const std::int64_t* samples, const double* steps,
+                       std::int64_t n_out, T* out, int n_threads) {
+    require(n_rows >= 0 && d >= 0 && n_out >= 0, "smote_interpolate: sizes must be non-negative");
+    require(k >= 1, "smote_interpolate: k must be >= 1");
+    if (n_out == 0 || d == 0) return;
+    require(X && nns && samples && steps && out, "smote_interpolate: null buffer");
+    // Every index is checked once, up front, so the kernel cannot read out of
+    // bounds whatever it is given.
+    const std::int64_t table = n_rows * k;
+    for (std::int64_t j = 0; j < table; ++j) check_index(nns[j], n_rows, "smote_interpolate: neighbour");
+    for (std::int64_t i = 0; i < n_out; ++i) check_index(samples[i], table, "smote_interpolate: sample");
+
+    const InterpFn<T> kernel = pick_interpolate<T>();
+    const std::int64_t row_bytes = d * static_cast<std::int64_t>(sizeof(T));
+    parallel_for(n_out, n_threads, grain_rows(row_bytes), [&](std::int64_t begin, std::int64_t end) {
+        kernel(X, d, nns, k, samples, steps, begin, end, out);
+    });
+}
+
+template void smote_interpolate<float>(const float*, std::int64_t, std::int64_t,
+                                       const std::int64_t*, std::int64_t, const std::int64_t*,
+                                       const double*, std::int64_t, float*, int);
+template void smote_interpolate<double>(const double*, std::int64_t, std::int64_t,
+                                        const std::int64_t*, std::int64_t, const std::int64_t*,
+                                        const double*, std::int64_t, double*, int);
+
+void gather_rows(const void* X, std::int64_t n_rows, std::int64_t row_bytes,
+                 const std::int64_t* rows, std::int64_t n_out, void* out, int n_threads) {
+    require(n_rows >= 0 && row_bytes >= 0 && n_out >= 0, "gather_rows: sizes must be non-negative");
+    if (n_out == 0 || row_bytes == 0) return;
+    require(X && rows && out, "gather_rows: null buffer");
+    for (std::int64_t i = 0; i < n_out; ++i) check_index(rows[i], n_rows, "gather_rows: row");
+    const auto* src = static_cast<const unsigned char*>(X);
+    auto* dst = static_cast<unsigned char*>(out);
+    parallel_for(n_out, n_threads, grain_rows(row_bytes), [&](std::int64_t begin, std::int64_t end) {
+        for (std::int64_t i = begin; i < end; ++i) {
+            std::memcpy(dst + i * row_bytes, src + rows[i] * row_bytes,
+                        static_cast<std::size_t>(row_bytes));
+        }
+    });
+}
+
+}  // namespace imbfast

@@ -1,0 +1,28 @@
+"""imbfast: C++-accelerated, drop-in replacement for imbalanced-learn's resampling.
+
+Change ``from imblearn.over_sampling import SMOTE`` to
+``from imbfast.over_sampling import SMOTE``: same parameters, same result for
+the same ``random_state``, many times faster.
+"""
+
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _metadata_version
+
+try:
+    from imbfast import _core  # noqa: F401
+except ImportError as exc:  # pragma: no cover - only on a broken install
+    raise ImportError(
+        "imbfast's compiled core (imbfast._core) could not be imported. "
+        "Rebuild and reinstall imbfast from its source tree, for example with "
+        "`pip install --force-reinstall --no-deps .` (or `make test`), "
+        f"then try again. The original error was: {exc}"
+    ) from exc
+
+from imbfast._show_config import show_config
+
+try:
+    __version__ = _metadata_version("imbfast")
+except PackageNotFoundError:  # pragma: no cover - running from a build tree
+    __version__ = getattr(_core, "__version__", "0+unknown")
+
+__all__ = ["__version__", "show_config"]

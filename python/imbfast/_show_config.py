@@ -1,0 +1,53 @@
+"""Report how imbfast was built and what it will use on this machine."""
+
+from __future__ import annotations
+
+import platform
+import sys
+from typing import Any
+
+from imbfast import _core
+
+
+def _module_version(name: str) -> str:
+    try:
+        module = __import__(name)
+    except ImportError:
+        return "not installed"
+    return str(getattr(module, "__version__", "unknown"))
+
+
+def config() -> dict[str, Any]:
+    """Return imbfast's build and runtime configuration as a dict.
+
+    Returns
+    -------
+    info : dict
+        Keys: ``version``, ``simd`` (the instruction set the kernels use on
+        this CPU), ``simd_compiled``, ``hardware_threads``, ``faiss_threads``,
+        and the versions of Python, NumPy, FAISS, scikit-learn and
+        imbalanced-learn.
+    """
+    import faiss
+
+    from imbfast import __version__
+
+    return {
+        "version": __version__,
+        "simd": _core.active_isa(),
+        "simd_compiled": _core.compiled_isas(),
+        "hardware_threads": _core.hardware_threads(),
+        "faiss_threads": faiss.omp_get_max_threads(),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "numpy": _module_version("numpy"),
+        "faiss": str(getattr(faiss, "__version__", "unknown")),
+        "scikit-learn": _module_version("sklearn"),
+        "imbalanced-learn": _module_version("imblearn"),
+    }
+
+
+def show_config() -> None:
+    """Print imbfast's version, SIMD path, thread count and library versions."""
+    for key, value in config().items():
+        print(f"{key:>17}: {value}")

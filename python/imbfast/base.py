@@ -1,0 +1,79 @@
+"""Plumbing shared by imbfast's samplers.
+
+The samplers subclass imbalanced-learn's base classes, which validate X and y,
+resolve ``sampling_strategy_`` and restore the input containers. What is
+added here is what every imbfast sampler needs on top: turning ``n_jobs`` into
+a thread count and moving rows through the C++ core.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+from joblib import cpu_count
+from scipy import sparse
+from sklearn.utils import _safe_indexing
+
+from imbfast import _core
+
+
+def resolve_n_jobs(n_jobs: int | None) -> int:
+    """Turn joblib's ``n_jobs`` convention into a number of threads.
+
+    Parameters
+    ----------
+    n_jobs : int or None
+        ``None`` means 1; ``-1`` all CPUs, ``-2`` all but one, and so on.
+        A positive count is capped at the number of CPUs: imbfast never
+        starts more threads than the hardware has.
+
+    Returns
+    -------
+    n_threads : int
+        At least 1 and at most the number of CPUs available to the process.
+    """
+    if n_jobs is None:
+        return 1
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral):
+        raise TypeError(f"n_jobs must be an int or None, got {n_jobs!r}.")
+    n_jobs = int(n_jobs)
+    if n_jobs == 0:
+        raise ValueError("n_jobs == 0 has no meaning; use None, a positive or a negative int.")
+    n_cpus = max(1, min(cpu_count(), _core.hardware_threads()))
+    if n_jobs < 0:
+        return max(1, n_cpus + 1 + n_jobs)
+    return min(n_jobs, n_cpus)
+
+
+def is_dense_numeric(X: Any) -> bool:
+    """Whether X is a NumPy array the C++ core can move rows of."""
+    return (
+        isinstance(X, np.ndarray)
+        and X.ndim == 2
+        and X.dtype.kind in "biuf"
+        and X.dtype.isnative
+    )
+
+
+def take_rows(X: Any, indices: np.ndarray, n_threads: int = 1) -> Any:
+    """Return ``X[indices]`` for arrays, sparse matrices and dataframes.
+
+    C-contiguous numeric arrays are gathered by the C++ core with
+    ``n_threads`` threads; everything else goes through scikit-learn's
+    ``_safe_indexing``.
+    """
+    if is_dense_numeric(X) and X.flags.c_contiguous:
+        rows = np.ascontiguousarray(indices, dtype=np.int64)
+        out = np.empty((rows.shape[0], X.shape[1]), dtype=X.dtype)
+        _core.gather_rows(X, rows, out, n_threads)
+        return out
+    return _safe_indexing(X, indices)
+
+
+def stack_rows(X: Any, blocks: list[Any]) -> Any:
+    """Stack X and extra row blocks the way imbalanced-learn does."""
+    if sparse.issparse(X):
+        return sparse.vstack([X, *blocks], format=X.format)
+    return np.vstack([X, *blocks])

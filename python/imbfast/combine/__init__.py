@@ -1,0 +1,3 @@
+"""Combined over- and under-samplers (SMOTETomek, SMOTEENN)."""
+
+__all__: list[str] = []

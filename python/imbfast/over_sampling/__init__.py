@@ -1,0 +1,6 @@
+"""Over-samplers: the same names and parameters as ``imblearn.over_sampling``."""
+
+from imbfast.over_sampling._random_over_sampler import RandomOverSampler
+from imbfast.over_sampling._smote import SMOTE
+
+__all__ = ["SMOTE", "RandomOverSampler"]

@@ -1,0 +1,5 @@
+"""Under-samplers: the same names and parameters as ``imblearn.under_sampling``."""
+
+from imbfast.under_sampling._random_under_sampler import RandomUnderSampler
+
+__all__ = ["RandomUnderSampler"]

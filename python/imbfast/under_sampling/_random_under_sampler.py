@@ -1,0 +1,122 @@
+"""Random under-sampling with imbalanced-learn's draws and a C++ row gather."""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+from imblearn.under_sampling.base import BaseUnderSampler
+from imblearn.utils import check_target_type
+from imblearn.utils._validation import _check_X
+from sklearn.utils import _safe_indexing, check_random_state
+from sklearn_compat.utils.validation import validate_data
+
+from imbfast.base import resolve_n_jobs, take_rows
+
+
+class RandomUnderSampler(BaseUnderSampler):
+    """Under-sample by keeping a random subset of each targeted class.
+
+    A drop-in for :class:`imblearn.under_sampling.RandomUnderSampler`: the
+    same parameters and, for the same integer ``random_state``, the same
+    output and ``sample_indices_`` (rows grouped by class, classes in sorted
+    order).
+
+    Parameters
+    ----------
+    sampling_strategy : float, str, dict or callable, default='auto'
+        What to under-sample, as in imbalanced-learn: a float (binary
+        problems only) is the desired minority/majority ratio; 'majority',
+        'not minority', 'not majority', 'all' or 'auto' (= 'not minority')
+        name the classes brought down to the minority count; a dict maps
+        each class to the number of samples to keep; a callable takes y and
+        returns such a dict.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the draws; one stream for the whole call.
+    replacement : bool, default=False
+        Whether to draw with replacement.
+    n_jobs : int, default=None
+        Threads for gathering rows, with joblib's meaning.
+
+    Attributes
+    ----------
+    sampling_strategy_ : dict
+        Number of samples to keep per targeted class.
+    sample_indices_ : ndarray of shape (n_new_samples,)
+        Rows of the input kept, in output order.
+    n_features_in_ : int
+        Number of features in the input dataset.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during ``fit_resample``.
+
+    Notes
+    -----
+    Peak memory: the output plus one int64 index per kept row.
+
+    Examples
+    --------
+    >>> from collections import Counter
+    >>> from sklearn.datasets import make_classification
+    >>> from imbfast.under_sampling import RandomUnderSampler
+    >>> X, y = make_classification(n_samples=1000, weights=[0.1, 0.9],
+    ...                            random_state=10)
+    >>> X_res, y_res = RandomUnderSampler(random_state=0).fit_resample(X, y)
+    >>> sorted(Counter(y_res).items())
+    [(np.int64(0), 103), (np.int64(1), 103)]
+    """
+
+    _parameter_constraints: dict = {
+        **BaseUnderSampler._parameter_constraints,
+        "replacement": ["boolean"],
+        "n_jobs": [numbers.Integral, None],
+    }
+
+    def __init__(
+        self,
+        *,
+        sampling_strategy: Any = "auto",
+        random_state: Any = None,
+        replacement: bool = False,
+        n_jobs: int | None = None,
+    ) -> None:
+        super().__init__(sampling_strategy=sampling_strategy)
+        self.random_state = random_state
+        self.replacement = replacement
+        self.n_jobs = n_jobs
+
+    def _check_X_y(self, X: Any, y: Any) -> tuple[Any, np.ndarray, bool]:
+        # Like imbalanced-learn: any dtype, NaN allowed, dataframes kept.
+        y, binarize_y = check_target_type(y, indicate_one_vs_all=True)
+        X = _check_X(X)
+        X, y = validate_data(self, X=X, y=y, reset=True, skip_check_array=True)
+        return X, y, binarize_y
+
+    def _fit_resample(self, X: Any, y: np.ndarray) -> tuple[Any, np.ndarray]:
+        random_state = check_random_state(self.random_state)
+        n_threads = resolve_n_jobs(self.n_jobs)
+        # Same draws, in the same order, as imbalanced-learn: classes in
+        # sorted order, one stream.
+        kept = []
+        for target_class in np.unique(y):
+            class_indices = np.flatnonzero(y == target_class)
+            if target_class in self.sampling_strategy_:
+                picks = random_state.choice(
+                    class_indices.shape[0],
+                    size=self.sampling_strategy_[target_class],
+                    replace=self.replacement,
+                )
+                class_indices = class_indices[picks]
+            kept.append(class_indices)
+        self.sample_indices_ = np.concatenate(kept) if kept else np.empty(0, dtype=int)
+        return take_rows(X, self.sample_indices_, n_threads), _safe_indexing(
+            y, self.sample_indices_
+        )
+
+    def __sklearn_tags__(self):
+        """Tags: strings and NaN pass through, ``sample_indices_`` is set."""
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.string = True
+        tags.sampler_tags.sample_indices = True
+        return tags
