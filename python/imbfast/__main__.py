@@ -1,0 +1,7 @@
+"""``python -m imbfast`` runs the ``imbfast`` command."""
+
+import sys
+
+from imbfast.cli import main
+
+sys.exit(main())
