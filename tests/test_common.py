@@ -1,0 +1,30 @@
+"""imbalanced-learn's and scikit-learn's estimator check suites, every sampler."""
+
+from __future__ import annotations
+
+from imblearn.utils.estimator_checks import (
+    parametrize_with_checks as imblearn_parametrize_with_checks,
+)
+from sklearn.utils.estimator_checks import (
+    parametrize_with_checks as sklearn_parametrize_with_checks,
+)
+
+from imbfast.over_sampling import SMOTE, RandomOverSampler
+from imbfast.under_sampling import RandomUnderSampler
+
+# One instance per sampler; every new sampler is added here.
+SAMPLERS = [
+    SMOTE(random_state=0),
+    RandomOverSampler(random_state=0),
+    RandomUnderSampler(random_state=0),
+]
+
+
+@imblearn_parametrize_with_checks(SAMPLERS)
+def test_imblearn_checks(estimator, check):
+    check(estimator)
+
+
+@sklearn_parametrize_with_checks(SAMPLERS)
+def test_sklearn_checks(estimator, check):
+    check(estimator)
