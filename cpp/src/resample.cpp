@@ -24,7 +24,22 @@ IMBFAST_INLINE void interpolate_body(const T* X, std::int64_t d, const std::int6
                                      std::int64_t k, const std::int64_t* samples,
                                      const double* steps, std::int64_t begin, std::int64_t end,
                                      T* out) {
+    // Rows are read at random: prefetch the ones a few iterations ahead so
+    // the memory latency overlaps with the arithmetic.
+    constexpr std::int64_t kAhead = 12;
+    const std::int64_t row_bytes = d * static_cast<std::int64_t>(sizeof(T));
     for (std::int64_t i = begin; i < end; ++i) {
+        // Two stages: the neighbour-table entry first, the rows once it is in.
+        if (i + 2 * kAhead < end) IMBFAST_PREFETCH(nns + samples[i + 2 * kAhead]);
+        if (i + kAhead < end) {
+            const std::int64_t s_next = samples[i + kAhead];
+            const char* b = reinterpret_cast<const char*>(X + (s_next / k) * d);
+            const char* nb_next = reinterpret_cast<const char*>(X + nns[s_next] * d);
+            for (std::int64_t off = 0; off < row_bytes; off += 64) {
+                IMBFAST_PREFETCH(b + off);
+                IMBFAST_PREFETCH(nb_next + off);
+            }
+        }
         const std::int64_t s = samples[i];
         const T* __restrict base = X + (s / k) * d;
         const T* __restrict nb = X + nns[s] * d;

@@ -19,3 +19,10 @@
 #define IMBFAST_TARGET_AVX2
 #define IMBFAST_TARGET_AVX512
 #endif
+
+// Hint that the cache line at `addr` will be read soon.
+#if defined(__GNUC__) || defined(__clang__)
+#define IMBFAST_PREFETCH(addr) __builtin_prefetch(addr)
+#else
+#define IMBFAST_PREFETCH(addr) ((void)(addr))
+#endif
