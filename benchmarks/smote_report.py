@@ -61,8 +61,9 @@ def numpy_interp():
     rows, cols = samples // k, samples % k
     return X[rows] + steps[:, None] * (X[nns[rows, cols]] - X[rows])
 npy = best(numpy_interp, 3)
-print(json.dumps({"copy_gbs": out.nbytes / copy / 1e9, "kernel_gbs": out.nbytes / kern / 1e9,
-                  "numpy_gbs": out.nbytes / npy / 1e9}))
+gb = out.nbytes / 1e9
+print(json.dumps({"copy_gbs": gb / copy, "kernel_gbs": gb / kern,
+                  "numpy_gbs": gb / npy}))
 """
 
 
@@ -79,23 +80,31 @@ def main() -> None:
     parser.add_argument("--d", type=int, default=20)
     args = parser.parse_args()
 
-    print(f"{'rows':>10} {'impl':>9} {'seconds':>8} {'ratio':>6} {'peak MB':>8} "
-          f"{'extra MB':>9} {'output MB':>9}")
+    print(
+        f"{'rows':>10} {'impl':>9} {'seconds':>8} {'ratio':>6} {'peak MB':>8} "
+        f"{'extra MB':>9} {'output MB':>9}"
+    )
     for n in args.sizes:
         theirs = run(CHILD, str(n), str(args.d), "imblearn")
         ours = run(CHILD, str(n), str(args.d), "imbfast")
         assert ours["digest"] == theirs["digest"], "outputs differ"
         for name, r in (("imblearn", theirs), ("imbfast", ours)):
             ratio = theirs["seconds"] / r["seconds"]
-            print(f"{n:>10,} {name:>9} {r['seconds']:>8.2f} {ratio:>5.1f}x "
-                  f"{r['peak_mb']:>8.0f} {r['extra_mb']:>9.0f} {r['out_mb']:>9.0f}")
+            print(
+                f"{n:>10,} {name:>9} {r['seconds']:>8.2f} {ratio:>5.1f}x "
+                f"{r['peak_mb']:>8.0f} {r['extra_mb']:>9.0f} {r['out_mb']:>9.0f}"
+            )
     interp = run(INTERP)
     print("\ninterpolation, 2M x 20 float64 output (2 threads):")
     print(f"  numpy copy (floor) {interp['copy_gbs']:.2f} GB/s")
-    print(f"  imbfast kernel     {interp['kernel_gbs']:.2f} GB/s "
-          f"({100 * interp['kernel_gbs'] / interp['copy_gbs']:.0f}% of copy)")
-    print(f"  numpy expression   {interp['numpy_gbs']:.2f} GB/s "
-          f"({100 * interp['numpy_gbs'] / interp['copy_gbs']:.0f}% of copy)")
+    print(
+        f"  imbfast kernel     {interp['kernel_gbs']:.2f} GB/s "
+        f"({100 * interp['kernel_gbs'] / interp['copy_gbs']:.0f}% of copy)"
+    )
+    print(
+        f"  numpy expression   {interp['numpy_gbs']:.2f} GB/s "
+        f"({100 * interp['numpy_gbs'] / interp['copy_gbs']:.0f}% of copy)"
+    )
 
 
 if __name__ == "__main__":

@@ -40,7 +40,9 @@ def test_smote(benchmark, data, impl):
     X, y = data
     benchmark.group = f"SMOTE {X.shape[0]:,}x{X.shape[1]} 9:1"
     sampler = (
-        ImbSMOTE(random_state=0) if impl == "imblearn" else SMOTE(random_state=0, n_jobs=-1)
+        ImbSMOTE(random_state=0)
+        if impl == "imblearn"
+        else SMOTE(random_state=0, n_jobs=-1)
     )
     rounds = 1 if X.shape[0] >= 1_000_000 else 3
     X_res, _ = benchmark.pedantic(sampler.fit_resample, args=(X, y), rounds=rounds)

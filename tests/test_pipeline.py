@@ -31,9 +31,7 @@ def test_pipeline_resamples_only_during_fit(binary_data, sampler):
 
 def test_grid_search_over_sampler_parameters(binary_data):
     X, y = binary_data
-    pipe = Pipeline(
-        [("smote", SMOTE(random_state=0)), ("clf", LogisticRegression())]
-    )
+    pipe = Pipeline([("smote", SMOTE(random_state=0)), ("clf", LogisticRegression())])
     search = GridSearchCV(
         pipe,
         {"smote__k_neighbors": [3, 5], "smote__sampling_strategy": [0.5, 1.0]},
@@ -41,7 +39,10 @@ def test_grid_search_over_sampler_parameters(binary_data):
         scoring="balanced_accuracy",
     )
     search.fit(X, y)
-    assert set(search.best_params_) == {"smote__k_neighbors", "smote__sampling_strategy"}
+    assert set(search.best_params_) == {
+        "smote__k_neighbors",
+        "smote__sampling_strategy",
+    }
     assert np.isfinite(search.best_score_)
 
 

@@ -50,12 +50,12 @@ def test_dense_parity(request, pair, dtype, data):
 
 
 @pytest.mark.parametrize("pair", PAIRS, ids=IDS)
-@pytest.mark.parametrize(
-    "strategy", ["auto", "not minority", "not majority", "all"]
-)
+@pytest.mark.parametrize("strategy", ["auto", "not minority", "not majority", "all"])
 def test_string_strategies(multiclass_data, pair, strategy):
     X, y = multiclass_data
-    ours, r1, theirs, r2 = run_both(*pair, X, y, random_state=2, sampling_strategy=strategy)
+    ours, r1, theirs, r2 = run_both(
+        *pair, X, y, random_state=2, sampling_strategy=strategy
+    )
     assert_same(r1, r2)
     np.testing.assert_array_equal(ours.sample_indices_, theirs.sample_indices_)
 
@@ -75,7 +75,9 @@ def test_string_strategies(multiclass_data, pair, strategy):
 )
 def test_other_strategies(binary_data, pair, strategy):
     X, y = binary_data
-    ours, r1, theirs, r2 = run_both(*pair, X, y, random_state=2, sampling_strategy=strategy)
+    ours, r1, theirs, r2 = run_both(
+        *pair, X, y, random_state=2, sampling_strategy=strategy
+    )
     assert_same(r1, r2)
     np.testing.assert_array_equal(ours.sample_indices_, theirs.sample_indices_)
 
@@ -223,7 +225,9 @@ class TestBadInput:
 
     def test_under_sampling_minority_string(self, binary_data):
         X, y = binary_data
-        with pytest.raises(ValueError, match="'sampling_strategy' parameter of RandomUnderSampler"):
+        with pytest.raises(
+            ValueError, match="'sampling_strategy' parameter of RandomUnderSampler"
+        ):
             RandomUnderSampler(sampling_strategy="minority").fit_resample(X, y)
 
     def test_replacement_type(self, binary_data):

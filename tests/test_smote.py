@@ -113,7 +113,7 @@ def test_string_labels(multiclass_data):
 
 def test_y_column_vector_and_one_hot(binary_data):
     X, y = binary_data
-    X_res, y_res = SMOTE(random_state=0).fit_resample(X, y.reshape(-1, 1))
+    _, y_res = SMOTE(random_state=0).fit_resample(X, y.reshape(-1, 1))
     assert y_res.ndim == 1
     one_hot = np.eye(2, dtype=int)[y]
     ours = SMOTE(random_state=0).fit_resample(X, one_hot)

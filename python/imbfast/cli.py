@@ -66,7 +66,9 @@ def run_demo(n_jobs: int | None = -1, scale_rows: int = 200_000) -> int:
     print("Dataset: scikit-learn's digits, 'is it a 9?' (1797 images x 64 pixels)")
     print(f"  classes before: {_counts(y)}")
 
-    ours, t_ours = _timed(lambda: SMOTE(random_state=0, n_jobs=n_jobs).fit_resample(X, y))
+    ours, t_ours = _timed(
+        lambda: SMOTE(random_state=0, n_jobs=n_jobs).fit_resample(X, y)
+    )
     theirs, t_theirs = _timed(lambda: ImblearnSMOTE(random_state=0).fit_resample(X, y))
     print(f"  classes after SMOTE: {_counts(ours[1])}")
     print(

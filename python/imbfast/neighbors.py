@@ -113,7 +113,13 @@ def _exact_dense(
         cand_dist, cand = index.search(Qf, c)
     del index
     idx, dist, _ = _core.refine_knn(
-        X, Q, cand, np.ascontiguousarray(cand_dist, dtype=np.float32), bound, k, n_threads
+        X,
+        Q,
+        cand,
+        np.ascontiguousarray(cand_dist, dtype=np.float32),
+        bound,
+        k,
+        n_threads,
     )
     return idx, dist
 
@@ -129,7 +135,9 @@ def _exact_sparse(
     n = X.shape[0]
     extra = 1 if Q is None else 0
     k_ask = min(n, k + extra)
-    nn = _SkNearestNeighbors(n_neighbors=k_ask, algorithm="brute", n_jobs=n_threads).fit(X)
+    nn = _SkNearestNeighbors(
+        n_neighbors=k_ask, algorithm="brute", n_jobs=n_threads
+    ).fit(X)
     dist, ind = nn.kneighbors(X if Q is None else Q)
     dist = dist.astype(np.float64) ** 2
     if Q is None:
@@ -262,7 +270,10 @@ class NearestNeighbors(BaseEstimator):
         return self
 
     def kneighbors(
-        self, X: Any = None, n_neighbors: int | None = None, return_distance: bool = True
+        self,
+        X: Any = None,
+        n_neighbors: int | None = None,
+        return_distance: bool = True,
     ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Find the nearest neighbours of each query point.
 

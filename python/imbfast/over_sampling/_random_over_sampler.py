@@ -12,7 +12,12 @@ from imblearn.over_sampling.base import BaseOverSampler
 from imblearn.utils import check_target_type
 from imblearn.utils._validation import _check_X
 from scipy import sparse
-from sklearn.utils import _safe_indexing, check_consistent_length, check_array, check_random_state
+from sklearn.utils import (
+    _safe_indexing,
+    check_array,
+    check_consistent_length,
+    check_random_state,
+)
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.sparsefuncs import mean_variance_axis
 from sklearn_compat.utils.validation import validate_data
@@ -142,7 +147,9 @@ class RandomOverSampler(BaseOverSampler):
         picks = []
         for class_sample, num_samples in self.sampling_strategy_.items():
             class_indices = np.flatnonzero(y == class_sample)
-            bootstrap = random_state.choice(class_indices, size=num_samples, replace=True)
+            bootstrap = random_state.choice(
+                class_indices, size=num_samples, replace=True
+            )
             noise = None
             if self.shrinkage_ is not None:
                 noise = self._smoothing_noise(
