@@ -26,7 +26,7 @@ IMBFAST_INLINE void interpolate_body(const T* X, std::int64_t d, const std::int6
                                      T* out) {
     // Rows are read at random: prefetch the ones a few iterations ahead so
     // the memory latency overlaps with the arithmetic.
-    constexpr std::int64_t kAhead = 12;
+    constexpr std::int64_t kAhead = 6;
     const std::int64_t row_bytes = d * static_cast<std::int64_t>(sizeof(T));
     for (std::int64_t i = begin; i < end; ++i) {
         // Two stages: the neighbour-table entry first, the rows once it is in.
