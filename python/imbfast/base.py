@@ -49,6 +49,43 @@ def resolve_n_jobs(n_jobs: int | None) -> int:
     return min(n_jobs, n_cpus)
 
 
+class DaskDispatchMixin:
+    """Route dask collections given to ``fit_resample`` to :mod:`imbfast.dask`.
+
+    Listed first among a sampler's bases. NumPy, pandas and sparse input take
+    the sampler's usual path; a dask array or dataframe (for X or y) is
+    resampled lazily with the same result.
+    """
+
+    def fit_resample(self, X: Any, y: Any, **params: Any) -> tuple[Any, Any]:
+        """Resample the dataset.
+
+        Parameters
+        ----------
+        X : {array-like, dataframe, sparse matrix, dask array, dask dataframe}
+            Matrix of shape (n_samples, n_features).
+        y : array-like of shape (n_samples,), dask array or series
+            Labels; with a dask dataframe X, also the name of its target column.
+        **params : dict
+            Extra parameters for the sampler.
+
+        Returns
+        -------
+        X_resampled, y_resampled
+            Of the input's kind (lazy dask collections for dask input).
+        """
+        if is_dask_collection(X) or is_dask_collection(y):
+            from imbfast.dask import fit_resample_dask
+
+            return fit_resample_dask(self, X, y)
+        return super().fit_resample(X, y, **params)
+
+
+def is_dask_collection(obj: Any) -> bool:
+    """Whether obj is a dask array, dataframe or series (dask not imported)."""
+    return type(obj).__module__.split(".")[0] == "dask" and hasattr(obj, "dask")
+
+
 def is_dense_numeric(X: Any) -> bool:
     """Whether X is a NumPy array the C++ core can move rows of."""
     return (

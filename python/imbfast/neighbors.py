@@ -154,6 +154,53 @@ def _exact_sparse(
     return np.ascontiguousarray(ind, dtype=np.int64), np.ascontiguousarray(dist)
 
 
+def squared_kneighbors(
+    X: Any, n_neighbors: int, *, query: Any = None, n_threads: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact k-NN with squared distances: the engine behind :func:`kneighbors`.
+
+    Parameters
+    ----------
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+        The points searched.
+    n_neighbors : int
+        Number of neighbours per query.
+    query : {ndarray, sparse matrix} of shape (n_queries, n_features), default=None
+        The query points; ``None`` queries the rows of X, each excluding itself.
+    n_threads : int, default=1
+        Threads (already resolved, see :func:`imbfast.base.resolve_n_jobs`).
+
+    Returns
+    -------
+    indices : ndarray of shape (n_queries, n_neighbors), int64
+        Nearest first; equal distances ordered by index.
+    sq_distances : ndarray of shape (n_queries, n_neighbors), float64
+        Exact squared Euclidean distances.
+    """
+    k = int(n_neighbors)
+    if k < 1:
+        raise ValueError(f"n_neighbors must be >= 1, got {n_neighbors}.")
+    n = X.shape[0]
+    available = n if query is not None else n - 1
+    if k > available:
+        if query is None:
+            raise ValueError(
+                f"Expected n_neighbors < n_samples_fit, but n_neighbors = {k}, "
+                f"n_samples_fit = {n}, n_samples = {n}"
+            )
+        raise ValueError(
+            f"Expected n_neighbors <= n_samples_fit, but n_neighbors = {k}, "
+            f"n_samples_fit = {n}, n_samples = {query.shape[0]}"
+        )
+    if sparse.issparse(X) or (query is not None and sparse.issparse(query)):
+        Xs = sparse.csr_matrix(X)
+        Qs = None if query is None else sparse.csr_matrix(query)
+        return _exact_sparse(Xs, Qs, k, n_threads)
+    Xd = _as_float(np.asarray(X))
+    Qd = None if query is None else np.ascontiguousarray(query, dtype=Xd.dtype)
+    return _exact_dense(Xd, Qd, k, n_threads)
+
+
 def kneighbors(
     X: Any,
     n_neighbors: int,
@@ -185,30 +232,9 @@ def kneighbors(
     indices : ndarray of shape (n_queries, n_neighbors), int64
         Nearest first; equal distances ordered by index.
     """
-    n_threads = resolve_n_jobs(n_jobs)
-    k = int(n_neighbors)
-    if k < 1:
-        raise ValueError(f"n_neighbors must be >= 1, got {n_neighbors}.")
-    n = X.shape[0]
-    available = n if query is not None else n - 1
-    if k > available:
-        if query is None:
-            raise ValueError(
-                f"Expected n_neighbors < n_samples_fit, but n_neighbors = {k}, "
-                f"n_samples_fit = {n}, n_samples = {n}"
-            )
-        raise ValueError(
-            f"Expected n_neighbors <= n_samples_fit, but n_neighbors = {k}, "
-            f"n_samples_fit = {n}, n_samples = {query.shape[0]}"
-        )
-    if sparse.issparse(X) or (query is not None and sparse.issparse(query)):
-        Xs = sparse.csr_matrix(X)
-        Qs = None if query is None else sparse.csr_matrix(query)
-        ind, dist = _exact_sparse(Xs, Qs, k, n_threads)
-    else:
-        Xd = _as_float(np.asarray(X))
-        Qd = None if query is None else np.ascontiguousarray(query, dtype=Xd.dtype)
-        ind, dist = _exact_dense(Xd, Qd, k, n_threads)
+    ind, dist = squared_kneighbors(
+        X, n_neighbors, query=query, n_threads=resolve_n_jobs(n_jobs)
+    )
     if return_distance:
         return np.sqrt(dist), ind
     return ind

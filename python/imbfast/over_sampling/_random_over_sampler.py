@@ -22,10 +22,16 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.sparsefuncs import mean_variance_axis
 from sklearn_compat.utils.validation import validate_data
 
-from imbfast.base import is_dense_numeric, resolve_n_jobs, stack_rows, take_rows
+from imbfast.base import (
+    DaskDispatchMixin,
+    is_dense_numeric,
+    resolve_n_jobs,
+    stack_rows,
+    take_rows,
+)
 
 
-class RandomOverSampler(BaseOverSampler):
+class RandomOverSampler(DaskDispatchMixin, BaseOverSampler):
     """Over-sample by picking samples at random with replacement.
 
     A drop-in for :class:`imblearn.over_sampling.RandomOverSampler`: the same

@@ -13,11 +13,11 @@ from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval
 
 from imbfast import _core
-from imbfast.base import resolve_n_jobs
+from imbfast.base import DaskDispatchMixin, resolve_n_jobs
 from imbfast.neighbors import NearestNeighbors, neighbors_excluding_self
 
 
-class SMOTE(BaseOverSampler):
+class SMOTE(DaskDispatchMixin, BaseOverSampler):
     """Synthetic Minority Over-sampling Technique, C++-accelerated.
 
     A drop-in for :class:`imblearn.over_sampling.SMOTE`: the same
@@ -127,6 +127,21 @@ class SMOTE(BaseOverSampler):
             )
         return neighbors_excluding_self(self.nn_k_, X_class)
 
+    def _class_draws(
+        self, X_class: Any, n_samples: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Neighbours of one class and imbalanced-learn's draws for it.
+
+        Returns the (n_class, k) neighbour table, the flat indices into it
+        and the interpolation steps, drawn in imbalanced-learn's order (an
+        int ``random_state`` restarts the stream for every class).
+        """
+        nns = self._class_neighbors(X_class)
+        random_state = check_random_state(self.random_state)
+        samples = random_state.randint(low=0, high=nns.size, size=n_samples)
+        steps = random_state.uniform(size=n_samples)
+        return nns, samples.astype(np.int64, copy=False), steps
+
     def _fit_resample(self, X: Any, y: np.ndarray) -> tuple[Any, np.ndarray]:
         self._validate_estimator()
         n_threads = resolve_n_jobs(self.n_jobs)
@@ -144,11 +159,7 @@ class SMOTE(BaseOverSampler):
                 continue
             target_indices = np.flatnonzero(y == class_sample)
             X_class = _safe_indexing(X, target_indices)
-            nns = self._class_neighbors(X_class)
-            # Same draws, in the same order, as imbalanced-learn.
-            random_state = check_random_state(self.random_state)
-            samples = random_state.randint(low=0, high=nns.size, size=n_samples)
-            steps = random_state.uniform(size=n_samples)
+            nns, samples, steps = self._class_draws(X_class, n_samples)
             plans.append((class_sample, X_class, nns, samples, steps))
 
         n_new = sum(p[3].shape[0] for p in plans)
@@ -176,7 +187,7 @@ class SMOTE(BaseOverSampler):
             _core.smote_interpolate(
                 np.ascontiguousarray(X_class),
                 np.ascontiguousarray(nns, dtype=np.int64),
-                samples.astype(np.int64, copy=False),
+                samples,
                 steps,
                 X_resampled[offset : offset + m],
                 n_threads,

@@ -12,10 +12,10 @@ from imblearn.utils._validation import _check_X
 from sklearn.utils import _safe_indexing, check_consistent_length, check_random_state
 from sklearn_compat.utils.validation import validate_data
 
-from imbfast.base import resolve_n_jobs, take_rows
+from imbfast.base import DaskDispatchMixin, resolve_n_jobs, take_rows
 
 
-class RandomUnderSampler(BaseUnderSampler):
+class RandomUnderSampler(DaskDispatchMixin, BaseUnderSampler):
     """Under-sample by keeping a random subset of each targeted class.
 
     A drop-in for :class:`imblearn.under_sampling.RandomUnderSampler`: the
@@ -94,11 +94,12 @@ class RandomUnderSampler(BaseUnderSampler):
         X, y = validate_data(self, X=X, y=y, reset=True, skip_check_array=True)
         return X, y, binarize_y
 
-    def _fit_resample(self, X: Any, y: np.ndarray) -> tuple[Any, np.ndarray]:
+    def _sample_indices(self, y: np.ndarray) -> np.ndarray:
+        """Rows kept, in output order, drawn as imbalanced-learn draws them.
+
+        Classes in sorted order, one random stream for the call.
+        """
         random_state = check_random_state(self.random_state)
-        n_threads = resolve_n_jobs(self.n_jobs)
-        # Same draws, in the same order, as imbalanced-learn: classes in
-        # sorted order, one stream.
         kept = []
         for target_class in np.unique(y):
             class_indices = np.flatnonzero(y == target_class)
@@ -110,10 +111,12 @@ class RandomUnderSampler(BaseUnderSampler):
                 )
                 class_indices = class_indices[picks]
             kept.append(class_indices)
-        self.sample_indices_ = np.concatenate(kept) if kept else np.empty(0, dtype=int)
-        return take_rows(X, self.sample_indices_, n_threads), _safe_indexing(
-            y, self.sample_indices_
-        )
+        return np.concatenate(kept) if kept else np.empty(0, dtype=np.intp)
+
+    def _fit_resample(self, X: Any, y: np.ndarray) -> tuple[Any, np.ndarray]:
+        self.sample_indices_ = self._sample_indices(y)
+        X_resampled = take_rows(X, self.sample_indices_, resolve_n_jobs(self.n_jobs))
+        return X_resampled, _safe_indexing(y, self.sample_indices_)
 
     def __sklearn_tags__(self):
         """Tags: strings and NaN pass through, ``sample_indices_`` is set."""

@@ -1,0 +1,20 @@
+"""imbfast on Dask: the same samplers, fed dask arrays or dataframes.
+
+Nothing here is imported unless a dask collection reaches ``fit_resample``;
+install with ``pip install "imbfast[dask]"``. The samplers return lazy dask
+collections of the kind they were given, equal to what the same sampler
+returns on the same data held in memory.
+
+Configuration (``dask.config``):
+
+``imbfast.gather-limit``
+    Largest minority class (in bytes) that SMOTE gathers into one process
+    for an exact in-memory neighbour search; larger classes are searched
+    through the sharded data (default ``"1GiB"``).
+"""
+
+from imbfast.dask._collections import is_dask_collection
+from imbfast.dask._samplers import fit_resample_dask
+from imbfast.dask._search import sharded_kneighbors
+
+__all__ = ["fit_resample_dask", "is_dask_collection", "sharded_kneighbors"]

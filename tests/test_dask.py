@@ -1,0 +1,211 @@
+"""Dask collections in, lazy dask collections out, equal to the in-memory result."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+da = pytest.importorskip("dask.array")
+dd = pytest.importorskip("dask.dataframe")
+distributed = pytest.importorskip("distributed")
+
+import dask  # noqa: E402
+from sklearn.datasets import make_classification  # noqa: E402
+
+from imbfast.dask import sharded_kneighbors  # noqa: E402
+from imbfast.neighbors import kneighbors  # noqa: E402
+from imbfast.over_sampling import SMOTE, RandomOverSampler  # noqa: E402
+from imbfast.under_sampling import RandomUnderSampler  # noqa: E402
+
+SAMPLERS = [
+    RandomUnderSampler(random_state=0),
+    RandomUnderSampler(random_state=1, replacement=True),
+    RandomOverSampler(random_state=0),
+    RandomOverSampler(random_state=0, shrinkage=0.5),
+    SMOTE(random_state=0),
+    SMOTE(random_state=np.random.RandomState(3), k_neighbors=3),
+]
+
+
+@pytest.fixture(scope="module")
+def client():
+    """A LocalCluster of two worker processes, as in production."""
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",
+            memory_limit="1GiB",
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        yield client
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_classification(
+        n_samples=6000,
+        n_features=8,
+        n_informative=5,
+        n_classes=3,
+        weights=[0.1, 0.3, 0.6],
+        random_state=0,
+    )
+
+
+def fresh(sampler):
+    params = sampler.get_params()
+    if isinstance(params.get("random_state"), np.random.RandomState):
+        params["random_state"] = np.random.RandomState(3)
+    return type(sampler)(**params)
+
+
+@pytest.mark.parametrize("sampler", SAMPLERS, ids=repr)
+@pytest.mark.parametrize("chunks", [500, 1777, 6000])
+def test_same_result_as_in_memory(client, data, sampler, chunks):
+    X, y = data
+    X_ref, y_ref = fresh(sampler).fit_resample(X, y)
+    ours = fresh(sampler)
+    X_res, y_res = ours.fit_resample(
+        da.from_array(X, chunks=(chunks, -1)), da.from_array(y, chunks=chunks)
+    )
+    assert isinstance(X_res, da.Array) and isinstance(y_res, da.Array)
+    X_res, y_res = dask.compute(X_res, y_res)
+    np.testing.assert_array_equal(X_res, X_ref)
+    np.testing.assert_array_equal(y_res, y_ref)
+    if hasattr(ours, "sample_indices_"):
+        reference = fresh(sampler)
+        reference.fit_resample(X, y)
+        np.testing.assert_array_equal(
+            ours.sample_indices_.compute(), reference.sample_indices_
+        )
+    assert ours.n_features_in_ == X.shape[1]
+
+
+def test_dataframe_with_target_column(client, data):
+    X, y = data
+    df = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    df["label"] = np.array(["a", "b", "c"])[y]
+    ddf = dd.from_pandas(df, npartitions=5)
+    sampler = SMOTE(random_state=0)
+    X_res, y_res = sampler.fit_resample(ddf, "label")
+    assert isinstance(X_res, dd.DataFrame) and isinstance(y_res, dd.Series)
+    X_ref, y_ref = SMOTE(random_state=0).fit_resample(
+        df.drop(columns="label"), df["label"]
+    )
+    pd.testing.assert_frame_equal(
+        X_res.compute().reset_index(drop=True), X_ref.reset_index(drop=True)
+    )
+    assert y_res.name == "label"
+    np.testing.assert_array_equal(y_res.compute().to_numpy(), y_ref.to_numpy())
+    assert list(sampler.feature_names_in_) == list(df.columns[:-1])
+
+
+def test_dataframe_and_series_keep_dtypes(client, data):
+    X, y = data
+    df = pd.DataFrame({"a": X[:, 0], "b": (X[:, 1] * 100).astype(np.int32)})
+    ddf = dd.from_pandas(df, npartitions=3)
+    ys = dd.from_pandas(pd.Series(y, name="t"), npartitions=3)
+    X_res, y_res = RandomUnderSampler(random_state=0).fit_resample(ddf, ys)
+    X_ref, y_ref = RandomUnderSampler(random_state=0).fit_resample(df, pd.Series(y))
+    out = X_res.compute()
+    assert dict(out.dtypes) == dict(X_ref.dtypes)
+    np.testing.assert_array_equal(out.to_numpy(), X_ref.to_numpy())
+    np.testing.assert_array_equal(y_res.compute().to_numpy(), y_ref.to_numpy())
+
+
+def test_smote_sharded_minority_equals_gathered(client, data):
+    X, y = data
+    X_ref, y_ref = SMOTE(random_state=0).fit_resample(X, y)
+    with dask.config.set({"imbfast.gather-limit": "1KiB"}):
+        X_res, y_res = SMOTE(random_state=0).fit_resample(
+            da.from_array(X, chunks=(700, -1)), da.from_array(y, chunks=700)
+        )
+        X_res, y_res = dask.compute(X_res, y_res)
+    np.testing.assert_array_equal(X_res, X_ref)
+    np.testing.assert_array_equal(y_res, y_ref)
+
+
+@pytest.mark.parametrize("chunks", [100, 999, 5000])
+def test_sharded_kneighbors_is_exact(client, chunks):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(3000, 6))
+    X[10] = X[20]  # exact duplicates: the tie rule must hold across shards
+    queries = X[:300]
+    ind, _ = sharded_kneighbors(
+        da.from_array(X, chunks=(chunks, -1)), queries, 4, query_rows=np.arange(300)
+    )
+    reference = kneighbors(X, 4)[:300]
+    np.testing.assert_array_equal(ind, reference)
+
+
+def test_columns_chunked_and_numpy_y(client, data):
+    X, y = data
+    X_res, _ = RandomUnderSampler(random_state=0).fit_resample(
+        da.from_array(X, chunks=(1000, 3)), y
+    )
+    X_ref, _ = RandomUnderSampler(random_state=0).fit_resample(X, y)
+    np.testing.assert_array_equal(X_res.compute(), X_ref)
+
+
+class TestBadInput:
+    def test_length_mismatch(self, data):
+        X, y = data
+        with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+            SMOTE().fit_resample(da.from_array(X), da.from_array(y[:-1]))
+
+    def test_unknown_column(self, data):
+        X, _ = data
+        ddf = dd.from_pandas(pd.DataFrame(X), npartitions=2)
+        with pytest.raises(ValueError, match="'nope' is not a column of X"):
+            SMOTE().fit_resample(ddf, "nope")
+
+    def test_nan_for_smote(self, data):
+        X, y = data
+        X = X.copy()
+        X[5, 0] = np.nan
+        with pytest.raises(ValueError, match="NaN or infinity"):
+            SMOTE().fit_resample(da.from_array(X, chunks=(1000, -1)), y)
+
+    def test_one_class(self, data):
+        X, _ = data
+        with pytest.raises(ValueError, match="needs to have more than 1 class"):
+            RandomUnderSampler().fit_resample(
+                da.from_array(X), da.zeros(len(X), dtype=int)
+            )
+
+    def test_small_class(self, data):
+        X, y = data
+        y = y.copy()
+        y[:] = 1
+        y[:3] = 0
+        with pytest.raises(ValueError, match="Expected n_neighbors <= n_samples_fit"):
+            SMOTE().fit_resample(da.from_array(X), da.from_array(y))
+
+
+def test_larger_than_worker_memory():
+    """640 MB of rows through workers limited to 300 MB each, none killed."""
+    n, d, chunk = 4_000_000, 20, 100_000
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",
+            memory_limit="300MB",
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        X = da.random.RandomState(0).standard_normal((n, d), chunks=(chunk, d))
+        y = (da.random.RandomState(1).random_sample(n, chunks=chunk) < 0.1).astype(
+            np.int64
+        )
+        X_res, y_res = RandomUnderSampler(random_state=0).fit_resample(X, y)
+        total_rows, class_one = dask.compute(y_res.shape[0], y_res.sum())
+        column_sums = X_res.sum(axis=0).compute()
+        assert total_rows == 2 * class_one
+        assert np.all(np.isfinite(column_sums))
+        assert len(client.scheduler_info()["workers"]) == 2
