@@ -9,14 +9,33 @@ from sklearn.utils.estimator_checks import (
     parametrize_with_checks as sklearn_parametrize_with_checks,
 )
 
+from imbfast.combine import SMOTEENN, SMOTETomek
 from imbfast.over_sampling import SMOTE, RandomOverSampler
-from imbfast.under_sampling import RandomUnderSampler
+from imbfast.under_sampling import (
+    AllKNN,
+    CondensedNearestNeighbour,
+    EditedNearestNeighbours,
+    NeighbourhoodCleaningRule,
+    OneSidedSelection,
+    RandomUnderSampler,
+    RepeatedEditedNearestNeighbours,
+    TomekLinks,
+)
 
 # One instance per sampler; every new sampler is added here.
 SAMPLERS = [
     SMOTE(random_state=0),
     RandomOverSampler(random_state=0),
     RandomUnderSampler(random_state=0),
+    TomekLinks(),
+    EditedNearestNeighbours(),
+    RepeatedEditedNearestNeighbours(),
+    AllKNN(),
+    NeighbourhoodCleaningRule(),
+    OneSidedSelection(random_state=0),
+    CondensedNearestNeighbour(random_state=0),
+    SMOTEENN(random_state=0),
+    SMOTETomek(random_state=0),
 ]
 
 

@@ -1,3 +1,5 @@
 """Combined over- and under-samplers (SMOTETomek, SMOTEENN)."""
 
-__all__: list[str] = []
+from imbfast.combine._combine import SMOTEENN, SMOTETomek
+
+__all__ = ["SMOTEENN", "SMOTETomek"]

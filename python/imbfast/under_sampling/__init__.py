@@ -1,5 +1,27 @@
 """Under-samplers: the same names and parameters as ``imblearn.under_sampling``."""
 
+from imbfast.under_sampling._condensed import (
+    CondensedNearestNeighbour,
+    OneSidedSelection,
+)
+from imbfast.under_sampling._edited_nearest_neighbours import (
+    AllKNN,
+    EditedNearestNeighbours,
+    RepeatedEditedNearestNeighbours,
+)
+from imbfast.under_sampling._neighbourhood_cleaning_rule import (
+    NeighbourhoodCleaningRule,
+)
 from imbfast.under_sampling._random_under_sampler import RandomUnderSampler
+from imbfast.under_sampling._tomek_links import TomekLinks
 
-__all__ = ["RandomUnderSampler"]
+__all__ = [
+    "AllKNN",
+    "CondensedNearestNeighbour",
+    "EditedNearestNeighbours",
+    "NeighbourhoodCleaningRule",
+    "OneSidedSelection",
+    "RandomUnderSampler",
+    "RepeatedEditedNearestNeighbours",
+    "TomekLinks",
+]
