@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+from abc import abstractmethod
 from typing import Any
 
 import numpy as np
@@ -15,11 +16,12 @@ from imblearn.utils import check_target_type
 from sklearn.base import clone
 from sklearn.utils import check_X_y
 
+from imbfast.base import DaskDispatchMixin
 from imbfast.over_sampling import SMOTE
 from imbfast.under_sampling import EditedNearestNeighbours, TomekLinks
 
 
-class _SMOTEThenClean(BaseSampler):
+class _SMOTEThenClean(DaskDispatchMixin, BaseSampler):
     """SMOTE, then a cleaning sampler on the over-sampled data."""
 
     _sampling_type = "over-sampling"
@@ -49,9 +51,9 @@ class _SMOTEThenClean(BaseSampler):
                 n_jobs=self.n_jobs,
             )
 
+    @abstractmethod
     def _cleaner(self) -> Any:
         """The validated cleaning sampler (set as a fitted attribute)."""
-        raise NotImplementedError  # each subclass defines its own
 
     def _fit_resample(self, X: Any, y: np.ndarray) -> tuple[Any, np.ndarray]:
         self._validate_smote()

@@ -245,14 +245,64 @@ def _smote(sampler: Any, inp: DaskInput) -> tuple[Any, Any]:
     return X_res, y_res
 
 
+def _cleaning(keep_fn: Any, grouped: bool) -> Any:
+    """A handler for a cleaning sampler whose decision is ``keep_fn``."""
+
+    def handler(sampler: Any, inp: DaskInput) -> tuple[Any, Any]:
+        import dask.array as da
+
+        y = _labels(sampler, inp)
+        _check_finite(inp.X)
+        keep = keep_fn(sampler, inp, y)
+        if grouped:  # rows grouped by class (sorted labels), ascending within
+            order = np.argsort(np.unique(y, return_inverse=True)[1], kind="stable")
+            idx = order[keep[order]]
+        else:  # original order
+            idx = np.flatnonzero(keep)
+        from imbfast.under_sampling._cleaning import warn_emptied
+
+        warn_emptied(sampler, y, y[idx])
+        X_res = inp.X[idx]
+        sampler.sample_indices_ = da.from_array(idx, chunks=(X_res.chunks[0],))
+        return X_res, _labels_like(y, idx, X_res.chunks[0])
+
+    return handler
+
+
+def _smote_then_clean(sampler: Any, inp: DaskInput) -> tuple[Any, Any]:
+    from imbfast.over_sampling import SMOTE
+
+    sampler._validate_smote()
+    cleaner = sampler._cleaner()
+    if not isinstance(sampler.smote_, SMOTE):
+        raise TypeError(
+            f"On dask, {type(sampler).__name__} needs imbfast's SMOTE "
+            f"(got {type(sampler.smote_).__module__}.{type(sampler.smote_).__name__})."
+        )
+    sampler.sampling_strategy_ = sampler.sampling_strategy
+    sampler.n_features_in_ = inp.X.shape[1]
+    X_over, y_over = sampler.smote_.fit_resample(inp.X, inp.y)
+    return cleaner.fit_resample(X_over, y_over)
+
+
 def _handler(sampler: Any):
+    from imbfast.combine import SMOTEENN, SMOTETomek
+    from imbfast.dask._cleaning import enn_keep, tomek_keep
     from imbfast.over_sampling import SMOTE, RandomOverSampler
-    from imbfast.under_sampling import RandomUnderSampler
+    from imbfast.under_sampling import (
+        EditedNearestNeighbours,
+        RandomUnderSampler,
+        TomekLinks,
+    )
 
     handlers = [
         (RandomUnderSampler, _random_under),
         (RandomOverSampler, _random_over),
         (SMOTE, _smote),
+        (TomekLinks, _cleaning(tomek_keep, grouped=False)),
+        (EditedNearestNeighbours, _cleaning(enn_keep, grouped=True)),
+        (SMOTETomek, _smote_then_clean),
+        (SMOTEENN, _smote_then_clean),
     ]
     for cls, fn in handlers:
         if type(sampler) is cls:

@@ -11,7 +11,7 @@ from imblearn.utils import check_neighbors_object
 from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
-from imbfast.base import resolve_n_jobs, take_rows
+from imbfast.base import DaskDispatchMixin, resolve_n_jobs, take_rows
 from imbfast.neighbors import NearestNeighbors
 from imbfast.under_sampling._cleaning import (
     NeighbourTable,
@@ -62,7 +62,7 @@ class _IterativeCleaning:
         return below or vanished
 
 
-class EditedNearestNeighbours(BaseCleaningSampler):
+class EditedNearestNeighbours(DaskDispatchMixin, BaseCleaningSampler):
     """Remove samples whose neighbours disagree with their label.
 
     A drop-in for :class:`imblearn.under_sampling.EditedNearestNeighbours`:

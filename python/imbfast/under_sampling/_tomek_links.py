@@ -10,7 +10,7 @@ from imblearn.under_sampling.base import BaseCleaningSampler
 from sklearn.utils import _safe_indexing
 
 from imbfast import _core
-from imbfast.base import resolve_n_jobs, take_rows
+from imbfast.base import DaskDispatchMixin, resolve_n_jobs, take_rows
 from imbfast.neighbors import kneighbors
 from imbfast.under_sampling._cleaning import label_codes, targeted_codes, warn_emptied
 
@@ -23,7 +23,7 @@ def tomek_removal(X: Any, y: np.ndarray, keys: Any, n_jobs: int | None) -> np.nd
     return _core.tomek_links(nn1, codes, targeted, resolve_n_jobs(n_jobs))
 
 
-class TomekLinks(BaseCleaningSampler):
+class TomekLinks(DaskDispatchMixin, BaseCleaningSampler):
     """Remove the targeted members of Tomek links.
 
     Two samples form a Tomek link when each is the other's nearest

@@ -1,0 +1,167 @@
+"""Tomek links and edited nearest neighbours on row-sharded data.
+
+Both decide from neighbour lists; on Dask only the rows that can change the
+decision are searched against the shards:
+
+- Tomek links join two rows of different classes, so one of them is not of
+  the majority class. The non-majority rows (gathered) are searched, then the
+  majority rows they point at; no other majority row can be in a link.
+- Edited nearest neighbours: each chunk answers, for its own majority rows,
+  the k-th neighbour distance within the chunk (an upper bound of the global
+  one) and the distance to the nearest non-majority row (broadcast). When the
+  latter is larger, every global neighbour is a majority row and the row is
+  kept; only the other ("ambiguous") rows are searched against the shards.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from imbfast import _core
+from imbfast.dask._collections import DaskInput, as_graph_value
+from imbfast.dask._search import sharded_kneighbors
+
+
+def _gather_rows(X: Any, rows: np.ndarray) -> np.ndarray:
+    """X[rows] for sorted rows, computed into the client."""
+    dtype = np.float32 if X.dtype == np.float32 else np.float64
+    if rows.size == 0:
+        return np.empty((0, X.shape[1]), dtype=dtype)
+    return np.ascontiguousarray(X[rows].compute(), dtype=dtype)
+
+
+def _record(sampler: Any, **stats: int) -> None:
+    """Rows the distributed algorithm shipped, for the curious and the benchmarks."""
+    sampler.dask_stats_ = stats
+
+
+def tomek_keep(sampler: Any, inp: DaskInput, y: np.ndarray) -> np.ndarray:
+    """Boolean mask of the rows a TomekLinks sampler keeps."""
+    from imbfast.under_sampling._cleaning import label_codes, targeted_codes
+
+    classes, codes = label_codes(y)
+    targeted = targeted_codes(classes, sampler.sampling_strategy_.keys())
+    majority = int(np.argmax(np.bincount(codes, minlength=classes.shape[0])))
+    X = inp.X
+    nn1: dict[int, int] = {}
+
+    minority_rows = np.flatnonzero(codes != majority)
+    ind, _ = sharded_kneighbors(
+        X, _gather_rows(X, minority_rows), 1, query_rows=minority_rows
+    )
+    nn1.update(zip(minority_rows.tolist(), ind[:, 0].tolist(), strict=True))
+    partners = np.unique(ind[:, 0])
+    partners = partners[codes[partners] == majority]
+    if partners.size:
+        ind_p, _ = sharded_kneighbors(
+            X, _gather_rows(X, partners), 1, query_rows=partners
+        )
+        nn1.update(zip(partners.tolist(), ind_p[:, 0].tolist(), strict=True))
+
+    remove = np.zeros(codes.shape[0], dtype=bool)
+    for a, b in nn1.items():
+        if codes[a] != codes[b] and nn1.get(b) == a and targeted[codes[a]]:
+            remove[a] = True
+    _record(
+        sampler,
+        rows_queried=int(minority_rows.size + partners.size),
+        n_chunks=len(X.chunks[0]),
+    )
+    return ~remove
+
+
+def _enn_prefilter(
+    block: np.ndarray,
+    codes: np.ndarray,
+    offset: int,
+    majority: int,
+    others: np.ndarray,
+    k: int,
+) -> np.ndarray:
+    """Global ids of this chunk's majority rows whose neighbours may be mixed."""
+    from imbfast.neighbors import squared_kneighbors
+
+    local = np.flatnonzero(codes == majority)
+    if local.size == 0:
+        return local.astype(np.int64)
+    if block.shape[0] <= k or others.shape[0] == 0:
+        return local.astype(np.int64) + offset
+    dtype = others.dtype
+    block = np.ascontiguousarray(block, dtype=dtype)
+    _, d_local = squared_kneighbors(block, k, n_threads=1)
+    _, d_other = squared_kneighbors(others, 1, query=block[local], n_threads=1)
+    ambiguous = d_other[:, 0] <= d_local[local, k - 1]
+    return local[ambiguous].astype(np.int64) + offset
+
+
+def enn_keep(sampler: Any, inp: DaskInput, y: np.ndarray) -> np.ndarray:
+    """Boolean mask of the rows an EditedNearestNeighbours sampler keeps."""
+    import dask
+
+    from imbfast.neighbors import NearestNeighbors
+    from imbfast.under_sampling._cleaning import label_codes, targeted_codes
+
+    sampler._validate_estimator()
+    if not isinstance(sampler.nn_, NearestNeighbors):
+        raise TypeError(
+            "On dask, EditedNearestNeighbours needs an int n_neighbors; "
+            "a neighbours object cannot search sharded data."
+        )
+    k = sampler.nn_.n_neighbors - 1
+    classes, codes = label_codes(y)
+    n_classes = classes.shape[0]
+    targeted = targeted_codes(classes, sampler.sampling_strategy_.keys())
+    majority = int(np.argmax(np.bincount(codes, minlength=n_classes)))
+    X = inp.X
+    others = np.flatnonzero(codes != majority)
+    if k > codes.shape[0] - 1:
+        raise ValueError(
+            f"Expected n_neighbors <= n_samples_fit, but n_neighbors = {k + 1}, "
+            f"n_samples_fit = {codes.shape[0]}, n_samples = {codes.shape[0]}"
+        )
+
+    ambiguous = np.empty(0, dtype=np.int64)
+    if targeted[majority]:
+        others_ref = as_graph_value(_gather_rows(X, others))
+        offsets = np.concatenate([[0], np.cumsum(X.chunks[0])]).astype(np.int64)
+        tasks = [
+            dask.delayed(_enn_prefilter, pure=True)(
+                block,
+                codes[offsets[i] : offsets[i + 1]],
+                int(offsets[i]),
+                majority,
+                others_ref,
+                k,
+            )
+            for i, block in enumerate(X.to_delayed().ravel())
+        ]
+        ambiguous = np.concatenate([np.empty(0, dtype=np.int64), *dask.compute(*tasks)])
+    queried = np.union1d(others[targeted[codes[others]]], ambiguous).astype(np.int64)
+
+    keep = np.ones(codes.shape[0], dtype=bool)
+    if queried.size:
+        nbrs, _ = sharded_kneighbors(X, _gather_rows(X, queried), k, query_rows=queried)
+        votes = _core.enn_keep(
+            queried,
+            np.ascontiguousarray(nbrs),
+            k,
+            codes,
+            n_classes,
+            sampler.kind_sel,
+            1,
+        )
+        keep[queried] = np.asarray(votes, dtype=bool)
+    _record(
+        sampler,
+        rows_broadcast=int(others.size) if targeted[majority] else 0,
+        rows_queried=int(queried.size),
+        majority_rows_prefiltered=int(
+            np.count_nonzero(codes == majority) - ambiguous.size
+        )
+        if targeted[majority]
+        else 0,
+        n_chunks=len(X.chunks[0]),
+    )
+    return keep
