@@ -10,13 +10,14 @@ from sklearn.utils.estimator_checks import (
 )
 
 from imbfast.over_sampling import SMOTE, RandomOverSampler
-from imbfast.under_sampling import RandomUnderSampler
+from imbfast.under_sampling import RandomUnderSampler, StratifiedSampler
 
 # One instance per sampler; every new sampler is added here.
 SAMPLERS = [
     SMOTE(random_state=0),
     RandomOverSampler(random_state=0),
     RandomUnderSampler(random_state=0),
+    StratifiedSampler(random_state=0),
 ]
 
 
