@@ -9,7 +9,7 @@ from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _metadata_version
 
 try:
-    from imbfast import _core  # noqa: F401
+    from imbfast import _core
 except ImportError as exc:  # pragma: no cover - only on a broken install
     raise ImportError(
         "imbfast's compiled core (imbfast._core) could not be imported. "

@@ -20,7 +20,7 @@ after epoch, without building a resampled copy of the data.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,7 +73,9 @@ def _integer_codes(y: np.ndarray) -> np.ndarray | None:
     if y.dtype in (np.int32, np.int64):
         return np.ascontiguousarray(y)
     if y.dtype.itemsize < 4 or y.dtype == np.uint32:
-        return np.ascontiguousarray(y, dtype=np.int64 if y.dtype == np.uint32 else np.int32)
+        return np.ascontiguousarray(
+            y, dtype=np.int64 if y.dtype == np.uint32 else np.int32
+        )
     if y.size and y.max() > np.iinfo(np.int64).max:  # uint64 beyond int64
         return None
     return np.ascontiguousarray(y, dtype=np.int64)
@@ -95,14 +97,21 @@ def _encode(y: Any, n_threads: int) -> _Labels:
     inverse = np.ascontiguousarray(inverse.ravel(), dtype=np.int64)
     counts = np.bincount(inverse, minlength=classes.shape[0]).astype(np.int64)
     return _Labels(
-        inverse, 0, classes.shape[0], classes, np.arange(classes.shape[0]), counts,
+        inverse,
+        0,
+        classes.shape[0],
+        classes,
+        np.arange(classes.shape[0]),
+        counts,
         codes is not None,
     )
 
 
 def _seed(random_state: Any) -> int:
     """A 64-bit seed: the int itself, or one draw from the RandomState."""
-    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+    if isinstance(random_state, numbers.Integral) and not isinstance(
+        random_state, bool
+    ):
         if random_state < 0:
             raise ValueError(f"random_state must be non-negative, got {random_state}.")
         return int(random_state) & 0xFFFFFFFFFFFFFFFF
@@ -157,7 +166,11 @@ def _under_sampling_targets(
             f"Got {strategy} instead."
         )
     out = {classes[i]: int(n_min / strategy) for i in range(2) if i != i_min}
-    if any(v > counts[i] for i, v in zip(range(2), out.values(), strict=False) if i != i_min):
+    if any(
+        v > counts[i]
+        for i, v in zip(range(2), out.values(), strict=False)
+        if i != i_min
+    ):
         raise ValueError(
             "The specified ratio required to generate new sample in the majority class "
             "while trying to remove samples. Please increase the ratio."
@@ -231,12 +244,16 @@ def resolve_target(
             raise ValueError("target: a callable needs the labels y.")
         target = dict(check_sampling_strategy(target, _as_1d(y), "under-sampling"))
     if isinstance(target, bool):
-        raise TypeError("target must be an int, float, str, dict or callable, got a bool.")
+        raise TypeError(
+            "target must be an int, float, str, dict or callable, got a bool."
+        )
     if isinstance(target, str):
         target = _under_sampling_targets(target, classes, counts)
     if isinstance(target, numbers.Integral):
         if target < 0:
-            raise ValueError(f"target: the number of rows per class must be >= 0, got {target}.")
+            raise ValueError(
+                f"target: the number of rows per class must be >= 0, got {target}."
+            )
         n_keep[:] = int(target)
     elif isinstance(target, numbers.Real):
         f = float(target)
@@ -262,7 +279,9 @@ def resolve_target(
                     )
                 n_keep[i] = int(value)
             else:
-                if not (value >= 0 and (replace or value <= 1)) or not np.isfinite(value):
+                if not (value >= 0 and (replace or value <= 1)) or not np.isfinite(
+                    value
+                ):
                     raise ValueError(
                         f"target: the fraction for class {label!r} must be in [0, 1], "
                         f"got {value}."
@@ -283,7 +302,9 @@ def resolve_target(
             )
     empty = np.flatnonzero((counts == 0) & (n_keep > 0))
     if empty.size:
-        raise ValueError(f"target: class {classes[int(empty[0])]!r} has no rows to draw from.")
+        raise ValueError(
+            f"target: class {classes[int(empty[0])]!r} has no rows to draw from."
+        )
     return n_keep
 
 
@@ -307,7 +328,10 @@ def _plan(
 
 
 def _expand(
-    rows: np.ndarray, sizes: np.ndarray, labels: _Labels, profiles: list[np.ndarray | None]
+    rows: np.ndarray,
+    sizes: np.ndarray,
+    labels: _Labels,
+    profiles: list[np.ndarray | None],
 ) -> np.ndarray:
     if all(p is None for p in profiles):
         return rows
@@ -419,9 +443,13 @@ class StratifiedStream:
         self._seed = _seed(random_state)
         self._replace = replace
         if class_counts is None:
-            if replace or not isinstance(target, Mapping) or not all(
-                isinstance(v, numbers.Integral) and not isinstance(v, bool)
-                for v in target.values()
+            if (
+                replace
+                or not isinstance(target, Mapping)
+                or not all(
+                    isinstance(v, numbers.Integral) and not isinstance(v, bool)
+                    for v in target.values()
+                )
             ):
                 raise ValueError(
                     "class_counts is required unless target is a dict of row counts "
@@ -431,7 +459,9 @@ class StratifiedStream:
             counts = None
         else:
             classes = np.array(sorted(class_counts))
-            counts = np.array([class_counts[c] for c in classes.tolist()], dtype=np.int64)
+            counts = np.array(
+                [class_counts[c] for c in classes.tolist()], dtype=np.int64
+            )
         if classes.size == 0:
             raise ValueError("StratifiedStream needs at least one class.")
         self.classes_ = classes
@@ -451,7 +481,11 @@ class StratifiedStream:
         else:
             lo, span, slots = 0, classes.shape[0], np.arange(classes.shape[0])
         self._labels = _Labels(
-            np.empty(0, np.int64), lo, span, classes, slots,
+            np.empty(0, np.int64),
+            lo,
+            span,
+            classes,
+            slots,
             counts if counts is not None else np.zeros(classes.shape[0], np.int64),
             self._integer,
         )
@@ -479,14 +513,22 @@ class StratifiedStream:
         pos = np.minimum(pos, self.classes_.shape[0] - 1)
         bad = self.classes_[pos] != y
         if np.any(bad):
-            raise ValueError(f"label {y[int(np.argmax(bad))]!r} is not one of the stream's classes.")
-        return np.ascontiguousarray(self._labels.slots[pos] + self._labels.lo, dtype=np.int64)
+            raise ValueError(
+                f"label {y[int(np.argmax(bad))]!r} is not one of the stream's classes."
+            )
+        return np.ascontiguousarray(
+            self._labels.slots[pos] + self._labels.lo, dtype=np.int64
+        )
 
     def add(self, y: Any, offset: int) -> StratifiedStream:
         """Feed the labels of rows ``offset .. offset + len(y) - 1``."""
         if self._finished:
             raise ValueError("StratifiedStream.add: the stream is finished.")
-        if isinstance(offset, bool) or not isinstance(offset, numbers.Integral) or offset < 0:
+        if (
+            isinstance(offset, bool)
+            or not isinstance(offset, numbers.Integral)
+            or offset < 0
+        ):
             raise ValueError(f"offset must be a non-negative int, got {offset!r}.")
         codes = self._chunk_codes(y)
         if codes.shape[0]:
@@ -579,9 +621,13 @@ def balanced_batches(
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
     if n_epochs is not None and (
-        isinstance(n_epochs, bool) or not isinstance(n_epochs, numbers.Integral) or n_epochs < 0
+        isinstance(n_epochs, bool)
+        or not isinstance(n_epochs, numbers.Integral)
+        or n_epochs < 0
     ):
-        raise ValueError(f"n_epochs must be a non-negative int or None, got {n_epochs!r}.")
+        raise ValueError(
+            f"n_epochs must be a non-negative int or None, got {n_epochs!r}."
+        )
     if class_weights is not None and sampling_strategy is not None:
         raise ValueError("Pass class_weights or sampling_strategy, not both.")
     y_arr = _as_1d(y)
@@ -601,15 +647,19 @@ def balanced_batches(
             totals[int(np.searchsorted(classes, label))] += extra
         weights, n_epoch_rows = totals, int(totals.sum())
     else:
-        weights = np.ones(classes.shape[0]) if class_weights is None else np.zeros(
-            classes.shape[0]
+        weights = (
+            np.ones(classes.shape[0])
+            if class_weights is None
+            else np.zeros(classes.shape[0])
         )
         for label, w in (class_weights or {}).items():
             i = int(np.searchsorted(classes, label))
             if i >= classes.shape[0] or classes[i] != label:
                 raise ValueError(f"class_weights: class {label!r} is not present in y.")
             if not np.isfinite(w) or w < 0:
-                raise ValueError(f"class_weights: weight of {label!r} must be >= 0, got {w}.")
+                raise ValueError(
+                    f"class_weights: weight of {label!r} must be >= 0, got {w}."
+                )
             weights[i] = w
         n_epoch_rows = n
     if weights.sum() <= 0:
