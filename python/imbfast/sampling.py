@@ -165,16 +165,16 @@ def _under_sampling_targets(
             "When 'sampling_strategy' is a float, it should be in the range (0, 1]. "
             f"Got {strategy} instead."
         )
-    out = {classes[i]: int(n_min / strategy) for i in range(2) if i != i_min}
-    if any(
-        v > counts[i]
-        for i, v in zip(range(2), out.values(), strict=False)
-        if i != i_min
-    ):
-        raise ValueError(
-            "The specified ratio required to generate new sample in the majority class "
-            "while trying to remove samples. Please increase the ratio."
-        )
+    out = {}
+    for i in range(2):
+        if i == i_min:
+            continue
+        out[classes[i]] = int(n_min / strategy)
+        if out[classes[i]] > counts[i]:
+            raise ValueError(
+                "The specified ratio required to generate new sample in the majority "
+                "class while trying to remove samples. Please increase the ratio."
+            )
     return out
 
 
