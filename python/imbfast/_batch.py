@@ -189,12 +189,18 @@ class _Source:
         )
         yield from reader
 
+    def _row_groups(self, columns: list[str] | None) -> Iterator[Any]:
+        # One row group at a time: pyarrow's iter_batches reads ahead and
+        # holds many row groups at once (gigabytes on a large file).
+        for i in range(self._pf.num_row_groups):
+            table = self._pf.read_row_group(i, columns=columns, use_threads=False)
+            yield from table.to_batches(max_chunksize=self.batch_rows)
+            del table
+
     def labels(self) -> Iterator[np.ndarray]:
         """The target column, batch by batch."""
         if self.fmt == "parquet":
-            for batch in self._pf.iter_batches(
-                batch_size=self.batch_rows, columns=[self.target]
-            ):
+            for batch in self._row_groups([self.target]):
                 yield batch.column(0).to_numpy(zero_copy_only=False)
         elif self.fmt == "csv":
             for batch in self._csv_batches():
@@ -208,7 +214,7 @@ class _Source:
     def batches(self) -> Iterator[Any]:
         """Whole rows: pyarrow RecordBatches, or 2-D arrays for .npy."""
         if self.fmt == "parquet":
-            yield from self._pf.iter_batches(batch_size=self.batch_rows)
+            yield from self._row_groups(None)
         elif self.fmt == "csv":
             yield from self._csv_batches()
         else:
