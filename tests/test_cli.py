@@ -41,8 +41,9 @@ def write_input(frame: pd.DataFrame, directory, fmt: str) -> tuple[str, str]:
     """The frame as a file of this format, and the --target to use."""
     path = str(directory / f"in.{fmt}")
     if fmt == "parquet":
-        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path,
-                       row_group_size=97)
+        pq.write_table(
+            pa.Table.from_pandas(frame, preserve_index=False), path, row_group_size=97
+        )
         return path, "label"
     if fmt == "csv":
         frame.to_csv(path, index=False)
@@ -51,7 +52,9 @@ def write_input(frame: pd.DataFrame, directory, fmt: str) -> tuple[str, str]:
     if fmt == "npy":
         np.save(path, numeric)
         return path, "2"
-    np.savez(path, X=numeric[:, :2], y=frame["label"].to_numpy(), meta=np.array([1, 2, 3]))
+    np.savez(
+        path, X=numeric[:, :2], y=frame["label"].to_numpy(), meta=np.array([1, 2, 3])
+    )
     return path, "y"
 
 
@@ -76,8 +79,14 @@ def run(*args: str) -> int:
 
 FORMATS = ["parquet", "csv", "npy", "npz"]
 METHODS = [
-    "random-under", "stratified", "random-over", "smote",
-    "tomek", "enn", "smote-tomek", "smote-enn",
+    "random-under",
+    "stratified",
+    "random-over",
+    "smote",
+    "tomek",
+    "enn",
+    "smote-tomek",
+    "smote-enn",
 ]
 
 
@@ -89,8 +98,20 @@ def test_resample_end_to_end(frame, tmp_path, fmt, method):
     src, target = write_input(frame, tmp_path, fmt)
     out = str(tmp_path / f"out.{fmt}")
     data = frame if fmt in ("parquet", "csv") else frame[["a", "b", "label"]]
-    args = [src, out, "--target", target, "--method", method, "--random-state", "0",
-            "--batch-rows", "64", "--indicator-column", "added"]
+    args = [
+        src,
+        out,
+        "--target",
+        target,
+        "--method",
+        method,
+        "--random-state",
+        "0",
+        "--batch-rows",
+        "64",
+        "--indicator-column",
+        "added",
+    ]
     if method in ("smote", "smote-tomek", "smote-enn") and fmt in ("parquet", "csv"):
         # Only numeric features for neighbour-based methods.
         src_num = str(tmp_path / f"num.{fmt}")
@@ -110,7 +131,9 @@ def test_resample_end_to_end(frame, tmp_path, fmt, method):
         assert not np.asarray(added).any()
     elif method in ("random-over", "smote"):
         assert counts.tolist() == [original.max()] * 3
-        added = np.asarray(result["added"] if fmt != "npy" else result[:, -1]).astype(bool)
+        added = np.asarray(result["added"] if fmt != "npy" else result[:, -1]).astype(
+            bool
+        )
         assert added.sum() == counts.sum() - N and not added[:N].any()
     if fmt in ("parquet", "csv"):
         assert list(result.columns) == [*data.columns, "added"]
@@ -119,7 +142,9 @@ def test_resample_end_to_end(frame, tmp_path, fmt, method):
                 assert result[c].dtype == data[c].dtype
         # Kept rows are rows of the input.
         kept = result[~result["added"].astype(bool)]
-        merged = kept[["a", "label"]].merge(data[["a", "label"]], how="left", indicator=True)
+        merged = kept[["a", "label"]].merge(
+            data[["a", "label"]], how="left", indicator=True
+        )
         assert (merged["_merge"] == "both").all()
     if fmt == "npz":
         assert np.array_equal(result["meta"], [1, 2, 3])
@@ -128,12 +153,27 @@ def test_resample_end_to_end(frame, tmp_path, fmt, method):
 def test_streaming_matches_stratified_sample(frame, tmp_path):
     src, _ = write_input(frame, tmp_path, "parquet")
     out = str(tmp_path / "out.parquet")
-    assert run(src, out, "--target", "label", "--method", "stratified",
-               "--sampling-strategy", '{"0": 30, "2": 0.5}', "--random-state", "3",
-               "--batch-rows", "50") == 0
+    assert (
+        run(
+            src,
+            out,
+            "--target",
+            "label",
+            "--method",
+            "stratified",
+            "--sampling-strategy",
+            '{"0": 30, "2": 0.5}',
+            "--random-state",
+            "3",
+            "--batch-rows",
+            "50",
+        )
+        == 0
+    )
     got = pq.read_table(out).to_pandas()
-    idx = np.sort(stratified_sample(frame["label"].to_numpy(), {0: 30, 2: 0.5},
-                                    random_state=3))
+    idx = np.sort(
+        stratified_sample(frame["label"].to_numpy(), {0: 30, 2: 0.5}, random_state=3)
+    )
     pd.testing.assert_frame_equal(got, frame.iloc[idx].reset_index(drop=True))
 
 
@@ -141,10 +181,14 @@ BAD = [
     (["--target", "nope", "--method", "random-under"], "column 'nope' not found"),
     (["--target", "label", "--method", "magic"], "unknown method 'magic'"),
     (["--target", "label", "--method", "smote"], "needs numeric features; column 's'"),
-    (["--target", "label", "--method", "stratified", "--sampling-strategy", "{bad"],
-     "not valid JSON"),
-    (["--target", "label", "--method", "stratified", "--sampling-strategy", "2.5"],
-     "fraction must be in"),
+    (
+        ["--target", "label", "--method", "stratified", "--sampling-strategy", "{bad"],
+        "not valid JSON",
+    ),
+    (
+        ["--target", "label", "--method", "stratified", "--sampling-strategy", "2.5"],
+        "fraction must be in",
+    ),
 ]
 
 
@@ -164,10 +208,21 @@ def test_unreadable_and_existing_output(tmp_path, capsys, frame):
     broken = tmp_path / "broken.parquet"
     broken.write_bytes(b"not parquet at all")
     out = tmp_path / "out.parquet"
-    assert run(str(broken), str(out), "--target", "label", "--method", "stratified") == 2
+    assert (
+        run(str(broken), str(out), "--target", "label", "--method", "stratified") == 2
+    )
     assert "cannot read" in capsys.readouterr().err
-    assert run(str(tmp_path / "missing.csv"), str(tmp_path / "o.csv"), "--target", "label",
-               "--method", "stratified") == 2
+    assert (
+        run(
+            str(tmp_path / "missing.csv"),
+            str(tmp_path / "o.csv"),
+            "--target",
+            "label",
+            "--method",
+            "stratified",
+        )
+        == 2
+    )
     assert "no such file" in capsys.readouterr().err
     src, _ = write_input(frame, tmp_path, "csv")
     existing = tmp_path / "exists.csv"
@@ -175,8 +230,18 @@ def test_unreadable_and_existing_output(tmp_path, capsys, frame):
     assert run(src, str(existing), "--target", "label", "--method", "stratified") == 2
     assert "--overwrite" in capsys.readouterr().err
     assert existing.read_text() == "keep me"
-    assert run(src, str(existing), "--target", "label", "--method", "stratified",
-               "--overwrite") == 0
+    assert (
+        run(
+            src,
+            str(existing),
+            "--target",
+            "label",
+            "--method",
+            "stratified",
+            "--overwrite",
+        )
+        == 0
+    )
     assert existing.read_text() != "keep me"
     assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
 
@@ -201,8 +266,19 @@ def test_failure_mid_write_leaves_no_output(frame, tmp_path, monkeypatch):
             self.inner.close()
 
     monkeypatch.setattr(_batch, "_arrow_writer", Exploding)
-    assert run(src, str(out), "--target", "label", "--method", "random-under",
-               "--batch-rows", "40") == 130
+    assert (
+        run(
+            src,
+            str(out),
+            "--target",
+            "label",
+            "--method",
+            "random-under",
+            "--batch-rows",
+            "40",
+        )
+        == 130
+    )
     assert sorted(os.listdir(tmp_path)) == ["in.parquet"]
 
 
@@ -214,10 +290,27 @@ def test_sigint_subprocess_leaves_no_output(tmp_path):
     np.save(src, np.column_stack([rng.normal(size=(n, 6)), rng.integers(0, 2, n)]))
     out = tmp_path / "out.npy"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "imbfast", "resample", str(src), str(out), "--target", "-1",
-         "--method", "stratified", "--sampling-strategy", "0.9", "--batch-rows", "2000",
-         "--random-state", "0", "--quiet"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "imbfast",
+            "resample",
+            str(src),
+            str(out),
+            "--target",
+            "-1",
+            "--method",
+            "stratified",
+            "--sampling-strategy",
+            "0.9",
+            "--batch-rows",
+            "2000",
+            "--random-state",
+            "0",
+            "--quiet",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     # Wait until the temporary output exists, then interrupt.
     deadline = time.monotonic() + 60
@@ -235,11 +328,26 @@ def test_sigint_subprocess_leaves_no_output(tmp_path):
 
 def test_bench_prints_table_and_plot(tmp_path, capsys):
     png = tmp_path / "bench.png"
-    code = cli.main(["bench", "--samplers", "random-under,stratified", "--n", "2000",
-                     "--d", "4", "--repeat", "1", "--plot", str(png)])
+    code = cli.main(
+        [
+            "bench",
+            "--samplers",
+            "random-under,stratified",
+            "--n",
+            "2000",
+            "--d",
+            "4",
+            "--repeat",
+            "1",
+            "--plot",
+            str(png),
+        ]
+    )
     assert code == 0
     text = capsys.readouterr().out
     assert "| sampler | n | d | imbfast (s) | imbalanced-learn (s) | speed-up |" in text
-    assert "| stratified | 2,000 | 4 |" in text and "| random-under | 2,000 | 4 |" in text
+    assert (
+        "| stratified | 2,000 | 4 |" in text and "| random-under | 2,000 | 4 |" in text
+    )
     assert png.stat().st_size > 0
     assert cli.main(["bench", "--samplers", "nope", "--n", "100"]) == 2

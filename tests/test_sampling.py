@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -91,13 +93,17 @@ def test_identical_across_whole_chunked_and_threads(labels, replace, target):
     for n_jobs in (1, 2, -1):
         assert np.array_equal(
             whole,
-            stratified_sample(labels, target, replace=replace, random_state=11, n_jobs=n_jobs),
+            stratified_sample(
+                labels, target, replace=replace, random_state=11, n_jobs=n_jobs
+            ),
         )
     # Streams with different chunkings, fed out of order.
     rng = np.random.default_rng(3)
     for _ in range(3):
-        cuts = np.unique(np.concatenate([[0, labels.size], rng.integers(0, labels.size, 6)]))
-        pieces = list(zip(cuts[:-1], cuts[1:], strict=True))
+        cuts = np.unique(
+            np.concatenate([[0, labels.size], rng.integers(0, labels.size, 6)])
+        )
+        pieces = list(itertools.pairwise(cuts))
         rng.shuffle(pieces)
         stream = StratifiedStream(
             target,
@@ -121,7 +127,9 @@ def test_stream_with_counts_only_needs_no_class_counts(labels):
     stream = StratifiedStream(target, random_state=4)
     for start in range(0, labels.size, 777):
         stream.add(labels[start : start + 777], start)
-    assert np.array_equal(stream.finish(), stratified_sample(labels, target, random_state=4))
+    assert np.array_equal(
+        stream.finish(), stratified_sample(labels, target, random_state=4)
+    )
 
 
 def test_wide_integer_and_string_labels():
@@ -262,7 +270,12 @@ def test_balanced_batches_weights_and_drop_last(binary_data):
     n_min = int(np.bincount(y).min())
     batches = list(
         balanced_batches(
-            X, y, batch_size=10, class_weights={0: 1, 1: 3}, drop_last=True, random_state=1
+            X,
+            y,
+            batch_size=10,
+            class_weights={0: 1, 1: 3},
+            drop_last=True,
+            random_state=1,
         )
     )
     assert len(batches) == 60
@@ -272,12 +285,20 @@ def test_balanced_batches_weights_and_drop_last(binary_data):
     # uses every minority row exactly once.
     drawn = np.concatenate([xb[yb == 0, 0] for xb, yb in batches]).astype(int)
     for start in range(0, drawn.size - n_min + 1, n_min):
-        assert np.array_equal(np.sort(drawn[start : start + n_min]), np.flatnonzero(y == 0))
-    strat = next(balanced_batches(X, y, batch_size=20, sampling_strategy={0: 180},
-                                  random_state=0))
+        assert np.array_equal(
+            np.sort(drawn[start : start + n_min]), np.flatnonzero(y == 0)
+        )
+    strat = next(
+        balanced_batches(
+            X, y, batch_size=20, sampling_strategy={0: 180}, random_state=0
+        )
+    )
     assert np.bincount(strat[1]).tolist() == [5, 15]  # 180 : 537
     with pytest.raises(ValueError, match="batch_size"):
         next(balanced_batches(X, y, batch_size=0))
     with pytest.raises(ValueError, match="not both"):
-        next(balanced_batches(X, y, batch_size=4, class_weights={0: 1},
-                              sampling_strategy="auto"))
+        next(
+            balanced_batches(
+                X, y, batch_size=4, class_weights={0: 1}, sampling_strategy="auto"
+            )
+        )

@@ -131,7 +131,8 @@ def _under_sampling_targets(
     """
     if len(classes) <= 1:
         raise ValueError(
-            f"The target 'y' needs to have more than 1 class. Got {len(classes)} class instead"
+            "The target 'y' needs to have more than 1 class. "
+            f"Got {len(classes)} class instead"
         )
     i_min, i_max = int(np.argmin(counts)), int(np.argmax(counts))
     n_min = int(counts[i_min])
@@ -274,7 +275,8 @@ def resolve_target(
             if isinstance(value, numbers.Integral):
                 if value < 0:
                     raise ValueError(
-                        f"target: class {label!r} cannot keep a negative number of rows "
+                        f"target: class {label!r} cannot keep a negative number "
+                        "of rows "
                         f"({value})."
                     )
                 n_keep[i] = int(value)
@@ -506,7 +508,8 @@ class StratifiedStream:
                     bad = ~known[slot]
                 if bad.any():
                     raise ValueError(
-                        f"label {y[int(np.argmax(bad))]!r} is not one of the stream's classes."
+                        f"label {y[int(np.argmax(bad))]!r} is not one of the "
+                        "stream's classes."
                     )
                 return codes
         pos = np.searchsorted(self.classes_, y)
@@ -543,7 +546,8 @@ class StratifiedStream:
         if self._counts is not None and not np.array_equal(seen, self._counts):
             i = int(np.argmax(seen != self._counts))
             raise ValueError(
-                f"class_counts says class {self.classes_[i]!r} has {self._counts[i]} rows, "
+                f"class_counts says class {self.classes_[i]!r} has "
+                f"{self._counts[i]} rows, "
                 f"the stream had {seen[i]}."
             )
         rows, sizes = self._selector.finish()
