@@ -19,6 +19,7 @@ from imbfast.under_sampling import (
     OneSidedSelection,
     RandomUnderSampler,
     RepeatedEditedNearestNeighbours,
+    StratifiedSampler,
     TomekLinks,
 )
 
@@ -36,6 +37,7 @@ SAMPLERS = [
     CondensedNearestNeighbour(random_state=0),
     SMOTEENN(random_state=0),
     SMOTETomek(random_state=0),
+    StratifiedSampler(random_state=0),
 ]
 
 

@@ -9,4 +9,5 @@ PYBIND11_MODULE(_core, m) {
     imbfast_bindings::register_resample(m);
     imbfast_bindings::register_neighbors(m);
     imbfast_bindings::register_cleaning(m);
+    imbfast_bindings::register_sampling(m);
 }

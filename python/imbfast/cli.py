@@ -3,7 +3,10 @@
 ``imbfast demo`` resamples a dataset that ships with scikit-learn and shows
 what imbfast does: class counts, time against imbalanced-learn on the same
 data, and a classifier's balanced accuracy with and without resampling.
-``imbfast config`` prints :func:`imbfast.show_config`.
+``imbfast config`` prints :func:`imbfast.show_config`. ``imbfast resample``
+resamples a Parquet, CSV or NumPy file (see :mod:`imbfast._batch`);
+``imbfast bench`` times imbfast against imbalanced-learn (see
+:mod:`imbfast._bench`).
 """
 
 from __future__ import annotations
@@ -138,7 +141,140 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     sub.add_parser("config", help="print the build and runtime configuration")
+
+    res = sub.add_parser(
+        "resample",
+        help="resample a Parquet, CSV, .npy or .npz file",
+        description="Resample INPUT into OUTPUT (same format). random-under and "
+        "stratified stream the file with bounded memory; the other methods load it.",
+    )
+    res.add_argument("input", metavar="INPUT")
+    res.add_argument("output", metavar="OUTPUT")
+    res.add_argument(
+        "--target",
+        required=True,
+        help="label column (.npy: column index; .npz: array name)",
+    )
+    res.add_argument(
+        "--method",
+        required=True,
+        help="random-under, random-over, stratified, smote, tomek, enn, "
+        "smote-tomek or smote-enn",
+    )
+    res.add_argument(
+        "--sampling-strategy",
+        default=None,
+        help="a name ('auto', 'all', ...), a number, or a JSON object "
+        'such as \'{"0": 1000, "1": 0.5}\'',
+    )
+    res.add_argument("--random-state", type=int, default=None)
+    res.add_argument("--n-jobs", type=int, default=None)
+    res.add_argument("--k-neighbors", type=int, default=5, help="SMOTE's k_neighbors")
+    res.add_argument(
+        "--indicator-column",
+        default=None,
+        metavar="NAME",
+        help="add a boolean column NAME marking rows the sampler created",
+    )
+    res.add_argument(
+        "--batch-rows",
+        type=int,
+        default=1 << 18,
+        help="rows per streamed batch (random-under, stratified)",
+    )
+    res.add_argument(
+        "--overwrite", action="store_true", help="replace an existing OUTPUT"
+    )
+    res.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+
+    bench = sub.add_parser("bench", help="time imbfast against imbalanced-learn")
+    bench.add_argument(
+        "--samplers",
+        default="smote,random-under,stratified",
+        help="comma-separated: smote, random-over, random-under, "
+        "stratified, tomek, enn, smote-tomek, smote-enn",
+    )
+    bench.add_argument("--n", default="10000,100000", help="comma-separated row counts")
+    bench.add_argument("--d", type=int, default=20, help="features")
+    bench.add_argument("--classes", type=int, default=2)
+    bench.add_argument(
+        "--imbalance", type=float, default=0.1, help="minority size / majority size"
+    )
+    bench.add_argument("--repeat", type=int, default=3)
+    bench.add_argument("--n-jobs", type=int, default=-1)
+    bench.add_argument("--random-state", type=int, default=0)
+    bench.add_argument(
+        "--plot",
+        default=None,
+        metavar="FILE.png",
+        help="also draw the timings (needs imbfast[plot])",
+    )
     return parser
+
+
+def run_resample(args: argparse.Namespace) -> int:
+    """``imbfast resample``: one line on stderr and a non-zero code on bad input."""
+    from imbfast import _batch
+
+    try:
+        opts = _batch.Options(
+            input=args.input,
+            output=args.output,
+            target=args.target,
+            method=args.method,
+            sampling_strategy=_batch.parse_strategy(args.sampling_strategy),
+            random_state=args.random_state,
+            n_jobs=args.n_jobs,
+            k_neighbors=args.k_neighbors,
+            indicator_column=args.indicator_column,
+            overwrite=args.overwrite,
+            quiet=args.quiet,
+            batch_rows=args.batch_rows,
+        )
+        summary = _batch.resample(opts)
+    except _batch.UsageError as exc:
+        print(f"imbfast resample: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("imbfast resample: interrupted; nothing written", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        print(
+            f"imbfast resample: error: {type(exc).__name__}: {exc}".splitlines()[0],
+            file=sys.stderr,
+        )
+        return 1
+    if not args.quiet:
+        print(f"wrote {summary['rows']:,} rows to {args.output}")
+    return 0
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    """``imbfast bench``: print a table of medians and ratios."""
+    from imbfast import _bench
+
+    try:
+        sizes = [int(v) for v in args.n.split(",") if v]
+        samplers = [v.strip() for v in args.samplers.split(",") if v.strip()]
+        rows = _bench.run(
+            samplers,
+            sizes,
+            args.d,
+            args.classes,
+            args.imbalance,
+            args.repeat,
+            args.n_jobs,
+            args.random_state,
+            log=lambda m: print(m, file=sys.stderr),
+        )
+    except ValueError as exc:
+        print(f"imbfast bench: error: {exc}", file=sys.stderr)
+        return 2
+    print(_bench.table(rows))
+    if args.plot:
+        _bench.plot(rows, args.plot)
+        print(f"plot written to {args.plot}")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -151,6 +287,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         show_config()
         return 0
+    if args.command == "resample":
+        return run_resample(args)
+    if args.command == "bench":
+        return run_bench(args)
     return 2  # pragma: no cover - argparse rejects unknown commands
 
 

@@ -13,6 +13,7 @@ from imbfast.under_sampling._neighbourhood_cleaning_rule import (
     NeighbourhoodCleaningRule,
 )
 from imbfast.under_sampling._random_under_sampler import RandomUnderSampler
+from imbfast.under_sampling._stratified_sampler import StratifiedSampler
 from imbfast.under_sampling._tomek_links import TomekLinks
 
 __all__ = [
@@ -23,5 +24,6 @@ __all__ = [
     "OneSidedSelection",
     "RandomUnderSampler",
     "RepeatedEditedNearestNeighbours",
+    "StratifiedSampler",
     "TomekLinks",
 ]

@@ -1,0 +1,188 @@
+// Stratified sampling: label counting, whole-array selection and the
+// streaming selector (see imbfast/stratified.hpp).
+#include <pybind11/numpy.h>
+#include <pybind11/stl.h>
+
+#include <memory>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+#include "arrays.hpp"
+#include "imbfast/stratified.hpp"
+#include "register.hpp"
+
+namespace imbfast_bindings {
+
+namespace {
+
+// Hands a vector to NumPy without copying it.
+py::array_t<std::int64_t> to_numpy(std::vector<std::int64_t>&& v) {
+    auto* owned = new std::vector<std::int64_t>(std::move(v));
+    py::capsule free_when_done(owned, [](void* p) {
+        delete static_cast<std::vector<std::int64_t>*>(p);
+    });
+    return py::array_t<std::int64_t>({static_cast<py::ssize_t>(owned->size())}, owned->data(),
+                                     free_when_done);
+}
+
+// Labels must be a 1-D C-contiguous int32 or int64 array.
+bool labels_are_int32(const py::array& y, const char* name) {
+    const bool i32 = y.dtype().equal(py::dtype::of<std::int32_t>());
+    const bool i64 = y.dtype().equal(py::dtype::of<std::int64_t>());
+    if (!i32 && !i64)
+        throw py::value_error(std::string(name) + " must have dtype int32 or int64, got " +
+                              std::string(py::str(y.dtype())));
+    if (y.ndim() != 1)
+        throw py::value_error(std::string(name) + " must be 1-dimensional, got " +
+                              std::to_string(y.ndim()) + " dimensions");
+    if (!(y.flags() & py::array::c_style))
+        throw py::value_error(std::string(name) +
+                              " must be C-contiguous; use numpy.ascontiguousarray");
+    return i32;
+}
+
+std::vector<std::int64_t> int64_vector(const py::array& a, const char* name) {
+    check_array<std::int64_t>(a, name, 1);
+    const auto* p = ptr<std::int64_t>(a);
+    return std::vector<std::int64_t>(p, p + a.shape(0));
+}
+
+// The selector and a lock: Python threads may share one object while the
+// GIL is released.
+struct PySelector {
+    std::unique_ptr<imbfast::StratifiedSelector> sel;
+    std::mutex mutex;
+};
+
+}  // namespace
+
+void register_sampling(pybind11::module_& m) {
+    m.def(
+        "label_range",
+        [](const py::array& y, int n_threads) {
+            const bool i32 = labels_are_int32(y, "y");
+            if (y.shape(0) == 0) throw py::value_error("y must not be empty");
+            py::gil_scoped_release release;  // reads y only
+            return i32 ? imbfast::label_range(ptr<std::int32_t>(y), y.shape(0), n_threads)
+                       : imbfast::label_range(ptr<std::int64_t>(y), y.shape(0), n_threads);
+        },
+        py::arg("y"), py::arg("n_threads") = 1, "(smallest, largest) label of y.");
+
+    m.def(
+        "label_counts",
+        [](const py::array& y, std::int64_t lo, std::int64_t n_slots, int n_threads) {
+            const bool i32 = labels_are_int32(y, "y");
+            if (n_slots <= 0) throw py::value_error("n_slots must be positive");
+            py::array_t<std::int64_t> counts(n_slots);
+            std::int64_t* out = counts.mutable_data();
+            {
+                py::gil_scoped_release release;  // y is read, counts written; both held here
+                if (i32)
+                    imbfast::label_counts(ptr<std::int32_t>(y), y.shape(0), lo, n_slots, out,
+                                          n_threads);
+                else
+                    imbfast::label_counts(ptr<std::int64_t>(y), y.shape(0), lo, n_slots, out,
+                                          n_threads);
+            }
+            return counts;
+        },
+        py::arg("y"), py::arg("lo"), py::arg("n_slots"), py::arg("n_threads") = 1,
+        "counts[s] = number of rows with label lo + s.");
+
+    m.def(
+        "stratified_select",
+        [](const py::array& y, std::int64_t lo, const py::array& want, const py::array& counts,
+           std::uint64_t seed, double sigmas, int n_threads) {
+            const bool i32 = labels_are_int32(y, "y");
+            const auto w = int64_vector(want, "want");
+            const auto c = int64_vector(counts, "counts");
+            std::unique_ptr<std::int64_t[]> rows;
+            std::int64_t n_rows = 0;
+            std::vector<std::int64_t> sizes;
+            {
+                py::gil_scoped_release release;  // works on copies and the held y
+                if (i32)
+                    imbfast::stratified_select_into(ptr<std::int32_t>(y), y.shape(0), lo, w, c,
+                                                    seed, sigmas, n_threads, rows, n_rows, sizes);
+                else
+                    imbfast::stratified_select_into(ptr<std::int64_t>(y), y.shape(0), lo, w, c,
+                                                    seed, sigmas, n_threads, rows, n_rows, sizes);
+            }
+            std::int64_t* data = rows.release();
+            py::capsule free_when_done(data, [](void* p) { delete[] static_cast<std::int64_t*>(p); });
+            py::array_t<std::int64_t> out({static_cast<py::ssize_t>(n_rows)}, data, free_when_done);
+            return py::make_tuple(out, to_numpy(std::move(sizes)));
+        },
+        py::arg("y"), py::arg("lo"), py::arg("want"), py::arg("counts"), py::arg("seed"),
+        py::arg("sigmas") = 8.0, py::arg("n_threads") = 1,
+        "Rows with the smallest keys per class: (rows, sizes per class).");
+
+    m.def(
+        "replacement_profile",
+        [](std::uint64_t seed, std::int64_t label, std::int64_t n_class, std::int64_t n_draws) {
+            std::vector<std::int64_t> mult;
+            {
+                py::gil_scoped_release release;
+                mult = imbfast::replacement_profile(seed, label, n_class, n_draws);
+            }
+            return to_numpy(std::move(mult));
+        },
+        py::arg("seed"), py::arg("label"), py::arg("n_class"), py::arg("n_draws"),
+        "Shuffled multiplicities of a with-replacement draw (see stratified.hpp).");
+
+    m.def(
+        "row_keys",
+        [](std::uint64_t seed, std::int64_t begin, std::int64_t n) {
+            if (n < 0) throw py::value_error("n must be non-negative");
+            py::array_t<std::uint64_t> out(n);
+            imbfast::row_keys(imbfast::key_state(seed), begin, n, out.mutable_data());
+            return out;
+        },
+        py::arg("seed"), py::arg("begin"), py::arg("n"),
+        "Keys of rows begin .. begin + n - 1 for `seed`.");
+
+    py::class_<PySelector>(m, "StratifiedSelector",
+                           "Streaming exact stratified selection (see stratified.hpp).")
+        .def(py::init([](std::int64_t lo, const py::array& want, py::object threshold,
+                         std::uint64_t seed) {
+                 auto w = int64_vector(want, "want");
+                 std::vector<std::uint64_t> thr;
+                 if (!threshold.is_none())
+                     thr = threshold.cast<std::vector<std::uint64_t>>();
+                 auto out = std::make_unique<PySelector>();
+                 out->sel = std::make_unique<imbfast::StratifiedSelector>(lo, std::move(w),
+                                                                          std::move(thr), seed);
+                 return out;
+             }),
+             py::arg("lo"), py::arg("want"), py::arg("threshold") = py::none(), py::arg("seed"))
+        .def(
+            "add",
+            [](PySelector& self, const py::array& y, std::int64_t offset, int n_threads) {
+                const bool i32 = labels_are_int32(y, "y");
+                // The lock serialises callers; y is held by the caller.
+                py::gil_scoped_release release;
+                std::lock_guard<std::mutex> lock(self.mutex);
+                if (i32)
+                    self.sel->add(ptr<std::int32_t>(y), y.shape(0), offset, n_threads);
+                else
+                    self.sel->add(ptr<std::int64_t>(y), y.shape(0), offset, n_threads);
+            },
+            py::arg("y"), py::arg("offset"), py::arg("n_threads") = 1)
+        .def("seen",
+             [](PySelector& self) {
+                 std::lock_guard<std::mutex> lock(self.mutex);
+                 return to_numpy(std::vector<std::int64_t>(self.sel->seen()));
+             })
+        .def("finish", [](PySelector& self) {
+            std::vector<std::int64_t> rows, sizes;
+            {
+                py::gil_scoped_release release;
+                std::lock_guard<std::mutex> lock(self.mutex);
+                self.sel->finish(rows, sizes);
+            }
+            return py::make_tuple(to_numpy(std::move(rows)), to_numpy(std::move(sizes)));
+        });
+}
+
+}  // namespace imbfast_bindings

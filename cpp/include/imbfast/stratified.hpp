@@ -1,0 +1,152 @@
+// Exact stratified sampling that does not depend on how the rows are split.
+//
+// Every row i gets a key: the splitmix64 output for the state
+// mix(seed) + (i + 1) * golden (see row_key). For a fixed seed, i -> key is a
+// bijection on 64-bit integers, so keys never tie, and it looks like a
+// uniformly random permutation of the rows. Per class, the sample is the
+// `want` rows with the smallest keys: a uniform random subset of that size,
+// and a function of (seed, global row index, label) only. Whole-array runs,
+// chunked streams fed in any order, and any number of threads therefore
+// select the same rows.
+//
+// StratifiedSelector keeps, per class, the candidates whose key is at most a
+// threshold. When a class holds more than twice its quota the candidates are
+// compacted to the `want` smallest and the threshold drops to the largest key
+// kept, so memory stays O(want) per class however long the stream. A caller
+// that knows the class sizes can start from a tighter threshold (an upper
+// quantile of the want-th smallest of n uniform keys): candidates then
+// barely exceed the quota and nothing is compacted.
+//
+// With replacement (replacement_profile): drawing k rows i.i.d. from a class
+// of n is simulated on abstract slots numbered in order of first appearance
+// (draw u uniform in [0, n): u < d hits existing slot u, else opens slot d),
+// which yields the multiplicity of every distinct row drawn. The profile is
+// shuffled and given, in row order, to the d rows with the smallest keys.
+// Since those rows are a uniform d-subset independent of the shuffled
+// profile, the result has the law of k i.i.d. draws, and it depends only on
+// (seed, label, n, k), never on the partitioning.
+//
+// All functions validate their inputs and throw std::invalid_argument or
+// std::out_of_range; they never abort.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <utility>
+#include <vector>
+
+namespace imbfast {
+
+// splitmix64's output function (Stafford's mix13): a bijection on 64 bits.
+inline std::uint64_t mix64(std::uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+constexpr std::uint64_t kGolden = 0x9E3779B97F4A7C15ULL;
+
+// The state the keys of `seed` start from.
+inline std::uint64_t key_state(std::uint64_t seed) { return mix64(seed + kGolden); }
+
+// Key of global row `row` for the state returned by key_state(seed).
+inline std::uint64_t row_key(std::uint64_t state, std::int64_t row) {
+    return mix64(state + (static_cast<std::uint64_t>(row) + 1) * kGolden);
+}
+
+// out[j] = row_key(state, begin + j) for j < n, vectorized (AVX2 / AVX-512
+// chosen at run time).
+void row_keys(std::uint64_t state, std::int64_t begin, std::int64_t n, std::uint64_t* out);
+
+// Smallest and largest label; n must be > 0.
+template <class L>
+std::pair<std::int64_t, std::int64_t> label_range(const L* y, std::int64_t n, int n_threads);
+
+// counts[s] = number of rows with y == lo + s, for s < n_slots. Labels
+// outside [lo, lo + n_slots) are an std::out_of_range error.
+template <class L>
+void label_counts(const L* y, std::int64_t n, std::int64_t lo, std::int64_t n_slots,
+                  std::int64_t* counts, int n_threads);
+
+// Multiplicities of the distinct rows of a with-replacement draw of
+// `n_draws` rows from a class of `n_class` rows (see the file comment),
+// shuffled; its length is the number of distinct rows drawn. `label`
+// decorrelates the classes' streams.
+std::vector<std::int64_t> replacement_profile(std::uint64_t seed, std::int64_t label,
+                                              std::int64_t n_class, std::int64_t n_draws);
+
+// Upper bound that the want-th smallest of n uniform 64-bit keys stays
+// below except with a probability of about exp(-sigmas^2 / 2).
+std::uint64_t key_threshold(std::int64_t want, std::int64_t n, double sigmas);
+
+class StratifiedSelector {
+   public:
+    // What to do with the rows of a class.
+    enum Mode : std::uint8_t { skip = 0, keep_all = 1, select = 2 };
+
+    // Classes are the labels lo, lo + 1, ..., lo + want.size() - 1. want[s]:
+    // -1 keeps every row of the class, 0 none, w > 0 the w rows with the
+    // smallest keys. threshold (empty, or one per class): initial key bound
+    // of the selected classes; rows with larger keys are never candidates,
+    // so a caller passing a bound must check shortfall() at the end.
+    StratifiedSelector(std::int64_t lo, std::vector<std::int64_t> want,
+                       std::vector<std::uint64_t> threshold, std::uint64_t seed);
+
+    // Feed labels y[0..n) of global rows offset .. offset + n - 1. Chunks may
+    // come in any order but must not overlap.
+    template <class L>
+    void add(const L* y, std::int64_t n, std::int64_t offset, int n_threads);
+
+    // Rows seen per class so far.
+    const std::vector<std::int64_t>& seen() const { return seen_; }
+
+    // Classes whose candidates are fewer than wanted (with their candidate
+    // count), e.g. the class has fewer rows than asked for.
+    std::vector<std::pair<std::int64_t, std::int64_t>> shortfall() const;
+
+    // The selected rows, per class ascending, classes in label order;
+    // sizes[s] = rows of class s. Throws std::invalid_argument on shortfall.
+    // The selector cannot be fed afterwards.
+    void finish(std::vector<std::int64_t>& rows, std::vector<std::int64_t>& sizes);
+
+   private:
+    void compact(std::size_t s, std::size_t keep);
+
+    std::int64_t lo_;
+    std::vector<std::int64_t> want_;
+    std::vector<std::uint8_t> mode_;
+    std::vector<std::uint64_t> threshold_;
+    std::uint64_t state_;
+    std::vector<std::vector<std::uint64_t>> keys_;
+    std::vector<std::vector<std::int64_t>> rows_;
+    std::vector<std::int64_t> seen_;
+    std::vector<std::pair<std::int64_t, std::int64_t>> chunks_;  // [begin, end) fed so far
+    bool in_order_ = true;  // every chunk started at or after the end of the previous one
+    std::int64_t last_end_ = 0;
+    bool finished_ = false;
+    bool any_select_ = false;
+};
+
+// Whole-array selection: counts are the class sizes (label_counts), want as
+// for StratifiedSelector. Starts from thresholds `sigmas` standard
+// deviations above the expected quota and redoes, with no bound, the rare
+// classes whose candidates fall short, so the result is always exact.
+template <class L>
+void stratified_select(const L* y, std::int64_t n, std::int64_t lo,
+                       const std::vector<std::int64_t>& want,
+                       const std::vector<std::int64_t>& counts, std::uint64_t seed,
+                       double sigmas, int n_threads, std::vector<std::int64_t>& rows,
+                       std::vector<std::int64_t>& sizes);
+
+// The same selection into a buffer the caller takes over: out holds n_out
+// rows (classes in label order, rows ascending), sizes the rows per class.
+// Two passes over the labels (count the candidates, then write each one to
+// its final place) so the only large allocation is the output itself.
+template <class L>
+void stratified_select_into(const L* y, std::int64_t n, std::int64_t lo,
+                            const std::vector<std::int64_t>& want,
+                            const std::vector<std::int64_t>& counts, std::uint64_t seed,
+                            double sigmas, int n_threads, std::unique_ptr<std::int64_t[]>& out,
+                            std::int64_t& n_out, std::vector<std::int64_t>& sizes);
+
+}  // namespace imbfast

@@ -1,0 +1,207 @@
+"""The work behind ``imbfast bench``: imbfast against imbalanced-learn, one run."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import numpy as np
+
+# name -> (imbfast module, class, imblearn module, class, takes random_state)
+SAMPLERS: dict[str, tuple[str, str, str, str, bool]] = {
+    "smote": (
+        "imbfast.over_sampling",
+        "SMOTE",
+        "imblearn.over_sampling",
+        "SMOTE",
+        True,
+    ),
+    "random-over": (
+        "imbfast.over_sampling",
+        "RandomOverSampler",
+        "imblearn.over_sampling",
+        "RandomOverSampler",
+        True,
+    ),
+    "random-under": (
+        "imbfast.under_sampling",
+        "RandomUnderSampler",
+        "imblearn.under_sampling",
+        "RandomUnderSampler",
+        True,
+    ),
+    # Stratified sampling has no imblearn twin: RandomUnderSampler is the baseline.
+    "stratified": (
+        "imbfast.under_sampling",
+        "StratifiedSampler",
+        "imblearn.under_sampling",
+        "RandomUnderSampler",
+        True,
+    ),
+    "tomek": (
+        "imbfast.under_sampling",
+        "TomekLinks",
+        "imblearn.under_sampling",
+        "TomekLinks",
+        False,
+    ),
+    "enn": (
+        "imbfast.under_sampling",
+        "EditedNearestNeighbours",
+        "imblearn.under_sampling",
+        "EditedNearestNeighbours",
+        False,
+    ),
+    "smote-tomek": (
+        "imbfast.combine",
+        "SMOTETomek",
+        "imblearn.combine",
+        "SMOTETomek",
+        True,
+    ),
+    "smote-enn": ("imbfast.combine", "SMOTEENN", "imblearn.combine", "SMOTEENN", True),
+}
+
+
+@dataclass
+class Row:
+    sampler: str
+    n: int
+    d: int
+    ours: float
+    theirs: float | None
+
+    @property
+    def ratio(self) -> float | None:
+        return None if self.theirs is None else self.theirs / self.ours
+
+
+def make_data(
+    n: int, d: int, n_classes: int, imbalance: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Gaussian blobs; class c has weight imbalance ** (c / (n_classes - 1)).
+
+    The last class is the minority: ``imbalance`` times the majority's size.
+    """
+    rng = np.random.default_rng(seed)
+    w = imbalance ** (np.arange(n_classes) / max(n_classes - 1, 1))
+    counts = np.maximum(np.floor(n * w / w.sum()).astype(np.int64), 7)
+    counts[0] += n - counts.sum()
+    y = np.repeat(np.arange(n_classes), counts)
+    rng.shuffle(y)
+    centers = rng.normal(scale=2.0, size=(n_classes, d))
+    X = rng.normal(size=(n, d)) + centers[y]
+    return X, y
+
+
+def _factory(module: str, name: str) -> Callable[..., Any] | None:
+    import importlib
+
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        return None
+
+
+def _fit(cls: Callable[..., Any], kw: dict[str, Any], X: Any, y: Any) -> Any:
+    return cls(**kw).fit_resample(X, y)
+
+
+def _median_time(fn: Callable[[], Any], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def run(
+    samplers: Sequence[str],
+    sizes: Sequence[int],
+    d: int,
+    n_classes: int,
+    imbalance: float,
+    repeat: int,
+    n_jobs: int | None,
+    seed: int = 0,
+    log: Callable[[str], None] = print,
+) -> list[Row]:
+    """Time every sampler at every size; imblearn only when it is installed."""
+    rows = []
+    for name in samplers:
+        if name not in SAMPLERS:
+            raise ValueError(
+                f"unknown sampler {name!r} (choose from {', '.join(SAMPLERS)})"
+            )
+    for n in sizes:
+        X, y = make_data(n, d, n_classes, imbalance, seed)
+        for name in samplers:
+            mod, cls, imod, icls, seeded = SAMPLERS[name]
+            ours_cls = _factory(mod, cls)
+            if ours_cls is None:
+                log(f"skipping {name}: {mod}.{cls} is not available")
+                continue
+            theirs_cls = _factory(imod, icls)
+            kw = {"random_state": seed} if seeded else {}
+            ours = _median_time(
+                partial(_fit, ours_cls, {**kw, "n_jobs": n_jobs}, X, y), repeat
+            )
+            theirs = None
+            if theirs_cls is not None:
+                theirs = _median_time(partial(_fit, theirs_cls, kw, X, y), repeat)
+            rows.append(Row(name, n, d, ours, theirs))
+    return rows
+
+
+def table(rows: Sequence[Row]) -> str:
+    """A Markdown table of medians and ratios."""
+    lines = [
+        "| sampler | n | d | imbfast (s) | imbalanced-learn (s) | speed-up |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        theirs = "n/a" if r.theirs is None else f"{r.theirs:.4f}"
+        ratio = "n/a" if r.ratio is None else f"{r.ratio:.1f}x"
+        lines.append(
+            f"| {r.sampler} | {r.n:,} | {r.d} | {r.ours:.4f} | {theirs} | {ratio} |"
+        )
+    return "\n".join(lines)
+
+
+def plot(rows: Sequence[Row], path: str) -> None:
+    """Median times against n, one line per sampler and library (log-log)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise ImportError(
+            "--plot needs matplotlib: pip install 'imbfast[plot]'"
+        ) from exc
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for name in dict.fromkeys(r.sampler for r in rows):
+        mine = [r for r in rows if r.sampler == name]
+        ax.plot(
+            [r.n for r in mine], [r.ours for r in mine], "o-", label=f"imbfast {name}"
+        )
+        if all(r.theirs is not None for r in mine):
+            ax.plot(
+                [r.n for r in mine],
+                [r.theirs for r in mine],
+                "x--",
+                label=f"imbalanced-learn {name}",
+            )
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("rows")
+    ax.set_ylabel("median time (s)")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
