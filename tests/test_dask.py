@@ -13,10 +13,16 @@ distributed = pytest.importorskip("distributed")
 import dask  # noqa: E402
 from sklearn.datasets import make_classification  # noqa: E402
 
-from imbfast.dask import sharded_kneighbors  # noqa: E402
+from imbfast.combine import SMOTEENN, SMOTETomek  # noqa: E402
+from imbfast.dask import _stratified, sharded_kneighbors  # noqa: E402
 from imbfast.neighbors import kneighbors  # noqa: E402
 from imbfast.over_sampling import SMOTE, RandomOverSampler  # noqa: E402
-from imbfast.under_sampling import RandomUnderSampler  # noqa: E402
+from imbfast.under_sampling import (  # noqa: E402
+    EditedNearestNeighbours,
+    RandomUnderSampler,
+    StratifiedSampler,
+    TomekLinks,
+)
 
 SAMPLERS = [
     RandomUnderSampler(random_state=0),
@@ -25,6 +31,15 @@ SAMPLERS = [
     RandomOverSampler(random_state=0, shrinkage=0.5),
     SMOTE(random_state=0),
     SMOTE(random_state=np.random.RandomState(3), k_neighbors=3),
+    StratifiedSampler(random_state=0),
+    StratifiedSampler(random_state=5, replacement=True),
+    TomekLinks(),
+    TomekLinks(sampling_strategy="all"),
+    EditedNearestNeighbours(),
+    EditedNearestNeighbours(kind_sel="mode", n_neighbors=5),
+    EditedNearestNeighbours(sampling_strategy="all"),
+    SMOTETomek(random_state=0),
+    SMOTEENN(random_state=0),
 ]
 
 
@@ -83,6 +98,56 @@ def test_same_result_as_in_memory(client, data, sampler, chunks):
             ours.sample_indices_.compute(), reference.sample_indices_
         )
     assert ours.n_features_in_ == X.shape[1]
+
+
+def test_stratified_too_tight_bound_is_redone(client, data, monkeypatch):
+    # Bounds far below the quota's quantile: every class must be searched
+    # again without one, and the result stays exact.
+    X, y = data
+    monkeypatch.setattr(_stratified, "_SIGMAS", -30.0)
+    ref = StratifiedSampler(random_state=2)
+    X_ref, _ = ref.fit_resample(X, y)
+    ours = StratifiedSampler(random_state=2)
+    X_res, _ = ours.fit_resample(da.from_array(X, chunks=(900, -1)), y)
+    np.testing.assert_array_equal(X_res.compute(), X_ref)
+    np.testing.assert_array_equal(ours.sample_indices_.compute(), ref.sample_indices_)
+
+
+@pytest.mark.parametrize("minority_share", [0.1, 0.01])
+def test_tomek_queries_do_not_grow_with_the_majority(client, minority_share):
+    X, y = make_classification(
+        n_samples=8000,
+        n_features=5,
+        n_informative=3,
+        weights=[minority_share, 1 - minority_share],
+        flip_y=0,
+        random_state=0,
+    )
+    sampler = TomekLinks()
+    sampler.fit_resample(da.from_array(X, chunks=(1000, -1)), y)
+    n_minority = int(np.sum(y == 0))
+    # Minority rows plus at most one partner each.
+    assert sampler.dask_stats_["rows_queried"] <= 2 * n_minority
+
+
+def test_enn_prefilter_skips_majority_rows(client):
+    X, y = make_classification(
+        n_samples=8000,
+        n_features=4,
+        n_informative=3,
+        n_redundant=0,
+        weights=[0.05, 0.95],
+        class_sep=2.0,
+        flip_y=0,
+        random_state=0,
+    )
+    sampler = EditedNearestNeighbours()
+    X_res, _ = sampler.fit_resample(da.from_array(X, chunks=(4000, -1)), y)
+    stats = sampler.dask_stats_
+    assert stats["majority_rows_prefiltered"] > 0
+    assert stats["rows_queried"] < len(y)
+    X_ref, _ = EditedNearestNeighbours().fit_resample(X, y)
+    np.testing.assert_array_equal(X_res.compute(), X_ref)
 
 
 def test_dataframe_with_target_column(client, data):

@@ -142,6 +142,21 @@ void register_sampling(pybind11::module_& m) {
         py::arg("seed"), py::arg("begin"), py::arg("n"),
         "Keys of rows begin .. begin + n - 1 for `seed`.");
 
+    m.def(
+        "row_keys_at",
+        [](std::uint64_t seed, const py::array& rows) {
+            check_array<std::int64_t>(rows, "rows", 1);
+            py::array_t<std::uint64_t> out(rows.shape(0));
+            imbfast::row_keys_at(imbfast::key_state(seed), ptr<std::int64_t>(rows), rows.shape(0),
+                                 out.mutable_data());
+            return out;
+        },
+        py::arg("seed"), py::arg("rows"), "Keys of the given global rows for `seed`.");
+
+    m.def("key_threshold", &imbfast::key_threshold, py::arg("want"), py::arg("n"),
+          py::arg("sigmas") = 8.0,
+          "Key bound the want-th smallest of n uniform keys stays below (w.h.p.).");
+
     py::class_<PySelector>(m, "StratifiedSelector",
                            "Streaming exact stratified selection (see stratified.hpp).")
         .def(py::init([](std::int64_t lo, const py::array& want, py::object threshold,
@@ -174,15 +189,18 @@ void register_sampling(pybind11::module_& m) {
                  std::lock_guard<std::mutex> lock(self.mutex);
                  return to_numpy(std::vector<std::int64_t>(self.sel->seen()));
              })
-        .def("finish", [](PySelector& self) {
-            std::vector<std::int64_t> rows, sizes;
-            {
-                py::gil_scoped_release release;
-                std::lock_guard<std::mutex> lock(self.mutex);
-                self.sel->finish(rows, sizes);
-            }
-            return py::make_tuple(to_numpy(std::move(rows)), to_numpy(std::move(sizes)));
-        });
+        .def(
+            "finish",
+            [](PySelector& self, bool complete) {
+                std::vector<std::int64_t> rows, sizes;
+                {
+                    py::gil_scoped_release release;
+                    std::lock_guard<std::mutex> lock(self.mutex);
+                    self.sel->finish(rows, sizes, complete);
+                }
+                return py::make_tuple(to_numpy(std::move(rows)), to_numpy(std::move(sizes)));
+            },
+            py::arg("complete") = true);
 }
 
 }  // namespace imbfast_bindings

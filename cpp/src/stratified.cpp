@@ -137,6 +137,17 @@ void row_keys(std::uint64_t state, std::int64_t begin, std::int64_t n, std::uint
     kernel(state, begin, n, out);
 }
 
+void row_keys_at(std::uint64_t state, const std::int64_t* rows, std::int64_t n,
+                 std::uint64_t* out) {
+    require(n >= 0, "row_keys_at: n must be non-negative");
+    if (n == 0) return;
+    require(rows != nullptr && out != nullptr, "row_keys_at: null buffer");
+    for (std::int64_t j = 0; j < n; ++j) {
+        if (rows[j] < 0) throw std::out_of_range("row_keys_at: negative row " + std::to_string(rows[j]));
+        out[j] = row_key(state, rows[j]);
+    }
+}
+
 template <class L>
 std::pair<std::int64_t, std::int64_t> label_range(const L* y, std::int64_t n, int n_threads) {
     require(n > 0 && y != nullptr, "label_range: needs at least one label");
@@ -376,9 +387,10 @@ std::vector<std::pair<std::int64_t, std::int64_t>> StratifiedSelector::shortfall
     return out;
 }
 
-void StratifiedSelector::finish(std::vector<std::int64_t>& rows, std::vector<std::int64_t>& sizes) {
+void StratifiedSelector::finish(std::vector<std::int64_t>& rows, std::vector<std::int64_t>& sizes,
+                                bool complete) {
     require(!finished_, "StratifiedSelector: already finished");
-    const auto short_classes = shortfall();
+    const auto short_classes = complete ? shortfall() : decltype(shortfall()){};
     if (!short_classes.empty()) {
         const auto s = static_cast<std::size_t>(short_classes.front().first);
         throw std::invalid_argument(

@@ -58,6 +58,11 @@ inline std::uint64_t row_key(std::uint64_t state, std::int64_t row) {
 // chosen at run time).
 void row_keys(std::uint64_t state, std::int64_t begin, std::int64_t n, std::uint64_t* out);
 
+// out[j] = row_key(state, rows[j]) for arbitrary (non-negative) rows: the
+// keys of rows gathered from several partitions.
+void row_keys_at(std::uint64_t state, const std::int64_t* rows, std::int64_t n,
+                 std::uint64_t* out);
+
 // Smallest and largest label; n must be > 0.
 template <class L>
 std::pair<std::int64_t, std::int64_t> label_range(const L* y, std::int64_t n, int n_threads);
@@ -105,9 +110,12 @@ class StratifiedSelector {
     std::vector<std::pair<std::int64_t, std::int64_t>> shortfall() const;
 
     // The selected rows, per class ascending, classes in label order;
-    // sizes[s] = rows of class s. Throws std::invalid_argument on shortfall.
+    // sizes[s] = rows of class s. With `complete`, a shortfall is an
+    // std::invalid_argument; without, a class may come back short (a
+    // partition's share: its candidates, to be merged with the others').
     // The selector cannot be fed afterwards.
-    void finish(std::vector<std::int64_t>& rows, std::vector<std::int64_t>& sizes);
+    void finish(std::vector<std::int64_t>& rows, std::vector<std::int64_t>& sizes,
+                bool complete = true);
 
    private:
     void compact(std::size_t s, std::size_t keep);

@@ -269,6 +269,17 @@ def _cleaning(keep_fn: Any, grouped: bool) -> Any:
     return handler
 
 
+def _stratified(sampler: Any, inp: DaskInput) -> tuple[Any, Any]:
+    import dask.array as da
+
+    from imbfast.dask._stratified import stratified_indices
+
+    idx = stratified_indices(sampler, inp)
+    X_res = inp.X[idx]
+    sampler.sample_indices_ = da.from_array(idx, chunks=(X_res.chunks[0],))
+    return X_res, inp.y[idx]
+
+
 def _smote_then_clean(sampler: Any, inp: DaskInput) -> tuple[Any, Any]:
     from imbfast.over_sampling import SMOTE
 
@@ -292,12 +303,14 @@ def _handler(sampler: Any):
     from imbfast.under_sampling import (
         EditedNearestNeighbours,
         RandomUnderSampler,
+        StratifiedSampler,
         TomekLinks,
     )
 
     handlers = [
         (RandomUnderSampler, _random_under),
         (RandomOverSampler, _random_over),
+        (StratifiedSampler, _stratified),
         (SMOTE, _smote),
         (TomekLinks, _cleaning(tomek_keep, grouped=False)),
         (EditedNearestNeighbours, _cleaning(enn_keep, grouped=True)),

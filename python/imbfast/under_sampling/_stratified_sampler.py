@@ -12,11 +12,11 @@ from imblearn.utils._validation import _check_X
 from sklearn.utils import _safe_indexing
 from sklearn_compat.utils.validation import validate_data
 
-from imbfast.base import resolve_n_jobs, take_rows
+from imbfast.base import DaskDispatchMixin, resolve_n_jobs, take_rows
 from imbfast.sampling import stratified_sample
 
 
-class StratifiedSampler(BaseUnderSampler):
+class StratifiedSampler(DaskDispatchMixin, BaseUnderSampler):
     """Under-sample each targeted class to an exact count, reproducibly at scale.
 
     Like :class:`imbfast.under_sampling.RandomUnderSampler` it keeps a uniform
