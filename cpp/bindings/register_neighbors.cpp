@@ -47,8 +47,8 @@ py::tuple refine(const py::array& X, const py::object& Q_obj, const py::array& c
     return py::make_tuple(out_idx, out_dist, stats.n_fallback);
 }
 
-template <class T>
-py::tuple brute(const py::array& X, const py::object& Q_obj, std::int64_t k, int n_threads) {
+template <class T, bool kTree>
+py::tuple search(const py::array& X, const py::object& Q_obj, std::int64_t k, int n_threads) {
     check_array<T>(X, "X", 2);
     const std::int64_t n = X.shape(0), d = X.shape(1);
     const T* Q = nullptr;
@@ -68,7 +68,10 @@ py::tuple brute(const py::array& X, const py::object& Q_obj, std::int64_t k, int
     double* od = out_dist.mutable_data();
     {
         py::gil_scoped_release release;  // see refine()
-        imbfast::brute_knn<T>(ptr<T>(X), n, d, Q, nq, k, oi, od, n_threads);
+        if (kTree)
+            imbfast::kdtree_knn<T>(ptr<T>(X), n, d, Q, nq, k, oi, od, n_threads);
+        else
+            imbfast::brute_knn<T>(ptr<T>(X), n, d, Q, nq, k, oi, od, n_threads);
     }
     return py::make_tuple(out_idx, out_dist);
 }
@@ -131,12 +134,21 @@ void register_neighbors(pybind11::module_& m) {
     m.def(
         "brute_knn",
         [](const py::array& X, const py::object& Q, std::int64_t k, int n_threads) {
-            if (is_float32(X)) return brute<float>(X, Q, k, n_threads);
-            if (is_float64(X)) return brute<double>(X, Q, k, n_threads);
+            if (is_float32(X)) return search<float, false>(X, Q, k, n_threads);
+            if (is_float64(X)) return search<double, false>(X, Q, k, n_threads);
             bad_dtype(X);
         },
         py::arg("X"), py::arg("Q"), py::arg("k"), py::arg("n_threads") = 1,
         "Exact brute-force k-NN; returns (indices, squared distances).");
+    m.def(
+        "kdtree_knn",
+        [](const py::array& X, const py::object& Q, std::int64_t k, int n_threads) {
+            if (is_float32(X)) return search<float, true>(X, Q, k, n_threads);
+            if (is_float64(X)) return search<double, true>(X, Q, k, n_threads);
+            bad_dtype(X);
+        },
+        py::arg("X"), py::arg("Q"), py::arg("k"), py::arg("n_threads") = 1,
+        "Exact k-NN with a KD-tree; returns (indices, squared distances).");
     m.def(
         "fused_knn",
         [](const py::array& X, const py::object& Q, std::int64_t k, std::int64_t n_extra,

@@ -77,6 +77,8 @@ class TopK {
         }
     }
     std::size_t size() const { return heap_.size(); }
+    // Largest kept distance; only valid when size() > 0.
+    double worst() const { return heap_.front().first; }
     // Writes the pairs in ascending order and returns how many were written.
     std::size_t write(std::int64_t* idx, double* dist) {
         std::sort_heap(heap_.begin(), heap_.end());

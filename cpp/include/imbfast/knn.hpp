@@ -62,4 +62,11 @@ FusedStats fused_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std
                      std::int64_t k, std::int64_t n_extra, std::int64_t* out_idx,
                      double* out_dist, int n_threads);
 
+// Exact k-NN with a KD-tree (median splits on the widest coordinate, exact
+// box pruning in double); same conventions and result as brute_knn. Fast
+// for low-dimensional data. Memory: a double copy of X plus O(n) nodes.
+template <class T>
+void kdtree_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std::int64_t nq,
+                std::int64_t k, std::int64_t* out_idx, double* out_dist, int n_threads);
+
 }  // namespace imbfast
