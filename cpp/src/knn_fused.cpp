@@ -129,7 +129,7 @@ struct Packed {
 
 template <class T>
 void pack(const T* X, std::int64_t n, std::int64_t d, const std::vector<double>& mean,
-          bool want_rows, bool want_panels, int n_threads, Packed& P) {
+          double scale, bool want_rows, bool want_panels, int n_threads, Packed& P) {
     P.n = n;
     P.d = d;
     P.da = d + 2;
@@ -149,8 +149,9 @@ void pack(const T* X, std::int64_t n, std::int64_t d, const std::vector<double>&
             if (i < n) {
                 double norm = 0.0;
                 for (std::int64_t j = 0; j < d; ++j) {
-                    const float v = static_cast<float>(static_cast<double>(X[i * d + j]) -
-                                                       mean[static_cast<std::size_t>(j)]);
+                    const float v = static_cast<float>(
+                        (static_cast<double>(X[i * d + j]) - mean[static_cast<std::size_t>(j)]) *
+                        scale);
                     if (row) row[j * kMR] = -v;
                     if (panel) panel[j * kNR] = v;
                     norm += static_cast<double>(v) * static_cast<double>(v);
@@ -426,10 +427,23 @@ FusedStats fused_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std
         for (std::int64_t j = 0; j < d; ++j)
             mean[static_cast<std::size_t>(j)] += static_cast<double>(X[i * d + j]);
     for (auto& m : mean) m /= static_cast<double>(n);
+    // A power of two bringing the largest centred coordinate into [1, 2):
+    // exact, and keeps the float32 pass clear of overflow and underflow.
+    double max_abs = 0.0;
+    for (std::int64_t i = 0; i < n * d; ++i)
+        max_abs = std::max(max_abs, std::fabs(static_cast<double>(X[i]) -
+                                              mean[static_cast<std::size_t>(i % d)]));
+    for (std::int64_t i = 0; Q && i < nq * d; ++i)
+        max_abs = std::max(max_abs, std::fabs(static_cast<double>(Q[i]) -
+                                              mean[static_cast<std::size_t>(i % d)]));
+    if (!std::isfinite(max_abs))
+        throw std::invalid_argument("fused_knn: X or Q contains NaN or infinity");
+    const int exponent = max_abs > 0.0 ? std::ilogb(max_abs) : 0;
+    const double scale = std::ldexp(1.0, -exponent);
 
     Packed PX, PQ;
-    pack(X, n, d, mean, sym, true, n_workers, PX);
-    if (!sym) pack(Q, nq, d, mean, true, false, n_workers, PQ);
+    pack(X, n, d, mean, scale, sym, true, n_workers, PX);
+    if (!sym) pack(Q, nq, d, mean, scale, true, false, n_workers, PQ);
     const Packed& QP = sym ? PX : PQ;
 
     const std::int64_t S = block_rows(d + 2);
@@ -511,7 +525,9 @@ FusedStats fused_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std
                 top.write(out_idx + i * k, out_dist + i * k);
                 const double bound =
                     error_bound(QP.norms64[static_cast<std::size_t>(i)], PX.max_norm, d);
-                if (out_dist[i * k + k - 1] < worst - bound) continue;
+                // Compared in the scaled units of the float32 pass.
+                // (Two multiplications: scale^2 alone could overflow.)
+                if (out_dist[i * k + k - 1] * scale * scale < worst - bound) continue;
             }
             if (!complete) {
                 ++local_fallback;

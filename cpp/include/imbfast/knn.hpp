@@ -45,8 +45,9 @@ struct FusedStats {
 
 // Exact k-NN with a fused float32 brute-force pass.
 //
-// The rows are centred on the mean of X and copied to float32, the database
-// packed in transposed panels of 16 rows. Register-blocked SIMD tiles of 6
+// The rows are centred on the mean of X, scaled by a power of two (exact)
+// so the largest coordinate is in [1, 2), and copied to float32, the
+// database packed in transposed panels of 16 rows. Register-blocked SIMD tiles of 6
 // queries x 16 rows compute ||q||^2 + ||y||^2 - 2<q, y> and keep, per query,
 // the `k + n_extra` smallest in a heap whose largest value is the running
 // threshold, so most tiles are rejected by one vector compare; no distance
