@@ -47,8 +47,8 @@ py::tuple refine(const py::array& X, const py::object& Q_obj, const py::array& c
     return py::make_tuple(out_idx, out_dist, stats.n_fallback);
 }
 
-template <class T>
-py::tuple brute(const py::array& X, const py::object& Q_obj, std::int64_t k, int n_threads) {
+template <class T, bool kTree>
+py::tuple search(const py::array& X, const py::object& Q_obj, std::int64_t k, int n_threads) {
     check_array<T>(X, "X", 2);
     const std::int64_t n = X.shape(0), d = X.shape(1);
     const T* Q = nullptr;
@@ -68,9 +68,44 @@ py::tuple brute(const py::array& X, const py::object& Q_obj, std::int64_t k, int
     double* od = out_dist.mutable_data();
     {
         py::gil_scoped_release release;  // see refine()
-        imbfast::brute_knn<T>(ptr<T>(X), n, d, Q, nq, k, oi, od, n_threads);
+        if (kTree)
+            imbfast::kdtree_knn<T>(ptr<T>(X), n, d, Q, nq, k, oi, od, n_threads);
+        else
+            imbfast::brute_knn<T>(ptr<T>(X), n, d, Q, nq, k, oi, od, n_threads);
     }
     return py::make_tuple(out_idx, out_dist);
+}
+
+template <class T>
+py::tuple fused(const py::array& X, const py::object& Q_obj, std::int64_t k,
+                std::int64_t n_extra, int n_threads) {
+    check_array<T>(X, "X", 2);
+    const std::int64_t n = X.shape(0), d = X.shape(1);
+    const T* Q = nullptr;
+    std::int64_t nq = n;
+    py::array Q_arr;
+    if (!Q_obj.is_none()) {
+        Q_arr = Q_obj.cast<py::array>();
+        check_array<T>(Q_arr, "Q", 2);
+        check_dim(Q_arr, "Q", 1, d);
+        Q = ptr<T>(Q_arr);
+        nq = Q_arr.shape(0);
+    }
+    if (k < 1) throw py::value_error("k must be >= 1");
+    py::array_t<std::int64_t> out_idx({nq, k});
+    py::array_t<double> out_dist({nq, k});
+    std::int64_t* oi = out_idx.mutable_data();
+    double* od = out_dist.mutable_data();
+    imbfast::FusedStats stats;
+    {
+        py::gil_scoped_release release;  // see refine()
+        stats = imbfast::fused_knn<T>(ptr<T>(X), n, d, Q, nq, k, n_extra, oi, od, n_threads);
+    }
+    py::dict info;
+    info["n_fallback"] = stats.n_fallback;
+    info["n_candidates"] = stats.n_candidates;
+    info["symmetric"] = stats.symmetric;
+    return py::make_tuple(out_idx, out_dist, info);
 }
 
 bool is_float32(const py::array& X) { return X.dtype().equal(py::dtype::of<float>()); }
@@ -99,12 +134,33 @@ void register_neighbors(pybind11::module_& m) {
     m.def(
         "brute_knn",
         [](const py::array& X, const py::object& Q, std::int64_t k, int n_threads) {
-            if (is_float32(X)) return brute<float>(X, Q, k, n_threads);
-            if (is_float64(X)) return brute<double>(X, Q, k, n_threads);
+            if (is_float32(X)) return search<float, false>(X, Q, k, n_threads);
+            if (is_float64(X)) return search<double, false>(X, Q, k, n_threads);
             bad_dtype(X);
         },
         py::arg("X"), py::arg("Q"), py::arg("k"), py::arg("n_threads") = 1,
         "Exact brute-force k-NN; returns (indices, squared distances).");
+    m.def(
+        "kdtree_knn",
+        [](const py::array& X, const py::object& Q, std::int64_t k, int n_threads) {
+            if (is_float32(X)) return search<float, true>(X, Q, k, n_threads);
+            if (is_float64(X)) return search<double, true>(X, Q, k, n_threads);
+            bad_dtype(X);
+        },
+        py::arg("X"), py::arg("Q"), py::arg("k"), py::arg("n_threads") = 1,
+        "Exact k-NN with a KD-tree; returns (indices, squared distances).");
+    m.def(
+        "fused_knn",
+        [](const py::array& X, const py::object& Q, std::int64_t k, std::int64_t n_extra,
+           int n_threads) {
+            if (is_float32(X)) return fused<float>(X, Q, k, n_extra, n_threads);
+            if (is_float64(X)) return fused<double>(X, Q, k, n_extra, n_threads);
+            bad_dtype(X);
+        },
+        py::arg("X"), py::arg("Q"), py::arg("k"), py::arg("n_extra") = 8,
+        py::arg("n_threads") = 1,
+        "Exact k-NN by a fused float32 SIMD pass and exact re-ranking; returns (indices, "
+        "squared distances, info dict with n_fallback, n_candidates, symmetric).");
 }
 
 }  // namespace imbfast_bindings

@@ -1,11 +1,18 @@
-"""Exact k-nearest-neighbour search: FAISS candidates, exact C++ refinement.
+"""Exact k-nearest-neighbour search.
 
-FAISS (``IndexFlatL2``) proposes a few more candidates than needed in float32;
-the C++ core re-ranks them with exact distances accumulated in double, breaks
-ties by the lower sample index, excludes the query point itself by index, and
-proves the answer complete with an error bound of the float32 search (a query
-whose proof fails is answered by an exact scan). The neighbour lists equal an
-exact brute-force float64 search.
+Engines (all exact unless ``algorithm="approx"``):
+
+- ``"brute"``: the C++ fused kernel. A float32 SIMD pass over centred data
+  keeps a few more candidates than needed per query, without ever storing a
+  distance matrix (querying the fitted data computes each pair once); the
+  candidates are re-ranked with exact distances accumulated in double, ties
+  broken by the lower sample index, the query point itself excluded by index,
+  and the answer proven complete with an error bound of the float32 pass (a
+  query whose proof fails is answered by an exact scan).
+- ``"tree"``: a C++ KD-tree searched in double, for low-dimensional data.
+- ``"auto"`` picks between them from n, d and k (see :func:`choose_algorithm`).
+
+The neighbour lists equal an exact brute-force float64 search.
 
 Differences from ``sklearn.neighbors.NearestNeighbors``: ties are always
 broken by the lower index, and a sample is never its own neighbour when
@@ -15,39 +22,86 @@ querying the fitted data (``X=None``) even when it has exact duplicates.
 from __future__ import annotations
 
 import numbers
-from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 from scipy import sparse
 from sklearn.base import BaseEstimator
 from sklearn.neighbors import NearestNeighbors as _SkNearestNeighbors
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from imbfast import _core
 from imbfast.base import resolve_n_jobs
 
-# Below this many distance evaluations the exact C++ scan beats setting up
-# a FAISS index.
-_BRUTE_MAX_PAIRS = 4_000_000
-# Extra candidates asked of FAISS beyond k (and self).
+# Below this many distance evaluations the plain exact scan needs no setup.
+_BRUTE_MAX_PAIRS = 200_000
+# Extra candidates kept by the float32 pass beyond k.
 _EXTRA_CANDIDATES = 8
-# Unit roundoff of float32.
-_U32 = 2.0**-24
+# KD-tree versus fused brute force, measured on Gaussian data at 50k rows,
+# all pairs, k=5, one thread (kdtree_knn / fused_knn time): the tree's cost
+# grows about 1.8x per added dimension, the brute force's slowly with d and
+# linearly with n. "auto" takes the tree when the modelled ratio is below 1.
+_TREE_MAX_D = 16
+_TREE_RATIO_AT_50K = 0.09 / 0.66  # d=2
+_TREE_GROWTH_PER_DIM = 1.8
+
+ALGORITHMS = ("auto", "brute", "tree")
+
+# The plan of the most recent dense search (see last_plan()).
+_LAST_PLAN: dict[str, Any] = {}
 
 
-@contextmanager
-def _faiss_threads(n_threads: int):
-    """Set FAISS's OpenMP thread count for the duration of one call."""
-    import faiss
+def last_plan() -> dict[str, Any]:
+    """How the most recent dense search in this process was answered.
 
-    before = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(n_threads)
-    try:
-        yield
-    finally:
-        faiss.omp_set_num_threads(before)
+    Returns
+    -------
+    plan : dict
+        ``algorithm`` (the engine used: ``"scan"``, ``"brute"`` or
+        ``"tree"``), ``requested``, ``n``, ``n_queries``, ``d``, ``k``,
+        ``dtype`` and, for the fused brute force, ``n_fallback`` (queries
+        answered by the exact scan because the float32 proof failed),
+        ``n_candidates`` and ``symmetric``.
+    """
+    return dict(_LAST_PLAN)
+
+
+def choose_algorithm(n: int, n_queries: int, d: int, k: int) -> str:
+    """The exact engine ``algorithm="auto"`` uses for this problem size.
+
+    Parameters
+    ----------
+    n : int
+        Rows searched.
+    n_queries : int
+        Query rows.
+    d : int
+        Features.
+    k : int
+        Neighbours per query.
+
+    Returns
+    -------
+    algorithm : str
+        ``"scan"`` (tiny problems), ``"tree"`` or ``"brute"``.
+    """
+    if n * n_queries <= _BRUTE_MAX_PAIRS:
+        return "scan"
+    if d <= _TREE_MAX_D:
+        brute_per_dim = (0.6 + 0.03 * d) / 0.66
+        ratio = (
+            _TREE_RATIO_AT_50K
+            * _TREE_GROWTH_PER_DIM ** (d - 2)
+            / brute_per_dim
+            * (50_000 / n)
+        )
+        # The all-pairs brute force computes each pair once: half the work.
+        if n_queries != n:
+            ratio /= 2
+        if ratio < 1.0:
+            return "tree"
+    return "brute"
 
 
 def _as_float(X: np.ndarray) -> np.ndarray:
@@ -57,70 +111,36 @@ def _as_float(X: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(X)
 
 
-def _centered_float32(X: np.ndarray, mean: np.ndarray | None) -> np.ndarray:
-    """The float32 copy FAISS searches, centred on ``mean`` when given."""
-    if mean is None:
-        return X if X.dtype == np.float32 else X.astype(np.float32)
-    out = np.empty(X.shape, dtype=np.float32)
-    np.subtract(X, mean, out=out, casting="same_kind")
-    return out
-
-
-def _needs_centering(X: np.ndarray) -> np.ndarray | None:
-    """The mean to centre on, or None when centring buys no accuracy.
-
-    The refinement bound grows with the squared norms of the float32 rows,
-    so data far from the origin is centred; float32 data already near it is
-    handed to FAISS as is.
-    """
-    mean = X.mean(axis=0, dtype=np.float64)
-    if X.dtype == np.float32:
-        spread = float(np.mean(np.var(X, axis=0, dtype=np.float64)))
-        if float(mean @ mean) <= spread:
-            return None
-    return mean
-
-
-def _sq_norms(Xf: np.ndarray) -> np.ndarray:
-    return np.einsum("ij,ij->i", Xf, Xf, dtype=np.float64)
+def _check_finite(A: np.ndarray, name: str) -> None:
+    if A.size and not (np.isfinite(A.min()) and np.isfinite(A.max())):
+        raise ValueError(f"Input {name} contains NaN or infinity.")
 
 
 def _exact_dense(
-    X: np.ndarray, Q: np.ndarray | None, k: int, n_threads: int
+    X: np.ndarray, Q: np.ndarray | None, k: int, n_threads: int, algorithm: str
 ) -> tuple[np.ndarray, np.ndarray]:
     """Exact k-NN of Q (or of X itself, self excluded) among the rows of X."""
     n, d = X.shape
     nq = n if Q is None else Q.shape[0]
-    if n * nq <= _BRUTE_MAX_PAIRS:
-        return _core.brute_knn(X, Q, k, n_threads)
-
-    import faiss
-
-    mean = _needs_centering(X)
-    Xf = _centered_float32(X, mean)
-    Qf = Xf if Q is None else _centered_float32(Q, mean)
-    x_norms = _sq_norms(Xf)
-    q_norms = x_norms if Q is None else _sq_norms(Qf)
-    # Error of a float32 squared distance: rounding of the inputs (4u) and
-    # of the norm/inner-product evaluation (~2(d+2)u), in units of
-    # |q|^2 + |p|^2; p is bounded by the largest row norm. Generous slack.
-    bound = (2 * d + 16) * _U32 * (q_norms + float(x_norms.max())) * 1.01
-
-    c = min(n, k + (1 if Q is None else 0) + max(_EXTRA_CANDIDATES, k))
-    index = faiss.IndexFlatL2(d)
-    with _faiss_threads(n_threads):
-        index.add(Xf)
-        cand_dist, cand = index.search(Qf, c)
-    del index
-    idx, dist, _ = _core.refine_knn(
-        X,
-        Q,
-        cand,
-        np.ascontiguousarray(cand_dist, dtype=np.float32),
-        bound,
-        k,
-        n_threads,
-    )
+    plan: dict[str, Any] = {
+        "requested": algorithm,
+        "n": n,
+        "n_queries": nq,
+        "d": d,
+        "k": k,
+        "dtype": str(X.dtype),
+    }
+    engine = choose_algorithm(n, nq, d, k) if algorithm == "auto" else algorithm
+    if engine == "scan":
+        idx, dist = _core.brute_knn(X, Q, k, n_threads)
+    elif engine == "tree":
+        idx, dist = _core.kdtree_knn(X, Q, k, n_threads)
+    else:
+        idx, dist, info = _core.fused_knn(X, Q, k, _EXTRA_CANDIDATES, n_threads)
+        plan.update(info)
+    plan["algorithm"] = engine
+    _LAST_PLAN.clear()
+    _LAST_PLAN.update(plan)
     return idx, dist
 
 
@@ -135,9 +155,8 @@ def _exact_sparse(
     n = X.shape[0]
     extra = 1 if Q is None else 0
     k_ask = min(n, k + extra)
-    nn = _SkNearestNeighbors(
-        n_neighbors=k_ask, algorithm="brute", n_jobs=n_threads
-    ).fit(X)
+    nn = _SkNearestNeighbors(n_neighbors=k_ask, algorithm="brute", n_jobs=n_threads)
+    nn.fit(X)
     dist, ind = nn.kneighbors(X if Q is None else Q)
     dist = dist.astype(np.float64) ** 2
     if Q is None:
@@ -155,7 +174,12 @@ def _exact_sparse(
 
 
 def squared_kneighbors(
-    X: Any, n_neighbors: int, *, query: Any = None, n_threads: int = 1
+    X: Any,
+    n_neighbors: int,
+    *,
+    query: Any = None,
+    n_threads: int = 1,
+    algorithm: str = "auto",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Exact k-NN with squared distances: the engine behind :func:`kneighbors`.
 
@@ -169,14 +193,18 @@ def squared_kneighbors(
         The query points; ``None`` queries the rows of X, each excluding itself.
     n_threads : int, default=1
         Threads (already resolved, see :func:`imbfast.base.resolve_n_jobs`).
+    algorithm : {"auto", "brute", "tree"}, default="auto"
+        The exact engine; every engine returns the same neighbours.
 
     Returns
     -------
     indices : ndarray of shape (n_queries, n_neighbors), int64
         Nearest first; equal distances ordered by index.
     sq_distances : ndarray of shape (n_queries, n_neighbors), float64
-        Exact squared Euclidean distances.
+        Exact squared Euclidean distances, computed in double.
     """
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}.")
     k = int(n_neighbors)
     if k < 1:
         raise ValueError(f"n_neighbors must be >= 1, got {n_neighbors}.")
@@ -197,8 +225,17 @@ def squared_kneighbors(
         Qs = None if query is None else sparse.csr_matrix(query)
         return _exact_sparse(Xs, Qs, k, n_threads)
     Xd = _as_float(np.asarray(X))
+    if Xd.ndim != 2:
+        raise ValueError(f"X must be 2-dimensional, got shape {Xd.shape}.")
     Qd = None if query is None else np.ascontiguousarray(query, dtype=Xd.dtype)
-    return _exact_dense(Xd, Qd, k, n_threads)
+    if Qd is not None and (Qd.ndim != 2 or Qd.shape[1] != Xd.shape[1]):
+        raise ValueError(
+            f"query must have shape (n_queries, {Xd.shape[1]}), got {Qd.shape}."
+        )
+    _check_finite(Xd, "X")
+    if Qd is not None:
+        _check_finite(Qd, "query")
+    return _exact_dense(Xd, Qd, k, n_threads, algorithm)
 
 
 def kneighbors(
@@ -208,6 +245,7 @@ def kneighbors(
     query: Any = None,
     n_jobs: int | None = None,
     return_distance: bool = False,
+    algorithm: str = "auto",
 ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Exact k nearest neighbours among the rows of X.
 
@@ -224,6 +262,10 @@ def kneighbors(
         Threads, with joblib's meaning.
     return_distance : bool, default=False
         Also return the Euclidean distances.
+    algorithm : {"auto", "brute", "tree"}, default="auto"
+        The exact engine (see the module docstring); every engine returns
+        the same neighbours. Sparse input always uses scikit-learn's brute
+        force.
 
     Returns
     -------
@@ -233,7 +275,11 @@ def kneighbors(
         Nearest first; equal distances ordered by index.
     """
     ind, dist = squared_kneighbors(
-        X, n_neighbors, query=query, n_threads=resolve_n_jobs(n_jobs)
+        X,
+        n_neighbors,
+        query=query,
+        n_threads=resolve_n_jobs(n_jobs),
+        algorithm=algorithm,
     )
     if return_distance:
         return np.sqrt(dist), ind
@@ -254,6 +300,9 @@ class NearestNeighbors(BaseEstimator):
         Number of neighbours returned by :meth:`kneighbors` by default.
     n_jobs : int, default=None
         Threads, with joblib's meaning (``-1`` uses all CPUs).
+    algorithm : {"auto", "brute", "tree"}, default="auto"
+        The exact engine; all return the same neighbours (see
+        :func:`kneighbors`).
 
     Attributes
     ----------
@@ -261,16 +310,30 @@ class NearestNeighbors(BaseEstimator):
         Number of rows searched.
     n_features_in_ : int
         Number of features seen during :meth:`fit`.
+    algorithm_ : str
+        The engine ``algorithm`` resolves to for an all-pairs search of the
+        fitted data with ``n_neighbors`` (dense input).
+    last_plan_ : dict
+        How the latest :meth:`kneighbors` call was answered (see
+        :func:`last_plan`); set by :meth:`kneighbors` on dense input.
     """
 
     _parameter_constraints: dict = {
         "n_neighbors": [Interval(numbers.Integral, 1, None, closed="left")],
         "n_jobs": [numbers.Integral, None],
+        "algorithm": [StrOptions(set(ALGORITHMS))],
     }
 
-    def __init__(self, n_neighbors: int = 5, *, n_jobs: int | None = None) -> None:
+    def __init__(
+        self,
+        n_neighbors: int = 5,
+        *,
+        n_jobs: int | None = None,
+        algorithm: str = "auto",
+    ) -> None:
         self.n_neighbors = n_neighbors
         self.n_jobs = n_jobs
+        self.algorithm = algorithm
 
     def fit(self, X: Any, y: Any = None) -> NearestNeighbors:
         """Store the points to search.
@@ -293,6 +356,12 @@ class NearestNeighbors(BaseEstimator):
         X = validate_data(self, X, accept_sparse="csr", reset=True)
         self._fit_X = X
         self.n_samples_fit_ = X.shape[0]
+        n, d = X.shape
+        self.algorithm_ = (
+            choose_algorithm(n, n, d, self.n_neighbors)
+            if self.algorithm == "auto"
+            else self.algorithm
+        )
         return self
 
     def kneighbors(
@@ -326,9 +395,17 @@ class NearestNeighbors(BaseEstimator):
         k = self.n_neighbors if n_neighbors is None else n_neighbors
         if X is not None:
             X = validate_data(self, X, accept_sparse="csr", reset=False)
-        return kneighbors(
-            self._fit_X, k, query=X, n_jobs=self.n_jobs, return_distance=return_distance
+        result = kneighbors(
+            self._fit_X,
+            k,
+            query=X,
+            n_jobs=self.n_jobs,
+            return_distance=return_distance,
+            algorithm=self.algorithm,
         )
+        if not sparse.issparse(self._fit_X):
+            self.last_plan_ = last_plan()
+        return result
 
     def kneighbors_graph(
         self, X: Any = None, n_neighbors: int | None = None, mode: str = "connectivity"

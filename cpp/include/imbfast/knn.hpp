@@ -37,4 +37,37 @@ template <class T>
 void brute_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std::int64_t nq,
                std::int64_t k, std::int64_t* out_idx, double* out_dist, int n_threads);
 
+struct FusedStats {
+    std::int64_t n_fallback = 0;   // queries answered by the exact scan
+    std::int64_t n_candidates = 0; // candidates kept per query by the float32 pass
+    bool symmetric = false;        // all-pairs pass that computed each pair once
+};
+
+// Exact k-NN with a fused float32 brute-force pass.
+//
+// The rows are centred on the mean of X, scaled by a power of two (exact)
+// so the largest coordinate is in [1, 2), and copied to float32, the
+// database packed in transposed panels of 16 rows. Register-blocked SIMD tiles of 6
+// queries x 16 rows compute ||q||^2 + ||y||^2 - 2<q, y> and keep, per query,
+// the `k + n_extra` smallest in a heap whose largest value is the running
+// threshold, so most tiles are rejected by one vector compare; no distance
+// matrix is ever stored. When querying X itself each pair is computed once and
+// offered to both rows' lists. The candidates are then re-ranked exactly as in
+// refine_knn (double distances, ties by lower index) and proven complete with
+// the error bound of the float32 pass; a query whose proof fails is answered by
+// an exact scan. Same conventions and result as brute_knn.
+// Memory: X's float32 copy (twice: rows and panels), O(nq * (k + n_extra))
+// lists, per thread when querying X itself.
+template <class T>
+FusedStats fused_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std::int64_t nq,
+                     std::int64_t k, std::int64_t n_extra, std::int64_t* out_idx,
+                     double* out_dist, int n_threads);
+
+// Exact k-NN with a KD-tree (median splits on the widest coordinate, exact
+// box pruning in double); same conventions and result as brute_knn. Fast
+// for low-dimensional data. Memory: a double copy of X plus O(n) nodes.
+template <class T>
+void kdtree_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std::int64_t nq,
+                std::int64_t k, std::int64_t* out_idx, double* out_dist, int n_threads);
+
 }  // namespace imbfast

@@ -1,0 +1,552 @@
+// Fused float32 brute-force k-NN pass with exact re-ranking (see knn.hpp).
+//
+// Layout: rows are centred, rounded to float32 and augmented with two
+// coordinates so that one inner product gives half the squared distance:
+// queries as (-q, 1, ||q||^2/2), database rows as (y, ||y||^2/2, 1), whose
+// product is (||q||^2 + ||y||^2)/2 - <q, y>. The database is packed in panels
+// of kNR = 16 rows stored transposed ([d+2][16]), so one 256-bit load holds
+// one coordinate of 8 rows. A tile multiplies kMR = 6 query rows by one panel
+// with 12 accumulators (6 x 2 vectors). Each query keeps a max-heap of its c
+// best candidates; its top is the threshold the tile is compared with, and a
+// tile where nothing beats a threshold costs 12 compares and one movemask.
+// Rows are padded to a multiple of 48 with +inf norms, which can never enter
+// a list (no padding product is 0 * inf).
+//
+// Querying X itself computes each pair once: the tile offers its values to
+// the query rows and, through a column-wise minimum, to the database rows.
+// Each thread then owns private lists for all rows; they are merged at the
+// end. Exactness comes from the re-ranking step (double distances, ties by
+// index, proof by the float32 error bound, exact scan when the proof fails).
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "imbfast/dispatch.hpp"
+#include "imbfast/knn.hpp"
+#include "imbfast/parallel.hpp"
+#include "knn_internal.hpp"
+
+#if defined(IMBFAST_HAVE_X86_DISPATCH)
+#include <immintrin.h>
+#endif
+
+namespace imbfast {
+
+namespace {
+
+using namespace knn_detail;
+
+constexpr int kMR = 6;                 // query rows per tile
+constexpr int kNR = 16;                // database rows per panel
+constexpr std::int64_t kAlign = 48;    // lcm(kMR, kNR): row padding
+constexpr float kInf = std::numeric_limits<float>::infinity();
+constexpr double kU32 = 1.0 / 16777216.0;  // unit roundoff of float32
+
+std::int64_t round_up(std::int64_t v, std::int64_t m) { return (v + m - 1) / m * m; }
+
+// Per-row candidate lists: max-heaps of (approximate distance, row) holding
+// at most c entries. thr[r] is +inf until the heap is full, then its top.
+struct Lists {
+    std::int64_t c = 0;
+    std::vector<float> dist;
+    std::vector<std::int32_t> idx;
+    std::vector<std::int32_t> count;
+    std::vector<float> thr;
+
+    void init(std::int64_t rows, std::int64_t cap) {
+        c = cap;
+        dist.assign(static_cast<std::size_t>(rows * cap), 0.0f);
+        idx.assign(static_cast<std::size_t>(rows * cap), -1);
+        count.assign(static_cast<std::size_t>(rows), 0);
+        thr.assign(static_cast<std::size_t>(rows), kInf);
+    }
+
+    // Adds (v, j) to row r's heap; the caller checked v < thr[r].
+    void insert(std::int64_t r, float v, std::int32_t j) {
+        float* D = dist.data() + r * c;
+        std::int32_t* I = idx.data() + r * c;
+        std::int32_t& m = count[static_cast<std::size_t>(r)];
+        std::int64_t pos;
+        if (m < c) {
+            pos = m++;
+            while (pos > 0) {
+                const std::int64_t parent = (pos - 1) / 2;
+                if (D[parent] >= v) break;
+                D[pos] = D[parent];
+                I[pos] = I[parent];
+                pos = parent;
+            }
+            D[pos] = v;
+            I[pos] = j;
+            if (m == c) thr[static_cast<std::size_t>(r)] = D[0];
+            return;
+        }
+        pos = 0;
+        for (;;) {
+            std::int64_t child = 2 * pos + 1;
+            if (child >= c) break;
+            if (child + 1 < c && D[child + 1] > D[child]) ++child;
+            if (D[child] <= v) break;
+            D[pos] = D[child];
+            I[pos] = I[child];
+            pos = child;
+        }
+        D[pos] = v;
+        I[pos] = j;
+        thr[static_cast<std::size_t>(r)] = D[0];
+    }
+};
+
+// A float array aligned to 64 bytes, so panel loads never split cache lines.
+class AlignedFloats {
+   public:
+    void assign(std::size_t size, float value) {
+        storage_.assign(size + 16, value);
+        const auto addr = reinterpret_cast<std::uintptr_t>(storage_.data());
+        data_ = storage_.data() + ((64 - addr % 64) % 64) / sizeof(float);
+    }
+    float* data() { return data_; }
+    const float* data() const { return data_; }
+
+   private:
+    std::vector<float> storage_;
+    float* data_ = nullptr;
+};
+
+// Augmented float32 copy of rows centred on `mean` (see the layout above).
+struct Packed {
+    std::int64_t n = 0, n_pad = 0, d = 0, da = 0;  // da = d + 2
+    AlignedFloats rows;    // (n_pad / 6) x da x 6, query form (-q, 1, |q|^2/2)
+    AlignedFloats panels;  // (n_pad / 16) x da x 16, database form (y, |y|^2/2, 1)
+    std::vector<double> norms64;  // squared norms of the float32 rows
+    double max_norm = 0.0;
+};
+
+template <class T>
+void pack(const T* X, std::int64_t n, std::int64_t d, const std::vector<double>& mean,
+          double scale, bool want_rows, bool want_panels, int n_threads, Packed& P) {
+    P.n = n;
+    P.d = d;
+    P.da = d + 2;
+    const std::int64_t da = P.da;
+    P.n_pad = round_up(std::max<std::int64_t>(n, 1), kAlign);
+    const auto size = static_cast<std::size_t>(P.n_pad * da);
+    if (want_rows) P.rows.assign(size, 0.0f);
+    if (want_panels) P.panels.assign(size, 0.0f);
+    P.norms64.assign(static_cast<std::size_t>(n), 0.0);
+    std::atomic<bool> bad{false};
+    parallel_for(P.n_pad, n_threads, 1024, [&](std::int64_t begin, std::int64_t end) {
+        for (std::int64_t i = begin; i < end; ++i) {
+            float* row = want_rows ? P.rows.data() + (i / kMR) * da * kMR + (i % kMR) : nullptr;
+            float* panel =
+                want_panels ? P.panels.data() + (i / kNR) * da * kNR + (i % kNR) : nullptr;
+            float half_norm = kInf;
+            if (i < n) {
+                double norm = 0.0;
+                for (std::int64_t j = 0; j < d; ++j) {
+                    const float v = static_cast<float>(
+                        (static_cast<double>(X[i * d + j]) - mean[static_cast<std::size_t>(j)]) *
+                        scale);
+                    if (row) row[j * kMR] = -v;
+                    if (panel) panel[j * kNR] = v;
+                    norm += static_cast<double>(v) * static_cast<double>(v);
+                }
+                half_norm = static_cast<float>(0.5 * norm);
+                if (!std::isfinite(half_norm)) bad.store(true);
+                P.norms64[static_cast<std::size_t>(i)] = norm;
+            }
+            if (row) {
+                row[d * kMR] = 1.0f;
+                row[(d + 1) * kMR] = half_norm;
+            }
+            if (panel) {
+                panel[d * kNR] = half_norm;
+                panel[(d + 1) * kNR] = 1.0f;
+            }
+        }
+    });
+    if (bad.load())
+        throw std::invalid_argument(
+            "fused_knn: X contains NaN or infinity, or values too large for float32");
+    for (std::int64_t i = 0; i < n; ++i)
+        P.max_norm = std::max(P.max_norm, P.norms64[static_cast<std::size_t>(i)]);
+}
+
+// Offers the values of one 6 x 16 tile (buf) to the lists. rmask[r] flags
+// lanes below row r's threshold when the tile was computed; cmask flags
+// database rows whose own threshold some query row beat (symmetric pass).
+template <bool kDiag>
+IMBFAST_INLINE void offer(const float (*buf)[kNR], const int* rmask, int cmask, std::int64_t q0,
+                          std::int64_t y, Lists& rows, Lists& cols) {
+    for (int r = 0; r < kMR; ++r) {
+        int m = rmask[r];
+        const std::int64_t q = q0 + r;
+        while (m) {
+            const int l = __builtin_ctz(static_cast<unsigned>(m));
+            m &= m - 1;
+            const std::int64_t j = y + l;
+            if (kDiag && j == q) continue;  // self, excluded by index
+            const float v = buf[r][l];
+            if (v < rows.thr[static_cast<std::size_t>(q)])
+                rows.insert(q, v, static_cast<std::int32_t>(j));
+        }
+    }
+    while (cmask) {
+        const int l = __builtin_ctz(static_cast<unsigned>(cmask));
+        cmask &= cmask - 1;
+        const std::int64_t j = y + l;
+        for (int r = 0; r < kMR; ++r) {
+            const float v = buf[r][l];
+            if (v < cols.thr[static_cast<std::size_t>(j)])
+                cols.insert(j, v, static_cast<std::int32_t>(q0 + r));
+        }
+    }
+}
+
+// Arguments of one block: query rows [q_begin, q_end) of `qrows` against
+// database rows [y_begin, y_end) of `panels`, both multiples of 48 apart.
+struct Block {
+    const float* qrows;
+    std::int64_t q_begin, q_end;
+    const float* panels;
+    std::int64_t y_begin, y_end;
+    std::int64_t da;  // augmented dimension
+};
+
+template <bool kSym, bool kDiag>
+IMBFAST_INLINE void block_generic_body(const Block& b, Lists& rows, Lists& cols) {
+    const std::int64_t da = b.da;
+    alignas(32) float buf[kMR][kNR];
+    int rmask[kMR];
+    for (std::int64_t q0 = b.q_begin; q0 < b.q_end; q0 += kMR) {
+        for (std::int64_t y = b.y_begin; y < b.y_end; y += kNR) {
+            const float* P = b.panels + (y / kNR) * da * kNR;
+            int any = 0, cmask = 0;
+            for (int r = 0; r < kMR; ++r) {
+                const float* q = b.qrows + q0 * da + r;
+                const float t = rows.thr[static_cast<std::size_t>(q0 + r)];
+                rmask[r] = 0;
+                for (int l = 0; l < kNR; ++l) {
+                    float acc = 0.0f;
+                    for (std::int64_t j = 0; j < da; ++j) acc += q[j * kMR] * P[j * kNR + l];
+                    buf[r][l] = acc;
+                    if (acc < t) rmask[r] |= 1 << l;
+                }
+                any |= rmask[r];
+            }
+            if (kSym && !kDiag) {
+                for (int l = 0; l < kNR; ++l) {
+                    float lo = buf[0][l];
+                    for (int r = 1; r < kMR; ++r) lo = std::min(lo, buf[r][l]);
+                    if (lo < cols.thr[static_cast<std::size_t>(y + l)]) cmask |= 1 << l;
+                }
+            }
+            if (any | cmask) offer<kDiag>(buf, rmask, cmask, q0, y, rows, cols);
+        }
+    }
+}
+
+#if defined(IMBFAST_HAVE_X86_DISPATCH)
+// Written with AVX2/FMA intrinsics, so the body itself carries the AVX2
+// target; it is inlined into the AVX2 and AVX-512 wrappers only.
+template <bool kSym, bool kDiag>
+IMBFAST_TARGET_AVX2 IMBFAST_INLINE void block_avx2_body(const Block& b, Lists& rows,
+                                                        Lists& cols) {
+    const std::int64_t da = b.da;
+    alignas(32) float buf[kMR][kNR];
+    int rmask[kMR];
+    for (std::int64_t q0 = b.q_begin; q0 < b.q_end; q0 += kMR) {
+        const float* q = b.qrows + q0 * da;
+        const float* thr = rows.thr.data() + q0;
+        for (std::int64_t y = b.y_begin; y < b.y_end; y += kNR) {
+            const float* P = b.panels + (y / kNR) * da * kNR;
+            __m256 a00 = _mm256_setzero_ps(), a01 = _mm256_setzero_ps();
+            __m256 a10 = _mm256_setzero_ps(), a11 = _mm256_setzero_ps();
+            __m256 a20 = _mm256_setzero_ps(), a21 = _mm256_setzero_ps();
+            __m256 a30 = _mm256_setzero_ps(), a31 = _mm256_setzero_ps();
+            __m256 a40 = _mm256_setzero_ps(), a41 = _mm256_setzero_ps();
+            __m256 a50 = _mm256_setzero_ps(), a51 = _mm256_setzero_ps();
+#pragma GCC unroll 2
+            for (std::int64_t j = 0; j < da; ++j) {
+                const __m256 y0 = _mm256_load_ps(P + j * kNR);
+                const __m256 y1 = _mm256_load_ps(P + j * kNR + 8);
+                const float* qj = q + j * kMR;
+                __m256 s = _mm256_broadcast_ss(qj);
+                a00 = _mm256_fmadd_ps(s, y0, a00);
+                a01 = _mm256_fmadd_ps(s, y1, a01);
+                s = _mm256_broadcast_ss(qj + 1);
+                a10 = _mm256_fmadd_ps(s, y0, a10);
+                a11 = _mm256_fmadd_ps(s, y1, a11);
+                s = _mm256_broadcast_ss(qj + 2);
+                a20 = _mm256_fmadd_ps(s, y0, a20);
+                a21 = _mm256_fmadd_ps(s, y1, a21);
+                s = _mm256_broadcast_ss(qj + 3);
+                a30 = _mm256_fmadd_ps(s, y0, a30);
+                a31 = _mm256_fmadd_ps(s, y1, a31);
+                s = _mm256_broadcast_ss(qj + 4);
+                a40 = _mm256_fmadd_ps(s, y0, a40);
+                a41 = _mm256_fmadd_ps(s, y1, a41);
+                s = _mm256_broadcast_ss(qj + 5);
+                a50 = _mm256_fmadd_ps(s, y0, a50);
+                a51 = _mm256_fmadd_ps(s, y1, a51);
+            }
+            // One OR of all compares decides whether the tile matters.
+#define IMBFAST_ROW_HIT(R)                                                   \
+    _mm256_or_ps(_mm256_cmp_ps(a##R##0, _mm256_broadcast_ss(thr + R), _CMP_LT_OQ), \
+                 _mm256_cmp_ps(a##R##1, _mm256_broadcast_ss(thr + R), _CMP_LT_OQ))
+            __m256 hit = _mm256_or_ps(_mm256_or_ps(IMBFAST_ROW_HIT(0), IMBFAST_ROW_HIT(1)),
+                                      _mm256_or_ps(IMBFAST_ROW_HIT(2), IMBFAST_ROW_HIT(3)));
+            hit = _mm256_or_ps(hit, _mm256_or_ps(IMBFAST_ROW_HIT(4), IMBFAST_ROW_HIT(5)));
+            __m256 lo0 = hit, lo1 = hit;
+            const float* ct = cols.thr.data() + y;
+            if (kSym && !kDiag) {
+                lo0 = _mm256_min_ps(_mm256_min_ps(_mm256_min_ps(a00, a10), a20),
+                                    _mm256_min_ps(_mm256_min_ps(a30, a40), a50));
+                lo1 = _mm256_min_ps(_mm256_min_ps(_mm256_min_ps(a01, a11), a21),
+                                    _mm256_min_ps(_mm256_min_ps(a31, a41), a51));
+                hit = _mm256_or_ps(hit, _mm256_cmp_ps(lo0, _mm256_loadu_ps(ct), _CMP_LT_OQ));
+                hit = _mm256_or_ps(hit,
+                                   _mm256_cmp_ps(lo1, _mm256_loadu_ps(ct + 8), _CMP_LT_OQ));
+            }
+            if (_mm256_movemask_ps(hit) == 0) continue;
+#define IMBFAST_ROW_MASK(R)                                                                  \
+    rmask[R] =                                                                               \
+        _mm256_movemask_ps(_mm256_cmp_ps(a##R##0, _mm256_broadcast_ss(thr + R), _CMP_LT_OQ)) | \
+        (_mm256_movemask_ps(_mm256_cmp_ps(a##R##1, _mm256_broadcast_ss(thr + R), _CMP_LT_OQ)) \
+         << 8);
+            IMBFAST_ROW_MASK(0)
+            IMBFAST_ROW_MASK(1)
+            IMBFAST_ROW_MASK(2)
+            IMBFAST_ROW_MASK(3)
+            IMBFAST_ROW_MASK(4)
+            IMBFAST_ROW_MASK(5)
+#undef IMBFAST_ROW_MASK
+#undef IMBFAST_ROW_HIT
+            int cmask = 0;
+            if (kSym && !kDiag) {
+                cmask = _mm256_movemask_ps(_mm256_cmp_ps(lo0, _mm256_loadu_ps(ct), _CMP_LT_OQ)) |
+                        (_mm256_movemask_ps(
+                             _mm256_cmp_ps(lo1, _mm256_loadu_ps(ct + 8), _CMP_LT_OQ))
+                         << 8);
+            }
+            _mm256_store_ps(buf[0], a00);
+            _mm256_store_ps(buf[0] + 8, a01);
+            _mm256_store_ps(buf[1], a10);
+            _mm256_store_ps(buf[1] + 8, a11);
+            _mm256_store_ps(buf[2], a20);
+            _mm256_store_ps(buf[2] + 8, a21);
+            _mm256_store_ps(buf[3], a30);
+            _mm256_store_ps(buf[3] + 8, a31);
+            _mm256_store_ps(buf[4], a40);
+            _mm256_store_ps(buf[4] + 8, a41);
+            _mm256_store_ps(buf[5], a50);
+            _mm256_store_ps(buf[5] + 8, a51);
+            offer<kDiag>(buf, rmask, cmask, q0, y, rows, cols);
+        }
+    }
+}
+#endif
+
+using BlockFn = void (*)(const Block&, Lists&, Lists&);
+
+template <bool kSym, bool kDiag>
+void block_generic(const Block& b, Lists& rows, Lists& cols) {
+    block_generic_body<kSym, kDiag>(b, rows, cols);
+}
+
+#if defined(IMBFAST_HAVE_X86_DISPATCH)
+template <bool kSym, bool kDiag>
+IMBFAST_TARGET_AVX2 void block_avx2(const Block& b, Lists& rows, Lists& cols) {
+    block_avx2_body<kSym, kDiag>(b, rows, cols);
+}
+// The 256-bit body compiled for the AVX-512 target (wider registers let the
+// compiler schedule it better; the tile shape is the AVX2 one).
+template <bool kSym, bool kDiag>
+IMBFAST_TARGET_AVX512 void block_avx512(const Block& b, Lists& rows, Lists& cols) {
+    block_avx2_body<kSym, kDiag>(b, rows, cols);
+}
+#endif
+
+template <bool kSym, bool kDiag>
+BlockFn pick_block() {
+#if defined(IMBFAST_HAVE_X86_DISPATCH)
+    switch (active_isa()) {
+        case Isa::avx512:
+            return &block_avx512<kSym, kDiag>;
+        case Isa::avx2:
+            return &block_avx2<kSym, kDiag>;
+        default:
+            break;
+    }
+#endif
+    return &block_generic<kSym, kDiag>;
+}
+
+// Rows per cache block: about 64 KiB of float32 rows, a multiple of 48.
+std::int64_t block_rows(std::int64_t d) {
+    const std::int64_t target = 16384 / std::max<std::int64_t>(d, 1);
+    return std::clamp<std::int64_t>(target / kAlign, 1, 32) * kAlign;
+}
+
+// Error bound of an approximate squared distance 2 * <q', y'> for a query
+// of squared norm qn: input rounding to float32 (4u), the (d+2)-term float32
+// inner product (2(d+2)u, with or without FMA) and the rounding of the half
+// norms (u), all in units of ||q||^2 + max ||y||^2: (2d + 9)u, given as
+// (2d + 16)u with 1% slack, plus an absolute term for underflow.
+double error_bound(double qn, double max_norm, std::int64_t d) {
+    return (2.0 * static_cast<double>(d) + 16.0) * kU32 * (qn + max_norm) * 1.01 + 1e-30;
+}
+
+}  // namespace
+
+template <class T>
+FusedStats fused_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std::int64_t nq,
+                     std::int64_t k, std::int64_t n_extra, std::int64_t* out_idx,
+                     double* out_dist, int n_threads) {
+    check_sizes(n, d, Q, nq, k);
+    if (n_extra < 0) throw std::invalid_argument("fused_knn: n_extra must be >= 0");
+    if (n > std::numeric_limits<std::int32_t>::max() - 2 * kAlign)
+        throw std::invalid_argument("fused_knn: more than 2^31 rows");
+    FusedStats stats;
+    if (nq == 0) return stats;
+    if (!X || !out_idx || !out_dist) throw std::invalid_argument("fused_knn: null buffer");
+    const bool sym = Q == nullptr;
+    const std::int64_t pool = sym ? n - 1 : n;
+    const std::int64_t c = std::min(pool, k + n_extra);
+    stats.n_candidates = c;
+    stats.symmetric = sym;
+    const int n_workers = clamp_threads(n_threads);
+
+    std::vector<double> mean(static_cast<std::size_t>(d), 0.0);
+    for (std::int64_t i = 0; i < n; ++i)
+        for (std::int64_t j = 0; j < d; ++j)
+            mean[static_cast<std::size_t>(j)] += static_cast<double>(X[i * d + j]);
+    for (auto& m : mean) m /= static_cast<double>(n);
+    // A power of two bringing the largest centred coordinate into [1, 2):
+    // exact, and keeps the float32 pass clear of overflow and underflow.
+    double max_abs = 0.0;
+    for (std::int64_t i = 0; i < n * d; ++i)
+        max_abs = std::max(max_abs, std::fabs(static_cast<double>(X[i]) -
+                                              mean[static_cast<std::size_t>(i % d)]));
+    for (std::int64_t i = 0; Q && i < nq * d; ++i)
+        max_abs = std::max(max_abs, std::fabs(static_cast<double>(Q[i]) -
+                                              mean[static_cast<std::size_t>(i % d)]));
+    if (!std::isfinite(max_abs))
+        throw std::invalid_argument("fused_knn: X or Q contains NaN or infinity");
+    const int exponent = max_abs > 0.0 ? std::ilogb(max_abs) : 0;
+    const double scale = std::ldexp(1.0, -exponent);
+
+    Packed PX, PQ;
+    pack(X, n, d, mean, scale, sym, true, n_workers, PX);
+    if (!sym) pack(Q, nq, d, mean, scale, true, false, n_workers, PQ);
+    const Packed& QP = sym ? PX : PQ;
+
+    const std::int64_t S = block_rows(d + 2);
+    std::vector<Lists> lists(static_cast<std::size_t>(sym ? n_workers : 1));
+    std::atomic<std::int64_t> next{0};
+
+    if (sym) {
+        const std::int64_t nb = (PX.n_pad + S - 1) / S;
+        const std::int64_t n_items = (nb + 1) / 2;
+        const BlockFn off_diag = pick_block<true, false>();
+        const BlockFn diag = pick_block<true, true>();
+        parallel_for(n_workers, n_workers, 1, [&](std::int64_t wb, std::int64_t we) {
+            for (std::int64_t w = wb; w < we; ++w) {
+                Lists& L = lists[static_cast<std::size_t>(w)];
+                L.init(PX.n_pad, c);
+                for (;;) {
+                    const std::int64_t item = next.fetch_add(1);
+                    if (item >= n_items) break;
+                    // Rows `item` and nb-1-item of the block triangle: equal work.
+                    const std::int64_t pair[2] = {item, nb - 1 - item};
+                    for (int h = 0; h < (pair[0] == pair[1] ? 1 : 2); ++h) {
+                        const std::int64_t A = pair[h];
+                        Block blk{PX.rows.data(), A * S, std::min(PX.n_pad, (A + 1) * S),
+                                  PX.panels.data(), 0, 0, PX.da};
+                        for (std::int64_t B = A; B < nb; ++B) {
+                            blk.y_begin = B * S;
+                            blk.y_end = std::min(PX.n_pad, (B + 1) * S);
+                            (B == A ? diag : off_diag)(blk, L, L);
+                        }
+                    }
+                }
+            }
+        });
+    } else {
+        lists[0].init(QP.n_pad, c);
+        const std::int64_t nb = (PX.n_pad + S - 1) / S;
+        // Query blocks: large enough to reuse each database block, small
+        // enough to share the work among threads.
+        std::int64_t SQ = round_up(std::max<std::int64_t>(QP.n_pad / (4 * n_workers), kMR), kMR);
+        SQ = std::min<std::int64_t>(SQ, 4 * S);
+        const std::int64_t n_items = (QP.n_pad + SQ - 1) / SQ;
+        const BlockFn fn = pick_block<false, false>();
+        parallel_for(n_items, n_workers, 1, [&](std::int64_t ib, std::int64_t ie) {
+            for (std::int64_t item = ib; item < ie; ++item) {
+                Block blk{QP.rows.data(), item * SQ, std::min(QP.n_pad, (item + 1) * SQ),
+                          PX.panels.data(), 0, 0, PX.da};
+                for (std::int64_t B = 0; B < nb; ++B) {
+                    blk.y_begin = B * S;
+                    blk.y_end = std::min(PX.n_pad, (B + 1) * S);
+                    fn(blk, lists[0], lists[0]);
+                }
+            }
+        });
+    }
+
+    // Exact re-ranking with the completeness proof.
+    const SqDist<T> sqdist = pick_sqdist<T>();
+    std::atomic<std::int64_t> n_fallback{0};
+    parallel_for(nq, n_workers, 64, [&](std::int64_t begin, std::int64_t end) {
+        TopK top(k);
+        std::int64_t local_fallback = 0;
+        for (std::int64_t i = begin; i < end; ++i) {
+            const T* q = sym ? X + i * d : Q + i * d;
+            const std::int64_t self = sym ? i : -1;
+            top.clear();
+            double worst = std::numeric_limits<double>::infinity();
+            std::int64_t seen = 0;
+            for (const Lists& L : lists) {
+                if (L.c == 0) continue;  // a worker that never started
+                const std::int32_t m = L.count[static_cast<std::size_t>(i)];
+                const std::int32_t* I = L.idx.data() + i * c;
+                for (std::int32_t e = 0; e < m; ++e) top.push(sanitize(sqdist(q, X + std::int64_t{I[e]} * d, d)), I[e]);
+                seen += m;
+                // List values are half squared distances.
+                worst = std::min(worst, 2.0 * static_cast<double>(L.thr[static_cast<std::size_t>(i)]));
+            }
+            const bool complete = seen >= pool;
+            if (!complete && static_cast<std::int64_t>(top.size()) == k) {
+                top.write(out_idx + i * k, out_dist + i * k);
+                const double bound =
+                    error_bound(QP.norms64[static_cast<std::size_t>(i)], PX.max_norm, d);
+                // Compared in the scaled units of the float32 pass.
+                // (Two multiplications: scale^2 alone could overflow.)
+                if (out_dist[i * k + k - 1] * scale * scale < worst - bound) continue;
+            }
+            if (!complete) {
+                ++local_fallback;
+                top.clear();
+                scan_all(X, n, d, q, self, sqdist, top);
+            }
+            top.write(out_idx + i * k, out_dist + i * k);
+        }
+        n_fallback += local_fallback;
+    });
+    stats.n_fallback = n_fallback.load();
+    return stats;
+}
+
+template FusedStats fused_knn<float>(const float*, std::int64_t, std::int64_t, const float*,
+                                     std::int64_t, std::int64_t, std::int64_t, std::int64_t*,
+                                     double*, int);
+template FusedStats fused_knn<double>(const double*, std::int64_t, std::int64_t, const double*,
+                                      std::int64_t, std::int64_t, std::int64_t, std::int64_t*,
+                                      double*, int);
+
+}  // namespace imbfast

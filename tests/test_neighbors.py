@@ -1,0 +1,220 @@
+"""Every neighbour engine returns exactly the brute-force float64 answer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_blobs
+from sklearn.neighbors import NearestNeighbors as SkNearestNeighbors
+
+from imbfast import _core
+from imbfast.neighbors import (
+    NearestNeighbors,
+    choose_algorithm,
+    kneighbors,
+    last_plan,
+    neighbors_excluding_self,
+)
+
+ENGINES = ["brute", "tree", "auto"]
+
+
+def reference(X, k, Q=None):
+    """Exact k-NN in float64, ordered by (squared distance, index).
+
+    Squared distances are summed feature by feature in order, the same
+    operations as the C++ reference scan, so near-ties rank identically.
+    """
+    X64 = np.asarray(X, dtype=np.float64)
+    Q64 = X64 if Q is None else np.asarray(Q, dtype=np.float64)
+    dist = np.zeros((Q64.shape[0], X64.shape[0]))
+    for j in range(X64.shape[1]):
+        diff = Q64[:, j, None] - X64[None, :, j]
+        dist = dist + diff * diff
+    if Q is None:
+        np.fill_diagonal(dist, np.inf)
+    cols = np.broadcast_to(np.arange(X64.shape[0]), dist.shape)
+    order = np.lexsort((cols, dist), axis=1)[:, :k]
+    return order, np.take_along_axis(dist, order, axis=1)
+
+
+def make_data(kind, n, d, seed):
+    rng = np.random.default_rng(seed)
+    if kind == "random":
+        return rng.standard_normal((n, d))
+    if kind == "duplicated":
+        X = rng.standard_normal((n // 3, d))
+        return X[rng.integers(0, n // 3, size=n)]
+    if kind == "clustered":
+        X, _ = make_blobs(
+            n_samples=n, n_features=d, centers=5, cluster_std=0.05, random_state=seed
+        )
+        X[: n // 10] = X[n // 10 : 2 * (n // 10)]  # exact duplicates too
+        return X
+    if kind == "grid":
+        # Integer coordinates: many exactly equal distances.
+        return rng.integers(0, 4, size=(n, d)).astype(np.float64)
+    if kind == "offset":
+        # Far from the origin: the float32 pass works on centred data.
+        return rng.standard_normal((n, d)) * 1e-3 + 1e4
+    raise AssertionError(kind)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize(
+    "kind", ["random", "duplicated", "clustered", "grid", "offset"]
+)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(("d", "k"), [(2, 1), (5, 4), (20, 7)])
+def test_self_matches_reference(engine, kind, dtype, d, k):
+    X = make_data(kind, 300, d, seed=d + k).astype(dtype)
+    dist, ind = kneighbors(X, k, algorithm=engine, return_distance=True)
+    ref_ind, ref_dist = reference(X, k)
+    np.testing.assert_array_equal(ind, ref_ind)
+    np.testing.assert_array_equal(dist, np.sqrt(ref_dist))
+    assert ind.dtype == np.int64
+    assert dist.dtype == np.float64
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("kind", ["random", "duplicated", "grid"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("k", [1, 6])
+def test_query_matches_reference(engine, kind, dtype, k):
+    X = make_data(kind, 250, 6, seed=k).astype(dtype)
+    # Queries include exact copies of fitted rows (distance-0 ties).
+    Q = np.vstack([make_data(kind, 40, 6, seed=99), X[:10]]).astype(dtype)
+    ind = kneighbors(X, k, query=Q, algorithm=engine)
+    np.testing.assert_array_equal(ind, reference(X, k, Q)[0])
+
+
+@pytest.mark.parametrize("engine", ["brute", "tree"])
+def test_large_k(engine):
+    X = make_data("clustered", 260, 9, seed=3)
+    for k in (50, 100, 259):
+        np.testing.assert_array_equal(
+            kneighbors(X, k, algorithm=engine), reference(X, k)[0]
+        )
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("d", [3, 30])
+def test_matches_sklearn_brute_on_tie_free_data(engine, d):
+    X = make_data("random", 2000, d, seed=d)
+    Q = make_data("random", 300, d, seed=d + 1)
+    sk = SkNearestNeighbors(n_neighbors=5, algorithm="brute").fit(X)
+    _, sk_ind = sk.kneighbors(Q)
+    np.testing.assert_array_equal(kneighbors(X, 5, query=Q, algorithm=engine), sk_ind)
+    _, sk_self = (
+        SkNearestNeighbors(n_neighbors=6, algorithm="brute").fit(X).kneighbors(X)
+    )
+    np.testing.assert_array_equal(kneighbors(X, 5, algorithm=engine), sk_self[:, 1:])
+
+
+@pytest.mark.parametrize("engine", ["brute", "tree"])
+def test_results_do_not_depend_on_threads(engine):
+    X = make_data("duplicated", 3000, 8, seed=5)
+    one = kneighbors(X, 5, n_jobs=1, algorithm=engine, return_distance=True)
+    two = kneighbors(X, 5, n_jobs=2, algorithm=engine, return_distance=True)
+    np.testing.assert_array_equal(one[1], two[1])
+    np.testing.assert_array_equal(one[0], two[0])
+
+
+def test_fused_pass_reports_its_plan_and_falls_back_on_ties():
+    # A grid has many ties at the k-th distance: the float32 proof cannot
+    # separate them and those queries are answered by the exact scan.
+    X = make_data("grid", 400, 3, seed=0)
+    ind = kneighbors(X, 5, algorithm="brute")
+    plan = last_plan()
+    assert plan["algorithm"] == "brute"
+    assert plan["symmetric"] is True
+    assert plan["n_candidates"] == 5 + 8
+    assert plan["n_fallback"] > 0
+    np.testing.assert_array_equal(ind, reference(X, 5)[0])
+    kneighbors(make_data("random", 400, 3, seed=0), 5, algorithm="brute")
+    assert last_plan()["n_fallback"] == 0
+
+
+def test_fused_binding_direct():
+    X = make_data("random", 500, 12, seed=1)
+    Q = make_data("random", 70, 12, seed=2)
+    idx, dist, info = _core.fused_knn(X, Q, 3, 0, 2)
+    ref_ind, ref_dist = reference(X, 3, Q)
+    np.testing.assert_array_equal(idx, ref_ind)
+    np.testing.assert_array_equal(dist, ref_dist)
+    assert info["symmetric"] is False
+    assert info["n_candidates"] == 3
+
+
+def test_choose_algorithm():
+    assert choose_algorithm(100, 100, 5, 5) == "scan"
+    assert choose_algorithm(1_000_000, 1_000_000, 3, 5) == "tree"
+    assert choose_algorithm(100_000, 100_000, 20, 5) == "brute"
+    assert choose_algorithm(100_000, 100_000, 100, 5) == "brute"
+    X = make_data("random", 1000, 4, seed=0)
+    kneighbors(X, 2)
+    assert last_plan()["algorithm"] == choose_algorithm(1000, 1000, 4, 2)
+
+
+def test_estimator_reports_choice_and_matches_function():
+    X = make_data("clustered", 500, 4, seed=2)
+    nn = NearestNeighbors(n_neighbors=3, algorithm="tree").fit(X)
+    assert nn.algorithm_ == "tree"
+    dist, ind = nn.kneighbors()
+    assert nn.last_plan_["algorithm"] == "tree"
+    ref_ind, ref_dist = reference(X, 3)
+    np.testing.assert_array_equal(ind, ref_ind)
+    np.testing.assert_array_equal(dist, np.sqrt(ref_dist))
+    assert NearestNeighbors(n_neighbors=3).fit(X).algorithm_ == choose_algorithm(
+        500, 500, 4, 3
+    )
+    graph = nn.kneighbors_graph(X[:5], mode="distance")
+    assert graph.shape == (5, 500)
+    np.testing.assert_array_equal(
+        neighbors_excluding_self(NearestNeighbors(n_neighbors=4), X), reference(X, 3)[0]
+    )
+
+
+def test_bad_inputs():
+    X = make_data("random", 50, 3, seed=0)
+    bad = X.copy()
+    bad[3, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        kneighbors(bad, 2)
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        kneighbors(X, 2, query=np.full((2, 3), np.inf))
+    with pytest.raises(ValueError, match="n_neighbors < n_samples_fit"):
+        kneighbors(X, 50)
+    with pytest.raises(ValueError, match="n_neighbors <= n_samples_fit"):
+        kneighbors(X, 51, query=X)
+    with pytest.raises(ValueError, match="n_neighbors must be >= 1"):
+        kneighbors(X, 0)
+    with pytest.raises(ValueError, match="algorithm must be one of"):
+        kneighbors(X, 2, algorithm="ball_tree")
+    with pytest.raises(ValueError, match="query must have shape"):
+        kneighbors(X, 2, query=np.zeros((4, 5)))
+    for fn in (_core.fused_knn, _core.kdtree_knn, _core.brute_knn):
+        with pytest.raises(ValueError, match="dtype float32 or float64"):
+            fn(X.astype(np.int64), None, 2)
+        with pytest.raises(ValueError, match="C-contiguous"):
+            fn(np.asfortranarray(X), None, 2)
+        with pytest.raises(ValueError, match="Q must have dtype float64"):
+            fn(X, X.astype(np.float32), 2)
+        with pytest.raises(ValueError, match="k=60 but only 49"):
+            fn(X, None, 60)
+        with pytest.raises(ValueError, match="k must be >= 1"):
+            fn(X, None, 0)
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        _core.fused_knn(bad, None, 2)
+    with pytest.raises(ValueError, match="n_extra"):
+        _core.fused_knn(X, None, 2, -1)
+
+
+@pytest.mark.parametrize("scale", [1e-30, 1e30, 1e150])
+def test_tiny_and_huge_magnitudes(scale):
+    # The float32 pass works on data scaled by a power of two: no overflow,
+    # no underflow, and the proof still holds.
+    X = make_data("random", 800, 3, seed=4) * scale
+    ind = kneighbors(X, 3, algorithm="brute")
+    assert last_plan()["n_fallback"] == 0
+    np.testing.assert_array_equal(ind, reference(X, 3)[0])
