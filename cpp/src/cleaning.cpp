@@ -33,11 +33,12 @@ std::int64_t tomek_links(const std::int64_t* nn1, const std::int64_t* codes, std
                          std::uint8_t* remove, int n_threads) {
     if (n < 0 || n_classes < 1) throw std::invalid_argument("tomek_links: bad sizes");
     check_codes(codes, n, n_classes);
-    for (std::int64_t i = 0; i < n; ++i) check_id(nn1[i], n, "nn1");
+    for (std::int64_t i = 0; i < n; ++i)
+        if (nn1[i] != -1) check_id(nn1[i], n, "nn1");
     parallel_for(n, n_threads, kGrain, [&](std::int64_t begin, std::int64_t end) {
         for (std::int64_t i = begin; i < end; ++i) {
             const std::int64_t j = nn1[i];
-            remove[i] = static_cast<std::uint8_t>(targeted[codes[i]] != 0 &&
+            remove[i] = static_cast<std::uint8_t>(j >= 0 && targeted[codes[i]] != 0 &&
                                                   codes[j] != codes[i] && nn1[j] == i);
         }
     });

@@ -12,7 +12,9 @@
 
 namespace imbfast {
 
-// Tomek links. nn1[i] is the nearest neighbour of sample i (self excluded).
+// Tomek links. nn1[i] is the nearest neighbour of sample i (self excluded),
+// or -1 when it was not searched (such a sample is in no link: callers
+// search every sample that can be, see TomekLinks).
 // remove[i] = 1 when i and nn1[i] are each other's nearest neighbour, have
 // different labels, and i's class is targeted (targeted[codes[i]] != 0).
 // Returns the number of samples flagged.

@@ -3,9 +3,8 @@
 Both decide from neighbour lists; on Dask only the rows that can change the
 decision are searched against the shards:
 
-- Tomek links join two rows of different classes, so one of them is not of
-  the majority class. The non-majority rows (gathered) are searched, then the
-  majority rows they point at; no other majority row can be in a link.
+- Tomek links (see imbfast.under_sampling._tomek_links): the non-majority
+  rows and the majority rows they point at are searched, nothing else.
 - Edited nearest neighbours: each chunk answers, for its own majority rows,
   the k-th neighbour distance within the chunk (an upper bound of the global
   one) and the distance to the nearest non-majority row (broadcast). When the
@@ -40,35 +39,19 @@ def _record(sampler: Any, **stats: int) -> None:
 def tomek_keep(sampler: Any, inp: DaskInput, y: np.ndarray) -> np.ndarray:
     """Boolean mask of the rows a TomekLinks sampler keeps."""
     from imbfast.under_sampling._cleaning import label_codes, targeted_codes
+    from imbfast.under_sampling._tomek_links import tomek_links_mask
 
     classes, codes = label_codes(y)
     targeted = targeted_codes(classes, sampler.sampling_strategy_.keys())
-    majority = int(np.argmax(np.bincount(codes, minlength=classes.shape[0])))
-    X = inp.X
-    nn1: dict[int, int] = {}
 
-    minority_rows = np.flatnonzero(codes != majority)
-    ind, _ = sharded_kneighbors(
-        X, _gather_rows(X, minority_rows), 1, query_rows=minority_rows
-    )
-    nn1.update(zip(minority_rows.tolist(), ind[:, 0].tolist(), strict=True))
-    partners = np.unique(ind[:, 0])
-    partners = partners[codes[partners] == majority]
-    if partners.size:
-        ind_p, _ = sharded_kneighbors(
-            X, _gather_rows(X, partners), 1, query_rows=partners
+    def nearest(rows: np.ndarray) -> np.ndarray:
+        ind, _ = sharded_kneighbors(
+            inp.X, _gather_rows(inp.X, rows), 1, query_rows=rows
         )
-        nn1.update(zip(partners.tolist(), ind_p[:, 0].tolist(), strict=True))
+        return ind[:, 0]
 
-    remove = np.zeros(codes.shape[0], dtype=bool)
-    for a, b in nn1.items():
-        if codes[a] != codes[b] and nn1.get(b) == a and targeted[codes[a]]:
-            remove[a] = True
-    _record(
-        sampler,
-        rows_queried=int(minority_rows.size + partners.size),
-        n_chunks=len(X.chunks[0]),
-    )
+    remove, n_searched = tomek_links_mask(codes, targeted, nearest, 1)
+    _record(sampler, rows_queried=n_searched, n_chunks=len(inp.X.chunks[0]))
     return ~remove
 
 

@@ -1,8 +1,17 @@
-"""Tomek links: pairs decided in C++ from one 1-NN search."""
+"""Tomek links: pairs decided in C++ from the nearest neighbours that matter.
+
+A Tomek link joins two samples of different classes, so at least one end is
+not of the majority class. Only the non-majority samples are searched, then
+the majority samples they point at; no other majority sample can be in a
+link. With a 9:1 majority that is about a tenth of the pairs of searching
+every sample. The same rule serves the single-machine and the dask paths;
+only the search differs.
+"""
 
 from __future__ import annotations
 
 import numbers
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -12,15 +21,77 @@ from sklearn.utils import _safe_indexing
 from imbfast import _core
 from imbfast.base import DaskDispatchMixin, resolve_n_jobs, take_rows
 from imbfast.neighbors import kneighbors
-from imbfast.under_sampling._cleaning import label_codes, targeted_codes, warn_emptied
+from imbfast.under_sampling._cleaning import (
+    _drop_self,
+    label_codes,
+    targeted_codes,
+    warn_emptied,
+)
+
+
+def tomek_links_mask(
+    codes: np.ndarray,
+    targeted: np.ndarray,
+    nearest: Callable[[np.ndarray], np.ndarray],
+    n_threads: int,
+) -> tuple[np.ndarray, int]:
+    """Targeted members of Tomek links, searching only the rows that matter.
+
+    Parameters
+    ----------
+    codes : ndarray of shape (n_samples,), int64
+        Label code of every sample.
+    targeted : ndarray of shape (n_classes,), bool
+        Which classes lose their linked samples.
+    nearest : callable
+        ``nearest(rows)`` returns the nearest other sample of each of
+        ``rows`` (self excluded by index, ties to the lower index).
+    n_threads : int
+        Threads for the decision.
+
+    Returns
+    -------
+    remove : ndarray of shape (n_samples,), bool
+        The samples to remove.
+    n_searched : int
+        How many samples were searched.
+    """
+    n = codes.shape[0]
+    majority = int(np.argmax(np.bincount(codes)))
+    others = np.flatnonzero(codes != majority)
+    nn1 = np.full(n, -1, dtype=np.int64)
+    if others.size:
+        nn1[others] = nearest(others)
+        partners = np.unique(nn1[others])
+        partners = partners[codes[partners] == majority]
+        if partners.size:
+            nn1[partners] = nearest(partners)
+        n_searched = int(others.size + partners.size)
+    else:
+        n_searched = 0
+    return _core.tomek_links(nn1, codes, targeted, n_threads), n_searched
 
 
 def tomek_removal(X: Any, y: np.ndarray, keys: Any, n_jobs: int | None) -> np.ndarray:
     """Boolean mask of the samples of classes ``keys`` that sit in a Tomek link."""
     classes, codes = label_codes(y)
-    nn1 = np.ascontiguousarray(kneighbors(X, 1, n_jobs=n_jobs)[:, 0])
     targeted = targeted_codes(classes, keys)
-    return _core.tomek_links(nn1, codes, targeted, resolve_n_jobs(n_jobs))
+    n_threads = resolve_n_jobs(n_jobs)
+    n_others = int(np.count_nonzero(codes != np.argmax(np.bincount(codes))))
+    if 2 * n_others >= codes.shape[0]:
+        # Most samples need a search anyway: one all-pairs search, which
+        # computes each pair once, is cheaper than two query searches.
+        all_nn1 = np.ascontiguousarray(kneighbors(X, 1, n_jobs=n_jobs)[:, 0])
+        remove, _ = tomek_links_mask(codes, targeted, lambda r: all_nn1[r], n_threads)
+        return remove
+
+    def nearest(rows: np.ndarray) -> np.ndarray:
+        query = take_rows(X, rows, n_threads)
+        ind = kneighbors(X, 2, query=query, n_jobs=n_jobs)
+        return _drop_self(np.asarray(ind, dtype=np.int64), rows)[:, 0]
+
+    remove, _ = tomek_links_mask(codes, targeted, nearest, n_threads)
+    return remove
 
 
 class TomekLinks(DaskDispatchMixin, BaseCleaningSampler):
