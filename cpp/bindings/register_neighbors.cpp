@@ -8,6 +8,16 @@ namespace imbfast_bindings {
 
 namespace {
 
+// The query matrix, or null when the fitted rows query themselves (Q=None).
+template <class T>
+const T* queries(const py::object& Q_obj, std::int64_t d, py::array& hold) {
+    if (Q_obj.is_none()) return nullptr;
+    hold = Q_obj.cast<py::array>();
+    check_array<T>(hold, "Q", 2);
+    check_dim(hold, "Q", 1, d);
+    return ptr<T>(hold);
+}
+
 template <class T>
 py::tuple refine(const py::array& X, const py::object& Q_obj, const py::array& cand,
                  const py::array& cand_dist, const py::array& bound, std::int64_t k,
@@ -17,16 +27,9 @@ py::tuple refine(const py::array& X, const py::object& Q_obj, const py::array& c
     check_array<float>(cand_dist, "cand_dist", 2);
     check_array<double>(bound, "bound", 1);
     const std::int64_t n = X.shape(0), d = X.shape(1);
-    const T* Q = nullptr;
-    std::int64_t nq = n;
-    py::array Q_arr;
-    if (!Q_obj.is_none()) {
-        Q_arr = Q_obj.cast<py::array>();
-        check_array<T>(Q_arr, "Q", 2);
-        check_dim(Q_arr, "Q", 1, d);
-        Q = ptr<T>(Q_arr);
-        nq = Q_arr.shape(0);
-    }
+    py::array Q_arr;  // keeps the queries alive for the call
+    const T* Q = queries<T>(Q_obj, d, Q_arr);
+    const std::int64_t nq = Q ? Q_arr.shape(0) : n;
     check_dim(cand, "cand", 0, nq);
     check_dim(cand_dist, "cand_dist", 0, nq);
     check_dim(cand_dist, "cand_dist", 1, cand.shape(1));
@@ -51,16 +54,9 @@ template <class T, bool kTree>
 py::tuple search(const py::array& X, const py::object& Q_obj, std::int64_t k, int n_threads) {
     check_array<T>(X, "X", 2);
     const std::int64_t n = X.shape(0), d = X.shape(1);
-    const T* Q = nullptr;
-    std::int64_t nq = n;
-    py::array Q_arr;
-    if (!Q_obj.is_none()) {
-        Q_arr = Q_obj.cast<py::array>();
-        check_array<T>(Q_arr, "Q", 2);
-        check_dim(Q_arr, "Q", 1, d);
-        Q = ptr<T>(Q_arr);
-        nq = Q_arr.shape(0);
-    }
+    py::array Q_arr;  // keeps the queries alive for the call
+    const T* Q = queries<T>(Q_obj, d, Q_arr);
+    const std::int64_t nq = Q ? Q_arr.shape(0) : n;
     if (k < 1) throw py::value_error("k must be >= 1");
     py::array_t<std::int64_t> out_idx({nq, k});
     py::array_t<double> out_dist({nq, k});
@@ -81,16 +77,9 @@ py::tuple fused(const py::array& X, const py::object& Q_obj, std::int64_t k,
                 std::int64_t n_extra, int n_threads) {
     check_array<T>(X, "X", 2);
     const std::int64_t n = X.shape(0), d = X.shape(1);
-    const T* Q = nullptr;
-    std::int64_t nq = n;
-    py::array Q_arr;
-    if (!Q_obj.is_none()) {
-        Q_arr = Q_obj.cast<py::array>();
-        check_array<T>(Q_arr, "Q", 2);
-        check_dim(Q_arr, "Q", 1, d);
-        Q = ptr<T>(Q_arr);
-        nq = Q_arr.shape(0);
-    }
+    py::array Q_arr;  // keeps the queries alive for the call
+    const T* Q = queries<T>(Q_obj, d, Q_arr);
+    const std::int64_t nq = Q ? Q_arr.shape(0) : n;
     if (k < 1) throw py::value_error("k must be >= 1");
     py::array_t<std::int64_t> out_idx({nq, k});
     py::array_t<double> out_dist({nq, k});

@@ -44,7 +44,16 @@ def _neighbours_estimator(n_neighbors: Any, n_jobs: int | None) -> Any:
 
 
 class _IterativeCleaning:
-    """Stopping rules shared by RENN and AllKNN (imbalanced-learn's)."""
+    """What RENN and AllKNN share: estimators and the stopping rules."""
+
+    def _validate_estimator(self) -> None:
+        self.nn_ = _neighbours_estimator(self.n_neighbors, self.n_jobs)
+        self.enn_ = EditedNearestNeighbours(
+            sampling_strategy=self.sampling_strategy,
+            n_neighbors=self.n_neighbors,
+            kind_sel=self.kind_sel,
+            n_jobs=self.n_jobs,
+        )
 
     def _start(self, y: np.ndarray) -> None:
         self._classes, self._codes = label_codes(y)
@@ -255,15 +264,6 @@ class RepeatedEditedNearestNeighbours(_IterativeCleaning, BaseCleaningSampler):
         self.kind_sel = kind_sel
         self.n_jobs = n_jobs
 
-    def _validate_estimator(self) -> None:
-        self.nn_ = _neighbours_estimator(self.n_neighbors, self.n_jobs)
-        self.enn_ = EditedNearestNeighbours(
-            sampling_strategy=self.sampling_strategy,
-            n_neighbors=self.n_neighbors,
-            kind_sel=self.kind_sel,
-            n_jobs=self.n_jobs,
-        )
-
     def _fit_resample(self, X: Any, y: np.ndarray) -> tuple[Any, np.ndarray]:
         self._validate_estimator()
         n_threads = resolve_n_jobs(self.n_jobs)
@@ -394,15 +394,6 @@ class AllKNN(_IterativeCleaning, BaseCleaningSampler):
         self.kind_sel = kind_sel
         self.allow_minority = allow_minority
         self.n_jobs = n_jobs
-
-    def _validate_estimator(self) -> None:
-        self.nn_ = _neighbours_estimator(self.n_neighbors, self.n_jobs)
-        self.enn_ = EditedNearestNeighbours(
-            sampling_strategy=self.sampling_strategy,
-            n_neighbors=self.n_neighbors,
-            kind_sel=self.kind_sel,
-            n_jobs=self.n_jobs,
-        )
 
     def _fit_resample(self, X: Any, y: np.ndarray) -> tuple[Any, np.ndarray]:
         self._validate_estimator()
