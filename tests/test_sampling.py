@@ -153,15 +153,30 @@ def test_selection_is_the_smallest_keys(labels):
     assert np.array_equal(idx[labels[idx] == 7], expected)
 
 
-def test_tight_threshold_falls_back_to_exact(labels):
-    lo, hi = _core.label_range(labels)
-    counts = _core.label_counts(labels, lo, hi - lo + 1)
-    want = np.where(counts > 0, np.minimum(counts, 300), 0).astype(np.int64)
-    loose, _ = _core.stratified_select(labels, lo, want, counts, 2, 8.0)
-    # A negative margin puts the threshold below the quota: the core redoes
-    # the pass without a bound and still returns the exact rows.
-    tight, _ = _core.stratified_select(labels, lo, want, counts, 2, -20.0)
-    assert np.array_equal(loose, tight)
+@pytest.mark.parametrize("bound", [0, 2**64 - 1])
+def test_wrong_key_bounds_still_give_the_exact_rows(labels, bound):
+    # The key bounds guessed from a sample only set how much work the scan
+    # does: far too tight (every class scanned again, then unbounded) or
+    # far too loose, the selection is the same.
+    from imbfast.sampling import _encode, _select
+
+    target = {7: 25, 5: 40, -3: 0}
+    enc = _encode(labels)
+    given = np.full(enc.sampled.shape[0], bound, dtype=np.uint64)
+    idx = _select(labels, enc, given, target, False, 2, 1)
+    assert np.array_equal(idx, stratified_sample(labels, target, random_state=2))
+
+
+def test_labels_missing_from_the_sample():
+    # One row of a class below and one above every sampled label: the scan
+    # finds them and widens the range (or codes the labels when too wide).
+    for extreme in (5, 10**9):
+        y = np.zeros(3_000_000, dtype=np.int64)
+        y[1::2] = 1
+        y[7] = -extreme
+        y[2_000_001] = extreme
+        idx = stratified_sample(y, "not minority", random_state=3)
+        assert class_counts(y[idx]) == {-extreme: 1, 0: 1, 1: 1, extreme: 1}
 
 
 def test_uniform_within_class_chi_square():
