@@ -406,29 +406,121 @@ void StratifiedSelector::finish(std::vector<std::int64_t>& rows, std::vector<std
 
 namespace {
 
-// Per block: rows and candidates per class, in `ways` interleaved tables
-// (t[(j % ways) * 2 * n_slots + 2 * s] rows, the next entry candidates) so
-// consecutive rows of one class do not wait on each other's increments.
+// Up to this many classes, the per-row loops run once per class over a batch
+// (compares the compiler vectorizes) instead of indexing per-class tables.
+constexpr std::int64_t kFewSlots = 8;
+
+// Rows of y[0..m) whose label is outside [lo, lo + n_slots) (vectorized).
 template <class L>
-void scan_block(const L* y, std::int64_t begin, std::int64_t end, std::int64_t lo,
-                std::int64_t n_slots, const std::uint64_t* __restrict bound, bool hash,
-                std::uint64_t state, KeysFn keys_fn, std::int64_t ways,
-                std::int64_t* __restrict t, LabelScan& outside) {
-    std::uint64_t kbuf[kBatch] = {};
+IMBFAST_INLINE std::int64_t count_outside(const L* __restrict y, std::int64_t m, std::int64_t lo,
+                                          std::uint64_t slots) {
+    std::int64_t c = 0;
+    for (std::int64_t j = 0; j < m; ++j)
+        c += static_cast<std::int64_t>(
+            static_cast<std::uint64_t>(static_cast<std::int64_t>(y[j]) - lo) >= slots);
+    return c;
+}
+
+// flag[j] = (y[j] == v) & (key[j] <= bound), for label v of type L.
+template <class L>
+IMBFAST_INLINE void class_flags(const L* __restrict y, const std::uint64_t* __restrict key,
+                                std::int64_t m, L v, std::uint64_t bound,
+                                std::uint8_t* __restrict flag) {
+    for (std::int64_t j = 0; j < m; ++j)
+        flag[j] = static_cast<std::uint8_t>((y[j] == v) & (key[j] <= bound));
+}
+
+// Bit j of the result is flag[j] != 0, for 64 flags of 0 or 1.
+inline std::uint64_t pack_flags(const std::uint8_t* flag) {
+    std::uint64_t bits = 0;
+    for (int w = 0; w < 8; ++w) {
+        std::uint64_t x;
+        std::memcpy(&x, flag + 8 * w, sizeof x);
+        // Byte k (0 or 1) lands in bit k of the top byte: no carries.
+        bits |= ((x * 0x0102040810204080ULL) >> 56) << (8 * w);
+    }
+    return bits;
+}
+
+inline int lowest_bit(std::uint64_t x) {
+#if defined(_MSC_VER) && !defined(__clang__)
+    unsigned long i;
+    _BitScanForward64(&i, x);
+    return static_cast<int>(i);
+#else
+    return __builtin_ctzll(x);
+#endif
+}
+
+// The label of slot s as an L, or false when no L has that value.
+template <class L>
+bool slot_label(std::int64_t lo, std::int64_t s, L& v) {
+    const std::int64_t label = lo + s;
+    if (label < static_cast<std::int64_t>(std::numeric_limits<L>::min()) ||
+        label > static_cast<std::int64_t>(std::numeric_limits<L>::max()))
+        return false;
+    v = static_cast<L>(label);
+    return true;
+}
+
+// Smallest and largest label of y[0..m) outside [lo, lo + n_slots), into
+// `outside` (rare: the caller's range came from a sample).
+template <class L>
+void note_outside(const L* y, std::int64_t m, std::int64_t lo, std::uint64_t slots,
+                  LabelScan& outside) {
+    for (std::int64_t j = 0; j < m; ++j) {
+        const auto label = static_cast<std::int64_t>(y[j]);
+        if (static_cast<std::uint64_t>(label - lo) < slots) continue;
+        outside.outside_min = outside.outside ? std::min(outside.outside_min, label) : label;
+        outside.outside_max = outside.outside ? std::max(outside.outside_max, label) : label;
+        ++outside.outside;
+    }
+}
+
+template <class L>
+[[noreturn]] void first_outside(const L* y, std::int64_t m, std::int64_t lo, std::int64_t n_slots) {
+    for (std::int64_t j = 0; j < m; ++j)
+        if (static_cast<std::uint64_t>(static_cast<std::int64_t>(y[j]) - lo) >=
+            static_cast<std::uint64_t>(n_slots))
+            bad_label(y[j], lo, n_slots);
+    throw std::logic_error("first_outside: no label outside the classes");
+}
+
+// Per block: rows and candidates per class. Few classes: t[2 * s] rows,
+// t[2 * s + 1] candidates. Otherwise `ways` interleaved tables of those
+// (t[(j % ways) * 2 * n_slots + 2 * s]) so consecutive rows of one class do
+// not wait on each other's increments.
+template <class L>
+IMBFAST_INLINE void scan_body(const L* y, std::int64_t begin, std::int64_t end, std::int64_t lo,
+                              std::int64_t n_slots, const std::uint64_t* __restrict bound,
+                              bool hash, std::uint64_t state, std::int64_t ways,
+                              std::int64_t* __restrict t, LabelScan& outside) {
+    alignas(64) std::uint64_t kbuf[kBatch] = {};
     const auto slots = static_cast<std::uint64_t>(n_slots);
     for (std::int64_t i0 = begin; i0 < end; i0 += kBatch) {
         const std::int64_t m = std::min(kBatch, end - i0);
-        if (hash) keys_fn(state, i0, m, kbuf);
+        if (hash) keys_body(state, i0, m, kbuf);
         const L* __restrict yb = y + i0;
-        for (std::int64_t j = 0; j < m; ++j) {
-            const auto label = static_cast<std::int64_t>(yb[j]);
-            const std::uint64_t s = static_cast<std::uint64_t>(label) - static_cast<std::uint64_t>(lo);
-            if (s >= slots) {
-                outside.outside_min = outside.outside ? std::min(outside.outside_min, label) : label;
-                outside.outside_max = outside.outside ? std::max(outside.outside_max, label) : label;
-                ++outside.outside;
-                continue;
+        if (count_outside(yb, m, lo, slots) != 0) note_outside(yb, m, lo, slots, outside);
+        if (n_slots <= kFewSlots) {
+            for (std::int64_t s = 0; s < n_slots; ++s) {
+                L v;
+                if (!slot_label(lo, s, v)) continue;
+                const std::uint64_t b = bound[s];
+                std::int64_t rows = 0, cand = 0;
+                for (std::int64_t j = 0; j < m; ++j) {
+                    const bool eq = yb[j] == v;
+                    rows += eq;
+                    cand += eq & (kbuf[j] <= b);
+                }
+                t[2 * s] += rows;
+                t[2 * s + 1] += cand;
             }
+            continue;
+        }
+        for (std::int64_t j = 0; j < m; ++j) {
+            const std::uint64_t s = static_cast<std::uint64_t>(static_cast<std::int64_t>(yb[j]) - lo);
+            if (s >= slots) continue;
             std::int64_t* c = t + (j & (ways - 1)) * 2 * n_slots + 2 * static_cast<std::int64_t>(s);
             c[0] += 1;
             c[1] += static_cast<std::int64_t>(kbuf[j] <= bound[s]);
@@ -436,38 +528,115 @@ void scan_block(const L* y, std::int64_t begin, std::int64_t end, std::int64_t l
     }
 }
 
-// Rows kept by gather_block: on[s] & (key <= bound[s]).
+// Writes the rows taken, on[s] & (key <= bound[s]), at pos[s]++ (< lim[s]).
 template <class L>
-void gather_block(const L* y, std::int64_t begin, std::int64_t end, std::int64_t lo,
-                  std::int64_t n_slots, const std::int64_t* __restrict on,
-                  const std::uint64_t* __restrict bound, bool hash, std::uint64_t state,
-                  KeysFn keys_fn, std::int64_t* __restrict pos, const std::int64_t* __restrict lim,
-                  std::int64_t* __restrict out) {
-    std::uint64_t kbuf[kBatch] = {};
+IMBFAST_INLINE void gather_body(const L* y, std::int64_t begin, std::int64_t end, std::int64_t lo,
+                                std::int64_t n_slots, const std::int64_t* __restrict on,
+                                const std::uint64_t* __restrict bound, bool hash,
+                                std::uint64_t state, std::int64_t* __restrict pos,
+                                const std::int64_t* __restrict lim, std::int64_t* __restrict out) {
+    alignas(64) std::uint64_t kbuf[kBatch] = {};
+    alignas(64) std::uint8_t flag[kBatch];
     std::int32_t jbuf[kBatch];
     std::uint32_t sbuf[kBatch];
     const auto slots = static_cast<std::uint64_t>(n_slots);
+    const auto mismatch = [] {
+        throw std::invalid_argument("stratified_gather: the labels do not match the scan");
+    };
     for (std::int64_t i0 = begin; i0 < end; i0 += kBatch) {
         const std::int64_t m = std::min(kBatch, end - i0);
-        if (hash) keys_fn(state, i0, m, kbuf);
+        if (hash) keys_body(state, i0, m, kbuf);
         const L* __restrict yb = y + i0;
+        if (count_outside(yb, m, lo, slots) != 0) first_outside(yb, m, lo, n_slots);
+        if (n_slots <= kFewSlots) {
+            // Per class: flags, packed into 64-bit masks, whose set bits are
+            // the rows to write.
+            const std::int64_t padded = (m + 63) / 64 * 64;
+            for (std::int64_t s = 0; s < n_slots; ++s) {
+                L v;
+                if (!on[s] || !slot_label(lo, s, v)) continue;
+                class_flags(yb, kbuf, m, v, bound[s], flag);
+                std::fill(flag + m, flag + padded, std::uint8_t{0});
+                std::int64_t p = pos[s];
+                const std::int64_t stop = lim[s];
+                for (std::int64_t w = 0; w < padded; w += 64) {
+                    for (std::uint64_t bits = pack_flags(flag + w); bits != 0; bits &= bits - 1) {
+                        if (p == stop) mismatch();
+                        out[p++] = i0 + w + lowest_bit(bits);
+                    }
+                }
+                pos[s] = p;
+            }
+            continue;
+        }
         // Compact the rows taken (branch-free), then place them: only those
         // touch the per-class positions.
         std::int64_t k = 0;
         for (std::int64_t j = 0; j < m; ++j) {
-            const std::uint64_t s =
-                static_cast<std::uint64_t>(static_cast<std::int64_t>(yb[j])) - static_cast<std::uint64_t>(lo);
-            if (s >= slots) bad_label(yb[j], lo, n_slots);
+            const std::uint64_t s = static_cast<std::uint64_t>(static_cast<std::int64_t>(yb[j]) - lo);
             jbuf[k] = static_cast<std::int32_t>(j);
             sbuf[k] = static_cast<std::uint32_t>(s);
             k += on[s] & static_cast<std::int64_t>(kbuf[j] <= bound[s]);
         }
         for (std::int64_t q = 0; q < k; ++q) {
             const std::uint32_t s = sbuf[q];
-            if (pos[s] == lim[s])
-                throw std::invalid_argument("stratified_gather: the labels do not match the scan");
+            if (pos[s] == lim[s]) mismatch();
             out[pos[s]++] = i0 + jbuf[q];
         }
+    }
+}
+
+template <class L>
+using ScanFn = void (*)(const L*, std::int64_t, std::int64_t, std::int64_t, std::int64_t,
+                        const std::uint64_t*, bool, std::uint64_t, std::int64_t, std::int64_t*,
+                        LabelScan&);
+template <class L>
+using GatherFn = void (*)(const L*, std::int64_t, std::int64_t, std::int64_t, std::int64_t,
+                          const std::int64_t*, const std::uint64_t*, bool, std::uint64_t,
+                          std::int64_t*, const std::int64_t*, std::int64_t*);
+
+#define IMBFAST_BLOCK_KERNELS(SUFFIX, TARGET)                                                    \
+    template <class L>                                                                           \
+    TARGET void scan_##SUFFIX(const L* y, std::int64_t begin, std::int64_t end, std::int64_t lo, \
+                              std::int64_t n_slots, const std::uint64_t* bound, bool hash,       \
+                              std::uint64_t state, std::int64_t ways, std::int64_t* t,           \
+                              LabelScan& outside) {                                              \
+        scan_body(y, begin, end, lo, n_slots, bound, hash, state, ways, t, outside);             \
+    }                                                                                            \
+    template <class L>                                                                           \
+    TARGET void gather_##SUFFIX(const L* y, std::int64_t begin, std::int64_t end,                \
+                                std::int64_t lo, std::int64_t n_slots, const std::int64_t* on,   \
+                                const std::uint64_t* bound, bool hash, std::uint64_t state,      \
+                                std::int64_t* pos, const std::int64_t* lim, std::int64_t* out) { \
+        gather_body(y, begin, end, lo, n_slots, on, bound, hash, state, pos, lim, out);          \
+    }
+
+IMBFAST_BLOCK_KERNELS(generic, )
+IMBFAST_BLOCK_KERNELS(avx2, IMBFAST_TARGET_AVX2)
+IMBFAST_BLOCK_KERNELS(avx512, IMBFAST_TARGET_AVX512)
+#undef IMBFAST_BLOCK_KERNELS
+
+template <class L>
+ScanFn<L> pick_scan() {
+    switch (active_isa()) {
+        case Isa::avx512:
+            return &scan_avx512<L>;
+        case Isa::avx2:
+            return &scan_avx2<L>;
+        default:
+            return &scan_generic<L>;
+    }
+}
+
+template <class L>
+GatherFn<L> pick_gather() {
+    switch (active_isa()) {
+        case Isa::avx512:
+            return &gather_avx512<L>;
+        case Isa::avx2:
+            return &gather_avx2<L>;
+        default:
+            return &gather_generic<L>;
     }
 }
 
@@ -558,15 +727,15 @@ LabelScan stratified_scan(const L* y, std::int64_t n, std::int64_t lo,
     scan.candidates.assign(cells, 0);
     const bool hash = std::any_of(bound.begin(), bound.end(), [](std::uint64_t b) { return b != kMaxKey; });
     const std::uint64_t state = key_state(seed);
-    const KeysFn keys_fn = pick_keys();
+    const ScanFn<L> scan_fn = pick_scan<L>();
     std::vector<LabelScan> outside(static_cast<std::size_t>(scan.blocks));
     parallel_for(scan.blocks, n_threads, 1, [&](std::int64_t b0, std::int64_t b1) {
         std::vector<std::int64_t> t(static_cast<std::size_t>(ways * 2 * n_slots));
         for (std::int64_t b = b0; b < b1; ++b) {
             std::fill(t.begin(), t.end(), std::int64_t{0});
-            scan_block(y, block_begin(n, scan.blocks, b), block_begin(n, scan.blocks, b + 1), lo,
-                       n_slots, bound.data(), hash, state, keys_fn, ways, t.data(),
-                       outside[static_cast<std::size_t>(b)]);
+            scan_fn(y, block_begin(n, scan.blocks, b), block_begin(n, scan.blocks, b + 1), lo,
+                    n_slots, bound.data(), hash, state, ways, t.data(),
+                    outside[static_cast<std::size_t>(b)]);
             for (std::int64_t s = 0; s < n_slots; ++s) {
                 std::int64_t rows = 0, cand = 0;
                 for (std::int64_t w = 0; w < ways; ++w) {
@@ -655,13 +824,13 @@ void stratified_gather(const L* y, std::int64_t n, std::int64_t lo,
     // Uninitialised on purpose: the gather writes every entry, in parallel.
     out = allocate_rows(start[want.size()]);
     const std::uint64_t state = key_state(seed);
-    const KeysFn keys_fn = pick_keys();
+    const GatherFn<L> gather_fn = pick_gather<L>();
     parallel_for(blocks, n_threads, 1, [&](std::int64_t b0, std::int64_t b1) {
         for (std::int64_t b = b0; b < b1; ++b) {
             const auto i = static_cast<std::size_t>(b * n_slots);
-            gather_block(y, block_begin(n, blocks, b), block_begin(n, blocks, b + 1), lo, n_slots,
-                         on.data(), bnd.data(), hash, state, keys_fn, pos.data() + i,
-                         lim.data() + i, out.get());
+            gather_fn(y, block_begin(n, blocks, b), block_begin(n, blocks, b + 1), lo, n_slots,
+                      on.data(), bnd.data(), hash, state, pos.data() + i, lim.data() + i,
+                      out.get());
             for (std::int64_t s = 0; s < n_slots; ++s)
                 if (pos[i + s] != lim[i + s])
                     throw std::invalid_argument("stratified_gather: the labels do not match the scan");
