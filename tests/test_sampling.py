@@ -317,3 +317,22 @@ def test_balanced_batches_weights_and_drop_last(binary_data):
                 X, y, batch_size=4, class_weights={0: 1}, sampling_strategy="auto"
             )
         )
+
+
+def test_gather_rejects_inputs_that_are_not_its_scan(labels):
+    # Slots -3 .. 7; keep 25 rows of class 7 (slot 10).
+    bound = np.full(11, 2**63, dtype=np.uint64)
+    rows, cand, bits, outside = _core.stratified_scan(labels, -3, bound, 1)
+    assert outside is None
+    want = np.zeros(11, dtype=np.int64)
+    want[10] = 25
+    idx, sizes = _core.stratified_gather(labels, -3, want, bound, rows, cand, bits, 1)
+    assert sizes[10] == 25 and np.all(labels[idx] == 7)
+    with pytest.raises(ValueError, match="do not match the scan"):
+        _core.stratified_gather(labels, -3, want, bound, rows, cand, ~bits, 1)
+    with pytest.raises(ValueError, match="bits and bound do not match"):
+        _core.stratified_gather(labels, -3, want, bound // 4, rows, cand, bits, 1)
+    with pytest.raises(IndexError, match="outside the classes"):
+        _core.stratified_gather(labels + 1, -3, want, bound, rows, cand, bits, 1)
+    with pytest.raises(ValueError, match="bits must have"):
+        _core.stratified_gather(labels, -3, want, bound, rows, cand, bits[:-1], 1)

@@ -71,13 +71,15 @@ void register_sampling(pybind11::module_& m) {
            int n_threads) {
             const bool i32 = labels_are_int32(y, "y");
             const auto bound = uint64_vector(bound_array, "bound");
+            py::array_t<std::uint64_t> bits((y.shape(0) + 63) / 64);  // the scan writes every word
+            std::uint64_t* pb = bits.mutable_data();
             imbfast::LabelScan scan;
             {
-                py::gil_scoped_release release;  // reads the held y and a copy of bound
+                py::gil_scoped_release release;  // reads the held y, writes the held bits
                 scan = i32 ? imbfast::stratified_scan(ptr<std::int32_t>(y), y.shape(0), lo, bound,
-                                                      seed, n_threads)
+                                                      seed, n_threads, pb)
                            : imbfast::stratified_scan(ptr<std::int64_t>(y), y.shape(0), lo, bound,
-                                                      seed, n_threads);
+                                                      seed, n_threads, pb);
             }
             const auto shape = std::vector<py::ssize_t>{static_cast<py::ssize_t>(scan.blocks),
                                                         static_cast<py::ssize_t>(bound.size())};
@@ -86,22 +88,26 @@ void register_sampling(pybind11::module_& m) {
             std::copy(scan.candidates.begin(), scan.candidates.end(), candidates.mutable_data());
             py::object outside = py::none();
             if (scan.outside > 0) outside = py::make_tuple(scan.outside_min, scan.outside_max);
-            return py::make_tuple(counts, candidates, outside);
+            return py::make_tuple(counts, candidates, bits, outside);
         },
         py::arg("y"), py::arg("lo"), py::arg("bound"), py::arg("seed"), py::arg("n_threads") = 1,
-        "Per block and class: rows and rows with key <= bound; and (smallest, largest) "
-        "label outside [lo, lo + len(bound)) or None.");
+        "Per block and class: rows and rows with key <= bound; the candidate bitmask; and "
+        "(smallest, largest) label outside [lo, lo + len(bound)) or None.");
 
     m.def(
         "stratified_gather",
         [](const py::array& y, std::int64_t lo, const py::array& want,
            const py::array& bound_array, const py::array& counts, const py::array& candidates,
-           std::uint64_t seed, int n_threads) {
+           const py::array& bits, std::uint64_t seed, int n_threads) {
             const bool i32 = labels_are_int32(y, "y");
             const auto w = int64_vector(want, "want");
             const auto bound = uint64_vector(bound_array, "bound");
             check_array<std::int64_t>(counts, "counts", 2);
             check_array<std::int64_t>(candidates, "candidates", 2);
+            check_array<std::uint64_t>(bits, "bits", 1);
+            if (bits.shape(0) != (y.shape(0) + 63) / 64)
+                throw py::value_error("bits must have (len(y) + 63) // 64 words");
+            const auto* pb = ptr<std::uint64_t>(bits);
             const std::int64_t blocks = counts.shape(0);
             if (counts.shape(1) != static_cast<py::ssize_t>(w.size()) ||
                 candidates.shape(0) != counts.shape(0) || candidates.shape(1) != counts.shape(1))
@@ -113,13 +119,15 @@ void register_sampling(pybind11::module_& m) {
             std::int64_t n_rows = 0;
             std::vector<std::int64_t> sizes;
             {
-                py::gil_scoped_release release;  // works on copies and the held y
+                py::gil_scoped_release release;  // works on copies and the held y and bits
                 if (i32)
                     imbfast::stratified_gather(ptr<std::int32_t>(y), y.shape(0), lo, w, bound,
-                                               blocks, c, k, seed, n_threads, rows, n_rows, sizes);
+                                               blocks, c, k, pb, seed, n_threads, rows, n_rows,
+                                               sizes);
                 else
                     imbfast::stratified_gather(ptr<std::int64_t>(y), y.shape(0), lo, w, bound,
-                                               blocks, c, k, seed, n_threads, rows, n_rows, sizes);
+                                               blocks, c, k, pb, seed, n_threads, rows, n_rows,
+                                               sizes);
             }
             std::int64_t* data = rows.release();
             py::capsule free_when_done(data, [](void* p) {
@@ -129,7 +137,7 @@ void register_sampling(pybind11::module_& m) {
             return py::make_tuple(out, to_numpy(std::move(sizes)));
         },
         py::arg("y"), py::arg("lo"), py::arg("want"), py::arg("bound"), py::arg("counts"),
-        py::arg("candidates"), py::arg("seed"), py::arg("n_threads") = 1,
+        py::arg("candidates"), py::arg("bits"), py::arg("seed"), py::arg("n_threads") = 1,
         "Rows kept per class (see stratified_scan): (rows, sizes per class).");
 
     m.def(

@@ -151,9 +151,12 @@ class SplitMix {
     std::uint64_t state_;
 };
 
-// Splits [0, n) into `blocks` consecutive ranges.
+// Splits [0, n) into `blocks` consecutive ranges that start at multiples of
+// kBatch (a whole number of 64-row words of a candidate bitmask).
 std::int64_t block_begin(std::int64_t n, std::int64_t blocks, std::int64_t b) {
-    return static_cast<std::int64_t>(static_cast<long double>(n) * b / blocks);
+    if (b >= blocks) return n;
+    const auto at = static_cast<std::int64_t>(static_cast<long double>(n) * b / blocks);
+    return at / kBatch * kBatch;
 }
 
 std::int64_t n_blocks(std::int64_t n, int n_threads, std::int64_t per_thread) {
@@ -421,13 +424,11 @@ IMBFAST_INLINE std::int64_t count_outside(const L* __restrict y, std::int64_t m,
     return c;
 }
 
-// flag[j] = (y[j] == v) & (key[j] <= bound), for label v of type L.
+// flag[j] = y[j] == v, for label v of type L.
 template <class L>
-IMBFAST_INLINE void class_flags(const L* __restrict y, const std::uint64_t* __restrict key,
-                                std::int64_t m, L v, std::uint64_t bound,
+IMBFAST_INLINE void class_flags(const L* __restrict y, std::int64_t m, L v,
                                 std::uint8_t* __restrict flag) {
-    for (std::int64_t j = 0; j < m; ++j)
-        flag[j] = static_cast<std::uint8_t>((y[j] == v) & (key[j] <= bound));
+    for (std::int64_t j = 0; j < m; ++j) flag[j] = static_cast<std::uint8_t>(y[j] == v);
 }
 
 // Bit j of the result is flag[j] != 0, for 64 flags of 0 or 1.
@@ -486,22 +487,27 @@ template <class L>
     throw std::logic_error("first_outside: no label outside the classes");
 }
 
-// Per block: rows and candidates per class. Few classes: t[2 * s] rows,
-// t[2 * s + 1] candidates. Otherwise `ways` interleaved tables of those
-// (t[(j % ways) * 2 * n_slots + 2 * s]) so consecutive rows of one class do
-// not wait on each other's increments.
+// Per block: rows and candidates per class, and the candidate bitmask (bit
+// i % 64 of bits[i / 64] is set for a candidate row i). Few classes:
+// t[2 * s] rows, t[2 * s + 1] candidates. Otherwise `ways` interleaved
+// tables of those (t[(j % ways) * 2 * n_slots + 2 * s]) so consecutive rows
+// of one class do not wait on each other's increments.
 template <class L>
 IMBFAST_INLINE void scan_body(const L* y, std::int64_t begin, std::int64_t end, std::int64_t lo,
                               std::int64_t n_slots, const std::uint64_t* __restrict bound,
                               bool hash, std::uint64_t state, std::int64_t ways,
-                              std::int64_t* __restrict t, LabelScan& outside) {
+                              std::int64_t* __restrict t, std::uint64_t* __restrict bits,
+                              LabelScan& outside) {
     alignas(64) std::uint64_t kbuf[kBatch] = {};
+    alignas(64) std::uint8_t cand_flag[kBatch];
     const auto slots = static_cast<std::uint64_t>(n_slots);
     for (std::int64_t i0 = begin; i0 < end; i0 += kBatch) {
         const std::int64_t m = std::min(kBatch, end - i0);
         if (hash) keys_body(state, i0, m, kbuf);
         const L* __restrict yb = y + i0;
         if (count_outside(yb, m, lo, slots) != 0) note_outside(yb, m, lo, slots, outside);
+        const std::int64_t padded = (m + 63) / 64 * 64;
+        std::fill(cand_flag, cand_flag + padded, std::uint8_t{0});
         if (n_slots <= kFewSlots) {
             for (std::int64_t s = 0; s < n_slots; ++s) {
                 L v;
@@ -510,32 +516,37 @@ IMBFAST_INLINE void scan_body(const L* y, std::int64_t begin, std::int64_t end, 
                 std::int64_t rows = 0, cand = 0;
                 for (std::int64_t j = 0; j < m; ++j) {
                     const bool eq = yb[j] == v;
+                    const bool c = eq & (kbuf[j] <= b);
                     rows += eq;
-                    cand += eq & (kbuf[j] <= b);
+                    cand += c;
+                    cand_flag[j] |= static_cast<std::uint8_t>(c);
                 }
                 t[2 * s] += rows;
                 t[2 * s + 1] += cand;
             }
-            continue;
+        } else {
+            for (std::int64_t j = 0; j < m; ++j) {
+                const std::uint64_t s =
+                    static_cast<std::uint64_t>(static_cast<std::int64_t>(yb[j]) - lo);
+                if (s >= slots) continue;
+                const bool c = kbuf[j] <= bound[s];
+                std::int64_t* row = t + (j & (ways - 1)) * 2 * n_slots + 2 * static_cast<std::int64_t>(s);
+                row[0] += 1;
+                row[1] += static_cast<std::int64_t>(c);
+                cand_flag[j] = static_cast<std::uint8_t>(c);
+            }
         }
-        for (std::int64_t j = 0; j < m; ++j) {
-            const std::uint64_t s = static_cast<std::uint64_t>(static_cast<std::int64_t>(yb[j]) - lo);
-            if (s >= slots) continue;
-            std::int64_t* c = t + (j & (ways - 1)) * 2 * n_slots + 2 * static_cast<std::int64_t>(s);
-            c[0] += 1;
-            c[1] += static_cast<std::int64_t>(kbuf[j] <= bound[s]);
-        }
+        for (std::int64_t w = 0; w < padded; w += 64) bits[(i0 + w) / 64] = pack_flags(cand_flag + w);
     }
 }
 
-// Writes the rows taken, on[s] & (key <= bound[s]), at pos[s]++ (< lim[s]).
+// Writes the rows taken at pos[s]++ (< lim[s]): none of class s when
+// take[s] = 0, all when 1, its candidates (set in bits) when 2.
 template <class L>
 IMBFAST_INLINE void gather_body(const L* y, std::int64_t begin, std::int64_t end, std::int64_t lo,
-                                std::int64_t n_slots, const std::int64_t* __restrict on,
-                                const std::uint64_t* __restrict bound, bool hash,
-                                std::uint64_t state, std::int64_t* __restrict pos,
+                                std::int64_t n_slots, const std::uint8_t* __restrict take,
+                                const std::uint64_t* __restrict bits, std::int64_t* __restrict pos,
                                 const std::int64_t* __restrict lim, std::int64_t* __restrict out) {
-    alignas(64) std::uint64_t kbuf[kBatch] = {};
     alignas(64) std::uint8_t flag[kBatch];
     std::int32_t jbuf[kBatch];
     std::uint32_t sbuf[kBatch];
@@ -545,24 +556,26 @@ IMBFAST_INLINE void gather_body(const L* y, std::int64_t begin, std::int64_t end
     };
     for (std::int64_t i0 = begin; i0 < end; i0 += kBatch) {
         const std::int64_t m = std::min(kBatch, end - i0);
-        if (hash) keys_body(state, i0, m, kbuf);
         const L* __restrict yb = y + i0;
+        const std::uint64_t* __restrict wb = bits + i0 / 64;
         if (count_outside(yb, m, lo, slots) != 0) first_outside(yb, m, lo, n_slots);
         if (n_slots <= kFewSlots) {
-            // Per class: flags, packed into 64-bit masks, whose set bits are
-            // the rows to write.
+            // Per class: label flags packed into 64-bit masks, and with the
+            // candidate bits; the set bits are the rows to write.
             const std::int64_t padded = (m + 63) / 64 * 64;
             for (std::int64_t s = 0; s < n_slots; ++s) {
                 L v;
-                if (!on[s] || !slot_label(lo, s, v)) continue;
-                class_flags(yb, kbuf, m, v, bound[s], flag);
+                if (take[s] == 0 || !slot_label(lo, s, v)) continue;
+                class_flags(yb, m, v, flag);
                 std::fill(flag + m, flag + padded, std::uint8_t{0});
+                const std::uint64_t all = take[s] == 1 ? ~std::uint64_t{0} : 0;
                 std::int64_t p = pos[s];
                 const std::int64_t stop = lim[s];
                 for (std::int64_t w = 0; w < padded; w += 64) {
-                    for (std::uint64_t bits = pack_flags(flag + w); bits != 0; bits &= bits - 1) {
+                    for (std::uint64_t mask = pack_flags(flag + w) & (all | wb[w / 64]); mask != 0;
+                         mask &= mask - 1) {
                         if (p == stop) mismatch();
-                        out[p++] = i0 + w + lowest_bit(bits);
+                        out[p++] = i0 + w + lowest_bit(mask);
                     }
                 }
                 pos[s] = p;
@@ -574,9 +587,10 @@ IMBFAST_INLINE void gather_body(const L* y, std::int64_t begin, std::int64_t end
         std::int64_t k = 0;
         for (std::int64_t j = 0; j < m; ++j) {
             const std::uint64_t s = static_cast<std::uint64_t>(static_cast<std::int64_t>(yb[j]) - lo);
+            const auto cand = static_cast<std::uint8_t>((wb[j / 64] >> (j % 64)) & 1);
             jbuf[k] = static_cast<std::int32_t>(j);
             sbuf[k] = static_cast<std::uint32_t>(s);
-            k += on[s] & static_cast<std::int64_t>(kbuf[j] <= bound[s]);
+            k += (take[s] & 1) | ((take[s] >> 1) & cand);
         }
         for (std::int64_t q = 0; q < k; ++q) {
             const std::uint32_t s = sbuf[q];
@@ -589,26 +603,26 @@ IMBFAST_INLINE void gather_body(const L* y, std::int64_t begin, std::int64_t end
 template <class L>
 using ScanFn = void (*)(const L*, std::int64_t, std::int64_t, std::int64_t, std::int64_t,
                         const std::uint64_t*, bool, std::uint64_t, std::int64_t, std::int64_t*,
-                        LabelScan&);
+                        std::uint64_t*, LabelScan&);
 template <class L>
 using GatherFn = void (*)(const L*, std::int64_t, std::int64_t, std::int64_t, std::int64_t,
-                          const std::int64_t*, const std::uint64_t*, bool, std::uint64_t,
-                          std::int64_t*, const std::int64_t*, std::int64_t*);
+                          const std::uint8_t*, const std::uint64_t*, std::int64_t*,
+                          const std::int64_t*, std::int64_t*);
 
 #define IMBFAST_BLOCK_KERNELS(SUFFIX, TARGET)                                                    \
     template <class L>                                                                           \
     TARGET void scan_##SUFFIX(const L* y, std::int64_t begin, std::int64_t end, std::int64_t lo, \
                               std::int64_t n_slots, const std::uint64_t* bound, bool hash,       \
                               std::uint64_t state, std::int64_t ways, std::int64_t* t,           \
-                              LabelScan& outside) {                                              \
-        scan_body(y, begin, end, lo, n_slots, bound, hash, state, ways, t, outside);             \
+                              std::uint64_t* bits, LabelScan& outside) {                         \
+        scan_body(y, begin, end, lo, n_slots, bound, hash, state, ways, t, bits, outside);       \
     }                                                                                            \
     template <class L>                                                                           \
     TARGET void gather_##SUFFIX(const L* y, std::int64_t begin, std::int64_t end,                \
-                                std::int64_t lo, std::int64_t n_slots, const std::int64_t* on,   \
-                                const std::uint64_t* bound, bool hash, std::uint64_t state,      \
-                                std::int64_t* pos, const std::int64_t* lim, std::int64_t* out) { \
-        gather_body(y, begin, end, lo, n_slots, on, bound, hash, state, pos, lim, out);          \
+                                std::int64_t lo, std::int64_t n_slots, const std::uint8_t* take, \
+                                const std::uint64_t* bits, std::int64_t* pos,                    \
+                                const std::int64_t* lim, std::int64_t* out) {                    \
+        gather_body(y, begin, end, lo, n_slots, take, bits, pos, lim, out);                      \
     }
 
 IMBFAST_BLOCK_KERNELS(generic, )
@@ -654,7 +668,11 @@ std::int64_t trim_class(std::int64_t* rows, std::int64_t m, std::int64_t want, s
     for (std::int64_t i0 = 0; i0 < m; i0 += kBatch) {
         const std::int64_t mm = std::min(kBatch, m - i0);
         keys_at(state, rows + i0, mm, kbuf);
-        for (std::int64_t j = 0; j < mm; ++j) ++hist[kbuf[j] >> shift];
+        for (std::int64_t j = 0; j < mm; ++j) {
+            if (kbuf[j] > bound)
+                throw std::invalid_argument("stratified_gather: bits and bound do not match the scan");
+            ++hist[kbuf[j] >> shift];
+        }
     }
     std::size_t bucket = 0;
     std::int64_t before = 0;
@@ -711,8 +729,9 @@ void FreeDeleter::operator()(std::int64_t* p) const noexcept { std::free(p); }
 template <class L>
 LabelScan stratified_scan(const L* y, std::int64_t n, std::int64_t lo,
                           const std::vector<std::uint64_t>& bound, std::uint64_t seed,
-                          int n_threads) {
-    require(n >= 0 && (n == 0 || y != nullptr), "stratified_scan: bad label buffer");
+                          int n_threads, std::uint64_t* bits) {
+    require(n >= 0 && (n == 0 || (y != nullptr && bits != nullptr)),
+            "stratified_scan: bad label or bitmask buffer");
     const auto n_slots = static_cast<std::int64_t>(bound.size());
     require(n_slots > 0 && n_slots <= kMaxSlotBlocks,
             "stratified_scan: between 1 and 2^22 classes are needed");
@@ -734,7 +753,7 @@ LabelScan stratified_scan(const L* y, std::int64_t n, std::int64_t lo,
         for (std::int64_t b = b0; b < b1; ++b) {
             std::fill(t.begin(), t.end(), std::int64_t{0});
             scan_fn(y, block_begin(n, scan.blocks, b), block_begin(n, scan.blocks, b + 1), lo,
-                    n_slots, bound.data(), hash, state, ways, t.data(),
+                    n_slots, bound.data(), hash, state, ways, t.data(), bits,
                     outside[static_cast<std::size_t>(b)]);
             for (std::int64_t s = 0; s < n_slots; ++s) {
                 std::int64_t rows = 0, cand = 0;
@@ -761,10 +780,11 @@ void stratified_gather(const L* y, std::int64_t n, std::int64_t lo,
                        const std::vector<std::int64_t>& want,
                        const std::vector<std::uint64_t>& bound, std::int64_t blocks,
                        const std::vector<std::int64_t>& counts,
-                       const std::vector<std::int64_t>& candidates, std::uint64_t seed,
-                       int n_threads, RowBuffer& out, std::int64_t& n_out,
+                       const std::vector<std::int64_t>& candidates, const std::uint64_t* bits,
+                       std::uint64_t seed, int n_threads, RowBuffer& out, std::int64_t& n_out,
                        std::vector<std::int64_t>& sizes) {
-    require(n >= 0 && (n == 0 || y != nullptr), "stratified_gather: bad label buffer");
+    require(n >= 0 && (n == 0 || (y != nullptr && bits != nullptr)),
+            "stratified_gather: bad label or bitmask buffer");
     const auto n_slots = static_cast<std::int64_t>(want.size());
     require(n_slots > 0 && n_slots <= kMaxSlotBlocks && bound.size() == want.size(),
             "stratified_gather: want and bound need one entry per class");
@@ -777,16 +797,13 @@ void stratified_gather(const L* y, std::int64_t n, std::int64_t lo,
             "stratified_gather: counts and candidates must be a scan of these labels");
     // take[b * n_slots + s]: rows block b gives class s.
     std::vector<std::int64_t> take(counts.size());
-    std::vector<std::int64_t> on(want.size()), total(want.size(), 0);
-    std::vector<std::uint64_t> bnd(want.size());
+    std::vector<std::int64_t> total(want.size(), 0);
+    std::vector<std::uint8_t> rule(want.size());  // 0 none, 1 all, 2 the candidates
     std::int64_t rows_seen = 0;
-    bool hash = false;
     for (std::int64_t s = 0; s < n_slots; ++s) {
         const std::int64_t w = want[s];
         require(w >= -1, "stratified_gather: want must be -1, 0 or a positive count");
-        on[s] = w != 0;
-        bnd[s] = w > 0 ? bound[s] : kMaxKey;
-        hash = hash || bnd[s] != kMaxKey;
+        rule[s] = w == -1 ? 1 : (w == 0 ? 0 : 2);
         std::int64_t rows = 0;
         for (std::int64_t b = 0; b < blocks; ++b) {
             const auto i = static_cast<std::size_t>(b * n_slots + s);
@@ -823,14 +840,12 @@ void stratified_gather(const L* y, std::int64_t n, std::int64_t lo,
     }
     // Uninitialised on purpose: the gather writes every entry, in parallel.
     out = allocate_rows(start[want.size()]);
-    const std::uint64_t state = key_state(seed);
     const GatherFn<L> gather_fn = pick_gather<L>();
     parallel_for(blocks, n_threads, 1, [&](std::int64_t b0, std::int64_t b1) {
         for (std::int64_t b = b0; b < b1; ++b) {
             const auto i = static_cast<std::size_t>(b * n_slots);
             gather_fn(y, block_begin(n, blocks, b), block_begin(n, blocks, b + 1), lo, n_slots,
-                      on.data(), bnd.data(), hash, state, pos.data() + i, lim.data() + i,
-                      out.get());
+                      rule.data(), bits, pos.data() + i, lim.data() + i, out.get());
             for (std::int64_t s = 0; s < n_slots; ++s)
                 if (pos[i + s] != lim[i + s])
                     throw std::invalid_argument("stratified_gather: the labels do not match the scan");
@@ -841,6 +856,7 @@ void stratified_gather(const L* y, std::int64_t n, std::int64_t lo,
     // gaps between classes.
     sizes = total;
     const KeysAtFn keys_at = pick_keys_at();
+    const std::uint64_t state = key_state(seed);
     std::vector<std::int64_t> trimmed;
     for (std::int64_t s = 0; s < n_slots; ++s)
         if (want[s] > 0 && total[s] > want[s]) trimmed.push_back(s);
@@ -848,8 +864,8 @@ void stratified_gather(const L* y, std::int64_t n, std::int64_t lo,
                  [&](std::int64_t c0, std::int64_t c1) {
                      for (std::int64_t c = c0; c < c1; ++c) {
                          const std::int64_t s = trimmed[static_cast<std::size_t>(c)];
-                         sizes[s] = trim_class(out.get() + start[s], total[s], want[s], bnd[s],
-                                               state, keys_at);
+                         sizes[s] = trim_class(out.get() + start[s], total[s], want[s],
+                                               bound[s], state, keys_at);
                      }
                  });
     std::int64_t write = 0;
@@ -865,11 +881,13 @@ void stratified_gather(const L* y, std::int64_t n, std::int64_t lo,
 #define IMBFAST_INSTANTIATE(L)                                                                  \
     template void StratifiedSelector::add<L>(const L*, std::int64_t, std::int64_t, int);        \
     template LabelScan stratified_scan<L>(const L*, std::int64_t, std::int64_t,                 \
-                                          const std::vector<std::uint64_t>&, std::uint64_t, int); \
+                                          const std::vector<std::uint64_t>&, std::uint64_t, int, \
+                                          std::uint64_t*);                                        \
     template void stratified_gather<L>(                                                         \
         const L*, std::int64_t, std::int64_t, const std::vector<std::int64_t>&,                 \
         const std::vector<std::uint64_t>&, std::int64_t, const std::vector<std::int64_t>&,      \
-        const std::vector<std::int64_t>&, std::uint64_t, int, RowBuffer&, std::int64_t&,        \
+        const std::vector<std::int64_t>&, const std::uint64_t*, std::uint64_t, int, RowBuffer&, \
+        std::int64_t&,                                                                          \
         std::vector<std::int64_t>&);
 
 IMBFAST_INSTANTIATE(std::int32_t)

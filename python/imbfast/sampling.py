@@ -490,7 +490,7 @@ def _select(
     its exact size; a bound that is still too tight is lifted.
     """
     while True:
-        rows_per_block, cand_per_block, outside = _core.stratified_scan(
+        rows_per_block, cand_per_block, bits, outside = _core.stratified_scan(
             enc.codes, enc.lo, bound, seed, n_threads
         )
         if outside is not None:
@@ -514,7 +514,15 @@ def _select(
         bound = bound.copy()
         bound[sel[tight | loose]] = retry[tight | loose]
     rows, sizes = _core.stratified_gather(
-        enc.codes, enc.lo, want, bound, rows_per_block, cand_per_block, seed, n_threads
+        enc.codes,
+        enc.lo,
+        want,
+        bound,
+        rows_per_block,
+        cand_per_block,
+        bits,
+        seed,
+        n_threads,
     )
     return _expand(rows, sizes, labels, profiles)
 

@@ -129,7 +129,9 @@ class StratifiedSelector {
 // large allocation is the output:
 //
 // stratified_scan counts, per block of rows and class, the rows and the
-// candidates (rows whose key is at most the class's bound). The caller
+// candidates (rows whose key is at most the class's bound), and marks the
+// candidates in a bitmask (bit i % 64 of bits[i / 64], (n + 63) / 64 words,
+// all written), so the keys are computed once. The caller
 // learns the exact class sizes from it, decides how many rows each class
 // keeps, and checks every selected class has at least that many candidates
 // (if not, its bound was too tight: scan again with a looser one).
@@ -151,7 +153,7 @@ struct LabelScan {
 template <class L>
 LabelScan stratified_scan(const L* y, std::int64_t n, std::int64_t lo,
                           const std::vector<std::uint64_t>& bound, std::uint64_t seed,
-                          int n_threads);
+                          int n_threads, std::uint64_t* bits);
 
 // Memory handed to the caller, released with std::free (large buffers are
 // advised to use transparent huge pages: far fewer page faults).
@@ -161,8 +163,9 @@ struct FreeDeleter {
 using RowBuffer = std::unique_ptr<std::int64_t[], FreeDeleter>;
 
 // want[s]: -1 keeps every row of class lo + s, 0 none, w > 0 the w rows with
-// the smallest keys (all among its candidates for bound[s]). counts and
-// candidates are a stratified_scan of the same labels with the same bounds.
+// the smallest keys (all among its candidates for bound[s]). counts,
+// candidates and bits are a stratified_scan of the same labels with the
+// same bounds.
 // out gets n_out rows, classes in label order, rows ascending; sizes[s] the
 // rows of class s.
 template <class L>
@@ -170,8 +173,8 @@ void stratified_gather(const L* y, std::int64_t n, std::int64_t lo,
                        const std::vector<std::int64_t>& want,
                        const std::vector<std::uint64_t>& bound, std::int64_t blocks,
                        const std::vector<std::int64_t>& counts,
-                       const std::vector<std::int64_t>& candidates, std::uint64_t seed,
-                       int n_threads, RowBuffer& out, std::int64_t& n_out,
+                       const std::vector<std::int64_t>& candidates, const std::uint64_t* bits,
+                       std::uint64_t seed, int n_threads, RowBuffer& out, std::int64_t& n_out,
                        std::vector<std::int64_t>& sizes);
 
 }  // namespace imbfast
