@@ -336,3 +336,27 @@ def test_gather_rejects_inputs_that_are_not_its_scan(labels):
         _core.stratified_gather(labels + 1, -3, want, bound, rows, cand, bits, 1)
     with pytest.raises(ValueError, match="bits must have"):
         _core.stratified_gather(labels, -3, want, bound, rows, cand, bits[:-1], 1)
+
+
+@pytest.mark.parametrize("n_classes", [2, 20])
+@pytest.mark.parametrize("n", [1_000, 600_001])
+def test_per_class_smallest_keys_few_and_many_classes(n_classes, n):
+    # Up to 8 classes and more take different kernels; above 2^18 rows the
+    # key bounds are guessed from a strided sample. Sorted labels too.
+    rng = np.random.default_rng(n + n_classes)
+    p = rng.random(n_classes) + 0.05
+    y = rng.choice(np.arange(n_classes) * 3 - 7, size=n, p=p / p.sum())
+    keys = _core.row_keys(11, 0, n)
+    for labels in (y.astype(np.int32), np.sort(y)):
+        counts = class_counts(labels)
+        target = {c: k // 3 for c, k in counts.items()}
+        expected = np.concatenate(
+            [
+                np.sort(rows[np.argsort(keys[rows])[: target[c]]])
+                for c in sorted(counts)
+                for rows in [np.flatnonzero(labels == c)]
+            ]
+        )
+        for n_jobs in (1, 2):
+            idx = stratified_sample(labels, target, random_state=11, n_jobs=n_jobs)
+            assert np.array_equal(idx, expected)
