@@ -125,18 +125,18 @@ class StratifiedSelector {
     bool any_select_ = false;
 };
 
-// Whole arrays are selected in two passes over the labels, so that the only
-// large allocation is the output:
+// Whole arrays are selected in two passes over the labels; the only large
+// allocations are the output and one bit per row:
 //
 // stratified_scan counts, per block of rows and class, the rows and the
 // candidates (rows whose key is at most the class's bound), and marks the
-// candidates in a bitmask (bit i % 64 of bits[i / 64], (n + 63) / 64 words,
-// all written), so the keys are computed once. The caller
-// learns the exact class sizes from it, decides how many rows each class
-// keeps, and checks every selected class has at least that many candidates
-// (if not, its bound was too tight: scan again with a looser one).
-// stratified_gather then writes the rows kept to their final places and
-// drops, per selected class, the candidates beyond the want smallest keys.
+// candidates in a bitmask (bit i % 64 of bits[i / 64]; (n + 63) / 64 words,
+// all written), so the keys are computed once. The caller learns the exact
+// class sizes from it, decides how many rows each class keeps, and checks
+// every selected class has at least that many candidates (if not, its bound
+// was too tight: scan again with a looser one). stratified_gather then
+// writes the rows kept to their final places and drops, per selected
+// class, the candidates beyond the want smallest keys.
 //
 // The bounds only decide how much work is done, never which rows come out.
 struct LabelScan {
