@@ -167,8 +167,8 @@ def _guess_bounds(target: Any, enc: _Encoded, replace: bool) -> np.ndarray:
     except (TypeError, ValueError):
         return bound  # the exact counts will tell whether the target is valid
     quota = n_keep.astype(np.float64)
-    if replace:  # expected number of distinct rows among n_keep draws
-        quota = np.where(n_keep > 0, est * -np.expm1(n_keep * np.log1p(-1 / est)), 0)
+    if replace:  # about the expected number of distinct rows among n_keep draws
+        quota = est * -np.expm1(-quota / est)
     if enc.sample_size < n:  # binomial error of the sampled counts
         quota *= 1 + 6 * np.sqrt(1 / seen + 1 / seen.min())
     quota = np.ceil(quota)
