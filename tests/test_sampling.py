@@ -153,15 +153,30 @@ def test_selection_is_the_smallest_keys(labels):
     assert np.array_equal(idx[labels[idx] == 7], expected)
 
 
-def test_tight_threshold_falls_back_to_exact(labels):
-    lo, hi = _core.label_range(labels)
-    counts = _core.label_counts(labels, lo, hi - lo + 1)
-    want = np.where(counts > 0, np.minimum(counts, 300), 0).astype(np.int64)
-    loose, _ = _core.stratified_select(labels, lo, want, counts, 2, 8.0)
-    # A negative margin puts the threshold below the quota: the core redoes
-    # the pass without a bound and still returns the exact rows.
-    tight, _ = _core.stratified_select(labels, lo, want, counts, 2, -20.0)
-    assert np.array_equal(loose, tight)
+@pytest.mark.parametrize("bound", [0, 2**64 - 1])
+def test_wrong_key_bounds_still_give_the_exact_rows(labels, bound):
+    # The key bounds guessed from a sample only set how much work the scan
+    # does: far too tight (every class scanned again, then unbounded) or
+    # far too loose, the selection is the same.
+    from imbfast.sampling import _encode, _select
+
+    target = {7: 25, 5: 40, -3: 0}
+    enc = _encode(labels)
+    given = np.full(enc.sampled.shape[0], bound, dtype=np.uint64)
+    idx = _select(labels, enc, given, target, False, 2, 1)
+    assert np.array_equal(idx, stratified_sample(labels, target, random_state=2))
+
+
+def test_labels_missing_from_the_sample():
+    # One row of a class below and one above every sampled label: the scan
+    # finds them and widens the range (or codes the labels when too wide).
+    for extreme in (5, 10**9):
+        y = np.zeros(3_000_000, dtype=np.int64)
+        y[1::2] = 1
+        y[7] = -extreme
+        y[2_000_001] = extreme
+        idx = stratified_sample(y, "not minority", random_state=3)
+        assert class_counts(y[idx]) == {-extreme: 1, 0: 1, 1: 1, extreme: 1}
 
 
 def test_uniform_within_class_chi_square():
@@ -302,3 +317,46 @@ def test_balanced_batches_weights_and_drop_last(binary_data):
                 X, y, batch_size=4, class_weights={0: 1}, sampling_strategy="auto"
             )
         )
+
+
+def test_gather_rejects_inputs_that_are_not_its_scan(labels):
+    # Slots -3 .. 7; keep 25 rows of class 7 (slot 10).
+    bound = np.full(11, 2**63, dtype=np.uint64)
+    rows, cand, bits, outside = _core.stratified_scan(labels, -3, bound, 1)
+    assert outside is None
+    want = np.zeros(11, dtype=np.int64)
+    want[10] = 25
+    idx, sizes = _core.stratified_gather(labels, -3, want, bound, rows, cand, bits, 1)
+    assert sizes[10] == 25 and np.all(labels[idx] == 7)
+    with pytest.raises(ValueError, match="do not match the scan"):
+        _core.stratified_gather(labels, -3, want, bound, rows, cand, ~bits, 1)
+    with pytest.raises(ValueError, match="bits and bound do not match"):
+        _core.stratified_gather(labels, -3, want, bound // 4, rows, cand, bits, 1)
+    with pytest.raises(IndexError, match="outside the classes"):
+        _core.stratified_gather(labels + 1, -3, want, bound, rows, cand, bits, 1)
+    with pytest.raises(ValueError, match="bits must have"):
+        _core.stratified_gather(labels, -3, want, bound, rows, cand, bits[:-1], 1)
+
+
+@pytest.mark.parametrize("n_classes", [2, 20])
+@pytest.mark.parametrize("n", [1_000, 600_001])
+def test_per_class_smallest_keys_few_and_many_classes(n_classes, n):
+    # Up to 8 classes and more take different kernels; above 2^18 rows the
+    # key bounds are guessed from a strided sample. Sorted labels too.
+    rng = np.random.default_rng(n + n_classes)
+    p = rng.random(n_classes) + 0.05
+    y = rng.choice(np.arange(n_classes) * 3 - 7, size=n, p=p / p.sum())
+    keys = _core.row_keys(11, 0, n)
+    for labels in (y.astype(np.int32), np.sort(y)):
+        counts = class_counts(labels)
+        target = {c: k // 3 for c, k in counts.items()}
+        expected = np.concatenate(
+            [
+                np.sort(rows[np.argsort(keys[rows])[: target[c]]])
+                for c in sorted(counts)
+                for rows in [np.flatnonzero(labels == c)]
+            ]
+        )
+        for n_jobs in (1, 2):
+            idx = stratified_sample(labels, target, random_state=11, n_jobs=n_jobs)
+            assert np.array_equal(idx, expected)

@@ -21,6 +21,8 @@ template <>
 inline const char* dtype_name<double>() { return "float64"; }
 template <>
 inline const char* dtype_name<std::int64_t>() { return "int64"; }
+template <>
+inline const char* dtype_name<std::uint64_t>() { return "uint64"; }
 
 // Checks dtype, C-contiguity and number of dimensions of `a`.
 template <class T>

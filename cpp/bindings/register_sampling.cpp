@@ -1,8 +1,9 @@
-// Stratified sampling: label counting, whole-array selection and the
+// Stratified sampling: the two-pass whole-array selection and the
 // streaming selector (see imbfast/stratified.hpp).
 #include <pybind11/numpy.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <memory>
 #include <mutex>
 #include <utility>
@@ -48,6 +49,12 @@ std::vector<std::int64_t> int64_vector(const py::array& a, const char* name) {
     return std::vector<std::int64_t>(p, p + a.shape(0));
 }
 
+std::vector<std::uint64_t> uint64_vector(const py::array& a, const char* name) {
+    check_array<std::uint64_t>(a, name, 1);
+    const auto* p = ptr<std::uint64_t>(a);
+    return std::vector<std::uint64_t>(p, p + a.shape(0));
+}
+
 // The selector and a lock: Python threads may share one object while the
 // GIL is released.
 struct PySelector {
@@ -59,64 +66,79 @@ struct PySelector {
 
 void register_sampling(pybind11::module_& m) {
     m.def(
-        "label_range",
-        [](const py::array& y, int n_threads) {
+        "stratified_scan",
+        [](const py::array& y, std::int64_t lo, const py::array& bound_array, std::uint64_t seed,
+           int n_threads) {
             const bool i32 = labels_are_int32(y, "y");
-            if (y.shape(0) == 0) throw py::value_error("y must not be empty");
-            py::gil_scoped_release release;  // reads y only
-            return i32 ? imbfast::label_range(ptr<std::int32_t>(y), y.shape(0), n_threads)
-                       : imbfast::label_range(ptr<std::int64_t>(y), y.shape(0), n_threads);
-        },
-        py::arg("y"), py::arg("n_threads") = 1, "(smallest, largest) label of y.");
-
-    m.def(
-        "label_counts",
-        [](const py::array& y, std::int64_t lo, std::int64_t n_slots, int n_threads) {
-            const bool i32 = labels_are_int32(y, "y");
-            if (n_slots <= 0) throw py::value_error("n_slots must be positive");
-            py::array_t<std::int64_t> counts(n_slots);
-            std::int64_t* out = counts.mutable_data();
+            const auto bound = uint64_vector(bound_array, "bound");
+            py::array_t<std::uint64_t> bits((y.shape(0) + 63) / 64);  // the scan writes every word
+            std::uint64_t* pb = bits.mutable_data();
+            imbfast::LabelScan scan;
             {
-                py::gil_scoped_release release;  // y is read, counts written; both held here
-                if (i32)
-                    imbfast::label_counts(ptr<std::int32_t>(y), y.shape(0), lo, n_slots, out,
-                                          n_threads);
-                else
-                    imbfast::label_counts(ptr<std::int64_t>(y), y.shape(0), lo, n_slots, out,
-                                          n_threads);
+                py::gil_scoped_release release;  // reads the held y, writes the held bits
+                scan = i32 ? imbfast::stratified_scan(ptr<std::int32_t>(y), y.shape(0), lo, bound,
+                                                      seed, n_threads, pb)
+                           : imbfast::stratified_scan(ptr<std::int64_t>(y), y.shape(0), lo, bound,
+                                                      seed, n_threads, pb);
             }
-            return counts;
+            const auto shape = std::vector<py::ssize_t>{static_cast<py::ssize_t>(scan.blocks),
+                                                        static_cast<py::ssize_t>(bound.size())};
+            py::array_t<std::int64_t> counts(shape), candidates(shape);
+            std::copy(scan.counts.begin(), scan.counts.end(), counts.mutable_data());
+            std::copy(scan.candidates.begin(), scan.candidates.end(), candidates.mutable_data());
+            py::object outside = py::none();
+            if (scan.outside > 0) outside = py::make_tuple(scan.outside_min, scan.outside_max);
+            return py::make_tuple(counts, candidates, bits, outside);
         },
-        py::arg("y"), py::arg("lo"), py::arg("n_slots"), py::arg("n_threads") = 1,
-        "counts[s] = number of rows with label lo + s.");
+        py::arg("y"), py::arg("lo"), py::arg("bound"), py::arg("seed"), py::arg("n_threads") = 1,
+        "Per block and class: rows and rows with key <= bound; the candidate bitmask; and "
+        "(smallest, largest) label outside [lo, lo + len(bound)) or None.");
 
     m.def(
-        "stratified_select",
-        [](const py::array& y, std::int64_t lo, const py::array& want, const py::array& counts,
-           std::uint64_t seed, double sigmas, int n_threads) {
+        "stratified_gather",
+        [](const py::array& y, std::int64_t lo, const py::array& want,
+           const py::array& bound_array, const py::array& counts, const py::array& candidates,
+           const py::array& bits, std::uint64_t seed, int n_threads) {
             const bool i32 = labels_are_int32(y, "y");
             const auto w = int64_vector(want, "want");
-            const auto c = int64_vector(counts, "counts");
-            std::unique_ptr<std::int64_t[]> rows;
+            const auto bound = uint64_vector(bound_array, "bound");
+            check_array<std::int64_t>(counts, "counts", 2);
+            check_array<std::int64_t>(candidates, "candidates", 2);
+            check_array<std::uint64_t>(bits, "bits", 1);
+            if (bits.shape(0) != (y.shape(0) + 63) / 64)
+                throw py::value_error("bits must have (len(y) + 63) // 64 words");
+            const auto* pb = ptr<std::uint64_t>(bits);
+            const std::int64_t blocks = counts.shape(0);
+            if (counts.shape(1) != static_cast<py::ssize_t>(w.size()) ||
+                candidates.shape(0) != counts.shape(0) || candidates.shape(1) != counts.shape(1))
+                throw py::value_error("counts and candidates must have shape (blocks, len(want))");
+            const auto* pc = ptr<std::int64_t>(counts);
+            const auto* pk = ptr<std::int64_t>(candidates);
+            const std::vector<std::int64_t> c(pc, pc + counts.size()), k(pk, pk + candidates.size());
+            imbfast::RowBuffer rows;
             std::int64_t n_rows = 0;
             std::vector<std::int64_t> sizes;
             {
-                py::gil_scoped_release release;  // works on copies and the held y
+                py::gil_scoped_release release;  // works on copies and the held y and bits
                 if (i32)
-                    imbfast::stratified_select_into(ptr<std::int32_t>(y), y.shape(0), lo, w, c,
-                                                    seed, sigmas, n_threads, rows, n_rows, sizes);
+                    imbfast::stratified_gather(ptr<std::int32_t>(y), y.shape(0), lo, w, bound,
+                                               blocks, c, k, pb, seed, n_threads, rows, n_rows,
+                                               sizes);
                 else
-                    imbfast::stratified_select_into(ptr<std::int64_t>(y), y.shape(0), lo, w, c,
-                                                    seed, sigmas, n_threads, rows, n_rows, sizes);
+                    imbfast::stratified_gather(ptr<std::int64_t>(y), y.shape(0), lo, w, bound,
+                                               blocks, c, k, pb, seed, n_threads, rows, n_rows,
+                                               sizes);
             }
             std::int64_t* data = rows.release();
-            py::capsule free_when_done(data, [](void* p) { delete[] static_cast<std::int64_t*>(p); });
+            py::capsule free_when_done(data, [](void* p) {
+                imbfast::FreeDeleter()(static_cast<std::int64_t*>(p));
+            });
             py::array_t<std::int64_t> out({static_cast<py::ssize_t>(n_rows)}, data, free_when_done);
             return py::make_tuple(out, to_numpy(std::move(sizes)));
         },
-        py::arg("y"), py::arg("lo"), py::arg("want"), py::arg("counts"), py::arg("seed"),
-        py::arg("sigmas") = 8.0, py::arg("n_threads") = 1,
-        "Rows with the smallest keys per class: (rows, sizes per class).");
+        py::arg("y"), py::arg("lo"), py::arg("want"), py::arg("bound"), py::arg("counts"),
+        py::arg("candidates"), py::arg("bits"), py::arg("seed"), py::arg("n_threads") = 1,
+        "Rows kept per class (see stratified_scan): (rows, sizes per class).");
 
     m.def(
         "replacement_profile",
@@ -153,7 +175,7 @@ void register_sampling(pybind11::module_& m) {
         },
         py::arg("seed"), py::arg("rows"), "Keys of the given global rows for `seed`.");
 
-    m.def("key_threshold", &imbfast::key_threshold, py::arg("want"), py::arg("n"),
+    m.def("key_threshold", py::vectorize(&imbfast::key_threshold), py::arg("want"), py::arg("n"),
           py::arg("sigmas") = 8.0,
           "Key bound the want-th smallest of n uniform keys stays below (w.h.p.).");
 

@@ -3,11 +3,14 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <functional>
 #include <limits>
 #include <memory>
 #include <stdexcept>
 #include <string>
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #include "imbfast/dispatch.hpp"
 #include "imbfast/parallel.hpp"
@@ -68,6 +71,43 @@ KeysFn pick_keys() {
     }
 }
 
+// Keys of arbitrary rows (no gather: the row is the input of the hash).
+IMBFAST_INLINE void keys_at_body(std::uint64_t state, const std::int64_t* __restrict rows,
+                                 std::int64_t n, std::uint64_t* __restrict out) {
+    for (std::int64_t j = 0; j < n; ++j) {
+        std::uint64_t z = state + (static_cast<std::uint64_t>(rows[j]) + 1) * kGolden;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+        out[j] = z ^ (z >> 31);
+    }
+}
+
+void keys_at_generic(std::uint64_t state, const std::int64_t* rows, std::int64_t n,
+                     std::uint64_t* out) {
+    keys_at_body(state, rows, n, out);
+}
+IMBFAST_TARGET_AVX2 void keys_at_avx2(std::uint64_t state, const std::int64_t* rows,
+                                      std::int64_t n, std::uint64_t* out) {
+    keys_at_body(state, rows, n, out);
+}
+IMBFAST_TARGET_AVX512 void keys_at_avx512(std::uint64_t state, const std::int64_t* rows,
+                                          std::int64_t n, std::uint64_t* out) {
+    keys_at_body(state, rows, n, out);
+}
+
+using KeysAtFn = void (*)(std::uint64_t, const std::int64_t*, std::int64_t, std::uint64_t*);
+
+KeysAtFn pick_keys_at() {
+    switch (active_isa()) {
+        case Isa::avx512:
+            return &keys_at_avx512;
+        case Isa::avx2:
+            return &keys_at_avx2;
+        default:
+            return &keys_at_generic;
+    }
+}
+
 std::uint64_t mul_hi(std::uint64_t a, std::uint64_t b, std::uint64_t* lo) {
 #if defined(__SIZEOF_INT128__)
     __extension__ typedef unsigned __int128 u128;
@@ -111,9 +151,12 @@ class SplitMix {
     std::uint64_t state_;
 };
 
-// Splits [0, n) into `blocks` consecutive ranges.
+// Splits [0, n) into `blocks` consecutive ranges that start at multiples of
+// kBatch (a whole number of 64-row words of a candidate bitmask).
 std::int64_t block_begin(std::int64_t n, std::int64_t blocks, std::int64_t b) {
-    return static_cast<std::int64_t>(static_cast<long double>(n) * b / blocks);
+    if (b >= blocks) return n;
+    const auto at = static_cast<std::int64_t>(static_cast<long double>(n) * b / blocks);
+    return at / kBatch * kBatch;
 }
 
 std::int64_t n_blocks(std::int64_t n, int n_threads, std::int64_t per_thread) {
@@ -142,63 +185,10 @@ void row_keys_at(std::uint64_t state, const std::int64_t* rows, std::int64_t n,
     require(n >= 0, "row_keys_at: n must be non-negative");
     if (n == 0) return;
     require(rows != nullptr && out != nullptr, "row_keys_at: null buffer");
-    for (std::int64_t j = 0; j < n; ++j) {
+    for (std::int64_t j = 0; j < n; ++j)
         if (rows[j] < 0) throw std::out_of_range("row_keys_at: negative row " + std::to_string(rows[j]));
-        out[j] = row_key(state, rows[j]);
-    }
-}
-
-template <class L>
-std::pair<std::int64_t, std::int64_t> label_range(const L* y, std::int64_t n, int n_threads) {
-    require(n > 0 && y != nullptr, "label_range: needs at least one label");
-    const std::int64_t blocks = n_blocks(n, n_threads, 1);
-    std::vector<std::int64_t> lo(blocks), hi(blocks);
-    parallel_for(blocks, n_threads, 1, [&](std::int64_t b0, std::int64_t b1) {
-        for (std::int64_t b = b0; b < b1; ++b) {
-            const std::int64_t begin = block_begin(n, blocks, b), end = block_begin(n, blocks, b + 1);
-            L mn = y[begin], mx = y[begin];
-            for (std::int64_t i = begin; i < end; ++i) {
-                mn = std::min(mn, y[i]);
-                mx = std::max(mx, y[i]);
-            }
-            lo[b] = static_cast<std::int64_t>(mn);
-            hi[b] = static_cast<std::int64_t>(mx);
-        }
-    });
-    return {*std::min_element(lo.begin(), lo.end()), *std::max_element(hi.begin(), hi.end())};
-}
-
-template <class L>
-void label_counts(const L* y, std::int64_t n, std::int64_t lo, std::int64_t n_slots,
-                  std::int64_t* counts, int n_threads) {
-    require(n >= 0 && n_slots > 0, "label_counts: sizes must be positive");
-    require(counts != nullptr && (n == 0 || y != nullptr), "label_counts: null buffer");
-    std::fill(counts, counts + n_slots, std::int64_t{0});
-    if (n == 0) return;
-    std::int64_t blocks = n_blocks(n, n_threads, 1);
-    blocks = std::max<std::int64_t>(1, std::min(blocks, kMaxSlotBlocks / (4 * n_slots)));
-    std::vector<std::vector<std::int64_t>> local(blocks);
-    parallel_for(blocks, n_threads, 1, [&](std::int64_t b0, std::int64_t b1) {
-        for (std::int64_t b = b0; b < b1; ++b) {
-            // Four interleaved tables: consecutive rows of one class do not
-            // wait on each other's increments.
-            std::vector<std::int64_t> c(static_cast<std::size_t>(4 * n_slots), 0);
-            const std::int64_t begin = block_begin(n, blocks, b), end = block_begin(n, blocks, b + 1);
-            for (std::int64_t i = begin; i < end; ++i) {
-                const std::uint64_t s =
-                    static_cast<std::uint64_t>(static_cast<std::int64_t>(y[i])) -
-                    static_cast<std::uint64_t>(lo);
-                if (s >= static_cast<std::uint64_t>(n_slots)) bad_label(y[i], lo, n_slots);
-                ++c[static_cast<std::size_t>((i & 3) * n_slots) + s];
-            }
-            for (std::int64_t s = 0; s < n_slots; ++s)
-                c[s] += c[n_slots + s] + c[2 * n_slots + s] + c[3 * n_slots + s];
-            c.resize(static_cast<std::size_t>(n_slots));
-            local[b] = std::move(c);
-        }
-    });
-    for (const auto& c : local)
-        for (std::int64_t s = 0; s < n_slots; ++s) counts[s] += c[s];
+    static const KeysAtFn kernel = pick_keys_at();
+    kernel(state, rows, n, out);
 }
 
 std::vector<std::int64_t> replacement_profile(std::uint64_t seed, std::int64_t label,
@@ -419,214 +409,486 @@ void StratifiedSelector::finish(std::vector<std::int64_t>& rows, std::vector<std
 
 namespace {
 
-// Per block and class: how many candidates (pass 1), or where the next one
-// goes (pass 2). Rows are taken when their class is kept whole, or selected
-// and their key is at most the class's threshold.
-template <class L, bool Write>
-void select_pass(const L* y, std::int64_t n, std::int64_t lo, std::int64_t n_slots,
-                 const std::uint8_t* mode, const std::uint64_t* thr, std::uint64_t state,
-                 bool hash, std::int64_t blocks, std::vector<std::int64_t>& slot_pos,
-                 std::int64_t* out, int n_threads) {
-    const KeysFn keys_fn = pick_keys();
-    // Branch-free test per row: take = on[s] & (key <= bound[s]); a class
-    // kept whole has bound = max, a skipped one on = 0.
-    std::vector<std::uint64_t> bound(static_cast<std::size_t>(n_slots));
-    std::vector<std::int64_t> on(static_cast<std::size_t>(n_slots));
-    for (std::int64_t s = 0; s < n_slots; ++s) {
-        on[s] = mode[s] != StratifiedSelector::skip;
-        bound[s] = mode[s] == StratifiedSelector::select ? thr[s] : kMaxKey;
-    }
-    parallel_for(blocks, n_threads, 1, [&](std::int64_t b0, std::int64_t b1) {
-        std::uint64_t kbuf[kBatch] = {};
-        std::int64_t scratch = 0;
-        const std::uint64_t* __restrict bnd = bound.data();
-        const std::int64_t* __restrict use = on.data();
-        for (std::int64_t b = b0; b < b1; ++b) {
-            std::int64_t* __restrict pos = slot_pos.data() + b * n_slots;
-            // Pass 1 counts into four interleaved tables: consecutive rows of
-            // one class then do not wait on each other's increments.
-            std::vector<std::int64_t> cnt(Write ? 0 : static_cast<std::size_t>(4 * n_slots), 0);
-            std::int64_t* __restrict c = cnt.data();
-            std::int64_t* __restrict dst_base = out;
-            const std::int64_t begin = block_begin(n, blocks, b), end = block_begin(n, blocks, b + 1);
-            for (std::int64_t i0 = begin; i0 < end; i0 += kBatch) {
-                const std::int64_t m = std::min(kBatch, end - i0);
-                if (hash) keys_fn(state, i0, m, kbuf);
-                const L* __restrict yb = y + i0;
-                for (std::int64_t j = 0; j < m; ++j) {
-                    const std::uint64_t s =
-                        static_cast<std::uint64_t>(static_cast<std::int64_t>(yb[j])) -
-                        static_cast<std::uint64_t>(lo);
-                    if (s >= static_cast<std::uint64_t>(n_slots)) bad_label(yb[j], lo, n_slots);
-                    const std::int64_t take = use[s] & static_cast<std::int64_t>(kbuf[j] <= bnd[s]);
-                    if constexpr (Write) {
-                        std::int64_t* dst = take ? dst_base + pos[s] : &scratch;
-                        *dst = i0 + j;
-                        pos[s] += take;
-                    } else {
-                        c[static_cast<std::size_t>((j & 3) * n_slots) + s] += take;
-                    }
-                }
-            }
-            if constexpr (!Write) {
-                for (std::int64_t s = 0; s < n_slots; ++s)
-                    pos[s] = c[s] + c[n_slots + s] + c[2 * n_slots + s] + c[3 * n_slots + s];
-            }
-        }
-    });
+// Up to this many classes, the per-row loops run once per class over a batch
+// (compares the compiler vectorizes) instead of indexing per-class tables.
+constexpr std::int64_t kFewSlots = 8;
+
+// Rows of y[0..m) whose label is outside [lo, lo + n_slots) (vectorized).
+template <class L>
+IMBFAST_INLINE std::int64_t count_outside(const L* __restrict y, std::int64_t m, std::int64_t lo,
+                                          std::uint64_t slots) {
+    std::int64_t c = 0;
+    for (std::int64_t j = 0; j < m; ++j)
+        c += static_cast<std::int64_t>(
+            static_cast<std::uint64_t>(static_cast<std::int64_t>(y[j]) - lo) >= slots);
+    return c;
 }
 
-// Largest `keep` keys of rows[0..m) for `state`, as a min-heap.
-std::vector<std::uint64_t> largest_keys(const std::int64_t* rows, std::int64_t m,
-                                        std::size_t keep, std::uint64_t state) {
-    std::vector<std::uint64_t> heap;
-    heap.reserve(keep);
-    const auto greater = std::greater<std::uint64_t>();
-    for (std::int64_t i = 0; i < m; ++i) {
-        const std::uint64_t k = row_key(state, rows[i]);
-        if (heap.size() < keep) {
-            heap.push_back(k);
-            std::push_heap(heap.begin(), heap.end(), greater);
-        } else if (k > heap.front()) {
-            std::pop_heap(heap.begin(), heap.end(), greater);
-            heap.back() = k;
-            std::push_heap(heap.begin(), heap.end(), greater);
+// flag[j] = y[j] == v, for label v of type L.
+template <class L>
+IMBFAST_INLINE void class_flags(const L* __restrict y, std::int64_t m, L v,
+                                std::uint8_t* __restrict flag) {
+    for (std::int64_t j = 0; j < m; ++j) flag[j] = static_cast<std::uint8_t>(y[j] == v);
+}
+
+// Bit j of the result is flag[j] != 0, for 64 flags of 0 or 1.
+inline std::uint64_t pack_flags(const std::uint8_t* flag) {
+    std::uint64_t bits = 0;
+    for (int w = 0; w < 8; ++w) {
+        std::uint64_t x;
+        std::memcpy(&x, flag + 8 * w, sizeof x);
+        // Byte k (0 or 1) lands in bit k of the top byte: no carries.
+        bits |= ((x * 0x0102040810204080ULL) >> 56) << (8 * w);
+    }
+    return bits;
+}
+
+inline int lowest_bit(std::uint64_t x) {
+#if defined(_MSC_VER) && !defined(__clang__)
+    unsigned long i;
+    _BitScanForward64(&i, x);
+    return static_cast<int>(i);
+#else
+    return __builtin_ctzll(x);
+#endif
+}
+
+// The label of slot s as an L, or false when no L has that value.
+template <class L>
+bool slot_label(std::int64_t lo, std::int64_t s, L& v) {
+    const std::int64_t label = lo + s;
+    if (label < static_cast<std::int64_t>(std::numeric_limits<L>::min()) ||
+        label > static_cast<std::int64_t>(std::numeric_limits<L>::max()))
+        return false;
+    v = static_cast<L>(label);
+    return true;
+}
+
+// Smallest and largest label of y[0..m) outside [lo, lo + n_slots), into
+// `outside` (rare: the caller's range came from a sample).
+template <class L>
+void note_outside(const L* y, std::int64_t m, std::int64_t lo, std::uint64_t slots,
+                  LabelScan& outside) {
+    for (std::int64_t j = 0; j < m; ++j) {
+        const auto label = static_cast<std::int64_t>(y[j]);
+        if (static_cast<std::uint64_t>(label - lo) < slots) continue;
+        outside.outside_min = outside.outside ? std::min(outside.outside_min, label) : label;
+        outside.outside_max = outside.outside ? std::max(outside.outside_max, label) : label;
+        ++outside.outside;
+    }
+}
+
+template <class L>
+[[noreturn]] void first_outside(const L* y, std::int64_t m, std::int64_t lo, std::int64_t n_slots) {
+    for (std::int64_t j = 0; j < m; ++j)
+        if (static_cast<std::uint64_t>(static_cast<std::int64_t>(y[j]) - lo) >=
+            static_cast<std::uint64_t>(n_slots))
+            bad_label(y[j], lo, n_slots);
+    throw std::logic_error("first_outside: no label outside the classes");
+}
+
+// Per block: rows and candidates per class, and the candidate bitmask (bit
+// i % 64 of bits[i / 64] is set for a candidate row i). Few classes:
+// t[2 * s] rows, t[2 * s + 1] candidates. Otherwise `ways` interleaved
+// tables of those (t[(j % ways) * 2 * n_slots + 2 * s]) so consecutive rows
+// of one class do not wait on each other's increments.
+template <class L>
+IMBFAST_INLINE void scan_body(const L* y, std::int64_t begin, std::int64_t end, std::int64_t lo,
+                              std::int64_t n_slots, const std::uint64_t* __restrict bound,
+                              bool hash, std::uint64_t state, std::int64_t ways,
+                              std::int64_t* __restrict t, std::uint64_t* __restrict bits,
+                              LabelScan& outside) {
+    alignas(64) std::uint64_t kbuf[kBatch] = {};
+    alignas(64) std::uint8_t cand_flag[kBatch];
+    const auto slots = static_cast<std::uint64_t>(n_slots);
+    for (std::int64_t i0 = begin; i0 < end; i0 += kBatch) {
+        const std::int64_t m = std::min(kBatch, end - i0);
+        if (hash) keys_body(state, i0, m, kbuf);
+        const L* __restrict yb = y + i0;
+        if (count_outside(yb, m, lo, slots) != 0) note_outside(yb, m, lo, slots, outside);
+        const std::int64_t padded = (m + 63) / 64 * 64;
+        std::fill(cand_flag, cand_flag + padded, std::uint8_t{0});
+        if (n_slots <= kFewSlots) {
+            for (std::int64_t s = 0; s < n_slots; ++s) {
+                L v;
+                if (!slot_label(lo, s, v)) continue;
+                const std::uint64_t b = bound[s];
+                std::int64_t rows = 0, cand = 0;
+                for (std::int64_t j = 0; j < m; ++j) {
+                    const bool eq = yb[j] == v;
+                    const bool c = eq & (kbuf[j] <= b);
+                    rows += eq;
+                    cand += c;
+                    cand_flag[j] |= static_cast<std::uint8_t>(c);
+                }
+                t[2 * s] += rows;
+                t[2 * s + 1] += cand;
+            }
+        } else {
+            for (std::int64_t j = 0; j < m; ++j) {
+                const std::uint64_t s =
+                    static_cast<std::uint64_t>(static_cast<std::int64_t>(yb[j]) - lo);
+                if (s >= slots) continue;
+                const bool c = kbuf[j] <= bound[s];
+                std::int64_t* row = t + (j & (ways - 1)) * 2 * n_slots + 2 * static_cast<std::int64_t>(s);
+                row[0] += 1;
+                row[1] += static_cast<std::int64_t>(c);
+                cand_flag[j] = static_cast<std::uint8_t>(c);
+            }
+        }
+        for (std::int64_t w = 0; w < padded; w += 64) bits[(i0 + w) / 64] = pack_flags(cand_flag + w);
+    }
+}
+
+// Writes the rows taken at pos[s]++ (< lim[s]): none of class s when
+// take[s] = 0, all when 1, its candidates (set in bits) when 2.
+template <class L>
+IMBFAST_INLINE void gather_body(const L* y, std::int64_t begin, std::int64_t end, std::int64_t lo,
+                                std::int64_t n_slots, const std::uint8_t* __restrict take,
+                                const std::uint64_t* __restrict bits, std::int64_t* __restrict pos,
+                                const std::int64_t* __restrict lim, std::int64_t* __restrict out) {
+    alignas(64) std::uint8_t flag[kBatch];
+    std::int32_t jbuf[kBatch];
+    std::uint32_t sbuf[kBatch];
+    const auto slots = static_cast<std::uint64_t>(n_slots);
+    const auto mismatch = [] {
+        throw std::invalid_argument("stratified_gather: the labels do not match the scan");
+    };
+    for (std::int64_t i0 = begin; i0 < end; i0 += kBatch) {
+        const std::int64_t m = std::min(kBatch, end - i0);
+        const L* __restrict yb = y + i0;
+        const std::uint64_t* __restrict wb = bits + i0 / 64;
+        if (count_outside(yb, m, lo, slots) != 0) first_outside(yb, m, lo, n_slots);
+        if (n_slots <= kFewSlots) {
+            // Per class: label flags packed into 64-bit masks, and with the
+            // candidate bits; the set bits are the rows to write.
+            const std::int64_t padded = (m + 63) / 64 * 64;
+            for (std::int64_t s = 0; s < n_slots; ++s) {
+                L v;
+                if (take[s] == 0 || !slot_label(lo, s, v)) continue;
+                class_flags(yb, m, v, flag);
+                std::fill(flag + m, flag + padded, std::uint8_t{0});
+                const std::uint64_t all = take[s] == 1 ? ~std::uint64_t{0} : 0;
+                std::int64_t p = pos[s];
+                const std::int64_t stop = lim[s];
+                for (std::int64_t w = 0; w < padded; w += 64) {
+                    for (std::uint64_t mask = pack_flags(flag + w) & (all | wb[w / 64]); mask != 0;
+                         mask &= mask - 1) {
+                        if (p == stop) mismatch();
+                        out[p++] = i0 + w + lowest_bit(mask);
+                    }
+                }
+                pos[s] = p;
+            }
+            continue;
+        }
+        // Compact the rows taken (branch-free), then place them: only those
+        // touch the per-class positions.
+        std::int64_t k = 0;
+        for (std::int64_t j = 0; j < m; ++j) {
+            const std::uint64_t s = static_cast<std::uint64_t>(static_cast<std::int64_t>(yb[j]) - lo);
+            const auto cand = static_cast<std::uint8_t>((wb[j / 64] >> (j % 64)) & 1);
+            jbuf[k] = static_cast<std::int32_t>(j);
+            sbuf[k] = static_cast<std::uint32_t>(s);
+            k += (take[s] & 1) | ((take[s] >> 1) & cand);
+        }
+        for (std::int64_t q = 0; q < k; ++q) {
+            const std::uint32_t s = sbuf[q];
+            if (pos[s] == lim[s]) mismatch();
+            out[pos[s]++] = i0 + jbuf[q];
         }
     }
-    return heap;
+}
+
+template <class L>
+using ScanFn = void (*)(const L*, std::int64_t, std::int64_t, std::int64_t, std::int64_t,
+                        const std::uint64_t*, bool, std::uint64_t, std::int64_t, std::int64_t*,
+                        std::uint64_t*, LabelScan&);
+template <class L>
+using GatherFn = void (*)(const L*, std::int64_t, std::int64_t, std::int64_t, std::int64_t,
+                          const std::uint8_t*, const std::uint64_t*, std::int64_t*,
+                          const std::int64_t*, std::int64_t*);
+
+#define IMBFAST_BLOCK_KERNELS(SUFFIX, TARGET)                                                    \
+    template <class L>                                                                           \
+    TARGET void scan_##SUFFIX(const L* y, std::int64_t begin, std::int64_t end, std::int64_t lo, \
+                              std::int64_t n_slots, const std::uint64_t* bound, bool hash,       \
+                              std::uint64_t state, std::int64_t ways, std::int64_t* t,           \
+                              std::uint64_t* bits, LabelScan& outside) {                         \
+        scan_body(y, begin, end, lo, n_slots, bound, hash, state, ways, t, bits, outside);       \
+    }                                                                                            \
+    template <class L>                                                                           \
+    TARGET void gather_##SUFFIX(const L* y, std::int64_t begin, std::int64_t end,                \
+                                std::int64_t lo, std::int64_t n_slots, const std::uint8_t* take, \
+                                const std::uint64_t* bits, std::int64_t* pos,                    \
+                                const std::int64_t* lim, std::int64_t* out) {                    \
+        gather_body(y, begin, end, lo, n_slots, take, bits, pos, lim, out);                      \
+    }
+
+IMBFAST_BLOCK_KERNELS(generic, )
+IMBFAST_BLOCK_KERNELS(avx2, IMBFAST_TARGET_AVX2)
+IMBFAST_BLOCK_KERNELS(avx512, IMBFAST_TARGET_AVX512)
+#undef IMBFAST_BLOCK_KERNELS
+
+template <class L>
+ScanFn<L> pick_scan() {
+    switch (active_isa()) {
+        case Isa::avx512:
+            return &scan_avx512<L>;
+        case Isa::avx2:
+            return &scan_avx2<L>;
+        default:
+            return &scan_generic<L>;
+    }
+}
+
+template <class L>
+GatherFn<L> pick_gather() {
+    switch (active_isa()) {
+        case Isa::avx512:
+            return &gather_avx512<L>;
+        case Isa::avx2:
+            return &gather_avx2<L>;
+        default:
+            return &gather_generic<L>;
+    }
+}
+
+// Keeps, in place and in order, the `want` rows of rows[0..m) with the
+// smallest keys (all keys are at most `bound`); returns want. The keys are
+// uniform below the bound: a histogram of their top 16 bits finds the
+// bucket holding the want-th smallest, and only that bucket is sorted.
+std::int64_t trim_class(std::int64_t* rows, std::int64_t m, std::int64_t want, std::uint64_t bound,
+                        std::uint64_t state, KeysAtFn keys_at) {
+    int bits = 0;
+    while (bits < 64 && (bound >> bits) != 0) ++bits;
+    const int shift = bits > 16 ? bits - 16 : 0;
+    std::vector<std::int64_t> hist(static_cast<std::size_t>((bound >> shift) + 1), 0);
+    std::uint64_t kbuf[kBatch];
+    for (std::int64_t i0 = 0; i0 < m; i0 += kBatch) {
+        const std::int64_t mm = std::min(kBatch, m - i0);
+        keys_at(state, rows + i0, mm, kbuf);
+        for (std::int64_t j = 0; j < mm; ++j) {
+            if (kbuf[j] > bound)
+                throw std::invalid_argument("stratified_gather: bits and bound do not match the scan");
+            ++hist[kbuf[j] >> shift];
+        }
+    }
+    std::size_t bucket = 0;
+    std::int64_t before = 0;
+    while (before + hist[bucket] < want) before += hist[bucket++];
+    std::vector<std::uint64_t> in_bucket;
+    in_bucket.reserve(static_cast<std::size_t>(hist[bucket]));
+    for (std::int64_t i0 = 0; i0 < m; i0 += kBatch) {
+        const std::int64_t mm = std::min(kBatch, m - i0);
+        keys_at(state, rows + i0, mm, kbuf);
+        for (std::int64_t j = 0; j < mm; ++j)
+            if ((kbuf[j] >> shift) == bucket) in_bucket.push_back(kbuf[j]);
+    }
+    const auto rank = static_cast<std::ptrdiff_t>(want - before - 1);
+    std::nth_element(in_bucket.begin(), in_bucket.begin() + rank, in_bucket.end());
+    const std::uint64_t cut = in_bucket[static_cast<std::size_t>(rank)];
+    // Keys are distinct: exactly `want` are <= cut. Writes never pass reads.
+    std::int64_t kept = 0;
+    for (std::int64_t i0 = 0; i0 < m; i0 += kBatch) {
+        const std::int64_t mm = std::min(kBatch, m - i0);
+        keys_at(state, rows + i0, mm, kbuf);
+        for (std::int64_t j = 0; j < mm; ++j) {
+            rows[kept] = rows[i0 + j];
+            kept += static_cast<std::int64_t>(kbuf[j] <= cut);
+        }
+    }
+    return kept;
+}
+
+RowBuffer allocate_rows(std::int64_t count) {
+    const std::size_t bytes =
+        static_cast<std::size_t>(std::max<std::int64_t>(count, 1)) * sizeof(std::int64_t);
+    void* p = nullptr;
+#if defined(__linux__)
+    // Touching fresh 4 KiB pages costs far more than writing them; 2 MiB
+    // pages cut the faults 512-fold. The advice is only a hint.
+    constexpr std::size_t kHuge = std::size_t{1} << 21;
+    if (bytes >= 2 * kHuge) {
+        if (posix_memalign(&p, kHuge, bytes) != 0) p = nullptr;
+        if (p != nullptr) madvise(p, bytes, MADV_HUGEPAGE);
+    } else {
+        p = std::malloc(bytes);
+    }
+#else
+    p = std::malloc(bytes);
+#endif
+    if (p == nullptr) throw std::bad_alloc();
+    return RowBuffer(static_cast<std::int64_t*>(p));
 }
 
 }  // namespace
 
+void FreeDeleter::operator()(std::int64_t* p) const noexcept { std::free(p); }
+
 template <class L>
-void stratified_select(const L* y, std::int64_t n, std::int64_t lo,
-                       const std::vector<std::int64_t>& want,
-                       const std::vector<std::int64_t>& counts, std::uint64_t seed,
-                       double sigmas, int n_threads, std::vector<std::int64_t>& rows,
-                       std::vector<std::int64_t>& sizes) {
-    std::unique_ptr<std::int64_t[]> buffer;
-    std::int64_t total = 0;
-    stratified_select_into(y, n, lo, want, counts, seed, sigmas, n_threads, buffer, total, sizes);
-    rows.assign(buffer.get(), buffer.get() + total);
+LabelScan stratified_scan(const L* y, std::int64_t n, std::int64_t lo,
+                          const std::vector<std::uint64_t>& bound, std::uint64_t seed,
+                          int n_threads, std::uint64_t* bits) {
+    require(n >= 0 && (n == 0 || (y != nullptr && bits != nullptr)),
+            "stratified_scan: bad label or bitmask buffer");
+    const auto n_slots = static_cast<std::int64_t>(bound.size());
+    require(n_slots > 0 && n_slots <= kMaxSlotBlocks,
+            "stratified_scan: between 1 and 2^22 classes are needed");
+    require(lo <= std::numeric_limits<std::int64_t>::max() - n_slots,
+            "stratified_scan: label range overflows");
+    const std::int64_t ways = n_slots <= 256 ? 4 : 1;
+    LabelScan scan;
+    scan.blocks = std::max<std::int64_t>(
+        1, std::min(n_blocks(n, n_threads, 4), kMaxSlotBlocks / (ways * n_slots)));
+    const auto cells = static_cast<std::size_t>(scan.blocks * n_slots);
+    scan.counts.assign(cells, 0);
+    scan.candidates.assign(cells, 0);
+    const bool hash = std::any_of(bound.begin(), bound.end(), [](std::uint64_t b) { return b != kMaxKey; });
+    const std::uint64_t state = key_state(seed);
+    const ScanFn<L> scan_fn = pick_scan<L>();
+    std::vector<LabelScan> outside(static_cast<std::size_t>(scan.blocks));
+    parallel_for(scan.blocks, n_threads, 1, [&](std::int64_t b0, std::int64_t b1) {
+        std::vector<std::int64_t> t(static_cast<std::size_t>(ways * 2 * n_slots));
+        for (std::int64_t b = b0; b < b1; ++b) {
+            std::fill(t.begin(), t.end(), std::int64_t{0});
+            scan_fn(y, block_begin(n, scan.blocks, b), block_begin(n, scan.blocks, b + 1), lo,
+                    n_slots, bound.data(), hash, state, ways, t.data(), bits,
+                    outside[static_cast<std::size_t>(b)]);
+            for (std::int64_t s = 0; s < n_slots; ++s) {
+                std::int64_t rows = 0, cand = 0;
+                for (std::int64_t w = 0; w < ways; ++w) {
+                    rows += t[static_cast<std::size_t>((w * n_slots + s) * 2)];
+                    cand += t[static_cast<std::size_t>((w * n_slots + s) * 2 + 1)];
+                }
+                scan.counts[static_cast<std::size_t>(b * n_slots + s)] = rows;
+                scan.candidates[static_cast<std::size_t>(b * n_slots + s)] = cand;
+            }
+        }
+    });
+    for (const auto& o : outside) {
+        if (o.outside == 0) continue;
+        scan.outside_min = scan.outside ? std::min(scan.outside_min, o.outside_min) : o.outside_min;
+        scan.outside_max = scan.outside ? std::max(scan.outside_max, o.outside_max) : o.outside_max;
+        scan.outside += o.outside;
+    }
+    return scan;
 }
 
 template <class L>
-void stratified_select_into(const L* y, std::int64_t n, std::int64_t lo,
-                            const std::vector<std::int64_t>& want,
-                            const std::vector<std::int64_t>& counts, std::uint64_t seed,
-                            double sigmas, int n_threads, std::unique_ptr<std::int64_t[]>& out,
-                            std::int64_t& n_out, std::vector<std::int64_t>& sizes) {
-    require(n >= 0 && (n == 0 || y != nullptr), "stratified_select: bad label buffer");
-    require(!want.empty() && want.size() == counts.size(),
-            "stratified_select: want and counts must have one entry per class");
+void stratified_gather(const L* y, std::int64_t n, std::int64_t lo,
+                       const std::vector<std::int64_t>& want,
+                       const std::vector<std::uint64_t>& bound, std::int64_t blocks,
+                       const std::vector<std::int64_t>& counts,
+                       const std::vector<std::int64_t>& candidates, const std::uint64_t* bits,
+                       std::uint64_t seed, int n_threads, RowBuffer& out, std::int64_t& n_out,
+                       std::vector<std::int64_t>& sizes) {
+    require(n >= 0 && (n == 0 || (y != nullptr && bits != nullptr)),
+            "stratified_gather: bad label or bitmask buffer");
     const auto n_slots = static_cast<std::int64_t>(want.size());
-    require(n_slots <= kMaxSlotBlocks, "stratified_select: too many classes");
-    std::vector<std::uint8_t> mode(want.size());
-    std::vector<std::uint64_t> thr(want.size(), kMaxKey);
-    std::int64_t total_counts = 0;
-    bool hash = false;
-    for (std::size_t s = 0; s < want.size(); ++s) {
-        const std::int64_t label = lo + static_cast<std::int64_t>(s);
-        require(counts[s] >= 0, "stratified_select: counts must be non-negative");
-        require(want[s] >= -1, "stratified_select: want must be -1, 0 or a positive count");
-        require(want[s] <= counts[s], "stratified_select: class " + std::to_string(label) +
-                                          " has " + std::to_string(counts[s]) + " rows, " +
-                                          std::to_string(want[s]) + " requested");
-        total_counts += counts[s];
-        // A class taken whole needs no keys.
-        if (want[s] == -1 || (want[s] > 0 && want[s] == counts[s])) {
-            mode[s] = StratifiedSelector::keep_all;
-        } else if (want[s] == 0) {
-            mode[s] = StratifiedSelector::skip;
-        } else {
-            mode[s] = StratifiedSelector::select;
-            thr[s] = key_threshold(want[s], counts[s], sigmas);
-            hash = true;
+    require(n_slots > 0 && n_slots <= kMaxSlotBlocks && bound.size() == want.size(),
+            "stratified_gather: want and bound need one entry per class");
+    require(lo <= std::numeric_limits<std::int64_t>::max() - n_slots,
+            "stratified_gather: label range overflows");
+    require(blocks >= 1 && blocks <= std::max<std::int64_t>(n, 1) &&
+                blocks <= kMaxSlotBlocks / n_slots &&
+                counts.size() == static_cast<std::size_t>(blocks * n_slots) &&
+                candidates.size() == counts.size(),
+            "stratified_gather: counts and candidates must be a scan of these labels");
+    // take[b * n_slots + s]: rows block b gives class s.
+    std::vector<std::int64_t> take(counts.size());
+    std::vector<std::int64_t> total(want.size(), 0);
+    std::vector<std::uint8_t> rule(want.size());  // 0 none, 1 all, 2 the candidates
+    std::int64_t rows_seen = 0;
+    for (std::int64_t s = 0; s < n_slots; ++s) {
+        const std::int64_t w = want[s];
+        require(w >= -1, "stratified_gather: want must be -1, 0 or a positive count");
+        rule[s] = w == -1 ? 1 : (w == 0 ? 0 : 2);
+        std::int64_t rows = 0;
+        for (std::int64_t b = 0; b < blocks; ++b) {
+            const auto i = static_cast<std::size_t>(b * n_slots + s);
+            require(counts[i] >= 0 && candidates[i] >= 0 && candidates[i] <= counts[i] &&
+                        counts[i] <= n - rows_seen,
+                    "stratified_gather: counts and candidates must be a scan of these labels");
+            rows_seen += counts[i];
+            rows += counts[i];
+            take[i] = w == -1 ? counts[i] : (w == 0 ? 0 : candidates[i]);
+            total[s] += take[i];
         }
+        const std::int64_t label = lo + s;
+        require(w <= rows, "stratified_gather: class " + std::to_string(label) + " has " +
+                               std::to_string(rows) + " rows, " + std::to_string(w) +
+                               " requested");
+        require(w <= total[s] || w == -1,
+                "stratified_gather: class " + std::to_string(label) + " has only " +
+                    std::to_string(total[s]) + " candidates under its bound, " +
+                    std::to_string(w) + " requested");
     }
-    require(total_counts == n, "stratified_select: counts do not add up to the number of labels");
-    const std::uint64_t state = key_state(seed);
-    std::int64_t blocks = n_blocks(n, n_threads, 4);
-    blocks = std::max<std::int64_t>(1, std::min(blocks, kMaxSlotBlocks / (4 * n_slots)));
-    std::vector<std::int64_t> pos(static_cast<std::size_t>(blocks * n_slots), 0);
-    std::vector<std::int64_t> cand(want.size(), 0);
-
-    for (;;) {
-        select_pass<L, false>(y, n, lo, n_slots, mode.data(), thr.data(), state, hash, blocks, pos,
-                              nullptr, n_threads);
-        std::fill(cand.begin(), cand.end(), 0);
-        for (std::int64_t b = 0; b < blocks; ++b)
-            for (std::int64_t s = 0; s < n_slots; ++s) cand[s] += pos[b * n_slots + s];
-        bool short_any = false;
-        for (std::size_t s = 0; s < want.size(); ++s) {
-            if (mode[s] == StratifiedSelector::select && cand[s] < want[s]) {
-                // The bound was too tight for this class (rare): redo without it.
-                require(thr[s] != kMaxKey, "stratified_select: counts do not match the labels");
-                thr[s] = kMaxKey;
-                short_any = true;
-            } else if (mode[s] == StratifiedSelector::keep_all) {
-                require(cand[s] == counts[s], "stratified_select: counts do not match the labels");
-            }
-        }
-        if (!short_any) break;
-    }
-
-    // Candidates of class s go to [start[s], start[s] + cand[s]), block by block.
+    require(rows_seen == n, "stratified_gather: counts and candidates must be a scan of these labels");
+    // Class s goes to [start[s], start[s + 1]), block by block.
     std::vector<std::int64_t> start(want.size() + 1, 0);
-    for (std::int64_t s = 0; s < n_slots; ++s) start[s + 1] = start[s] + cand[s];
+    for (std::int64_t s = 0; s < n_slots; ++s) start[s + 1] = start[s] + total[s];
+    std::vector<std::int64_t> pos(counts.size()), lim(counts.size());
     for (std::int64_t s = 0; s < n_slots; ++s) {
         std::int64_t p = start[s];
         for (std::int64_t b = 0; b < blocks; ++b) {
-            const std::int64_t c = pos[b * n_slots + s];
-            pos[b * n_slots + s] = p;
-            p += c;
+            const auto i = static_cast<std::size_t>(b * n_slots + s);
+            pos[i] = p;
+            p += take[i];
+            lim[i] = p;
         }
     }
-    const std::int64_t n_cand = start[want.size()];
-    // Uninitialised on purpose: pass 2 writes every entry, in parallel.
-    out.reset(new std::int64_t[static_cast<std::size_t>(std::max<std::int64_t>(n_cand, 1))]);
-    select_pass<L, true>(y, n, lo, n_slots, mode.data(), thr.data(), state, hash, blocks, pos,
-                         out.get(), n_threads);
-
-    // Per selected class, drop the candidates above the want-th smallest key
-    // (few: the threshold sits a few standard deviations above the quota),
-    // keeping row order; then close the gaps between classes.
-    sizes.assign(want.size(), 0);
-    std::int64_t write = 0;
-    for (std::size_t s = 0; s < want.size(); ++s) {
-        std::int64_t* region = out.get() + start[s];
-        std::int64_t m = cand[s];
-        if (mode[s] == StratifiedSelector::select && m > want[s]) {
-            const auto excess = static_cast<std::size_t>(m - want[s]);
-            // The (excess + 1)-th largest key is the want-th smallest.
-            const std::uint64_t cut = largest_keys(region, m, excess + 1, state).front();
-            std::int64_t kept = 0;
-            for (std::int64_t i = 0; i < m; ++i)
-                if (row_key(state, region[i]) <= cut) out[write + kept++] = region[i];
-            m = kept;
-        } else if (write != start[s]) {
-            std::memmove(out.get() + write, region, static_cast<std::size_t>(m) * sizeof(std::int64_t));
+    // Uninitialised on purpose: the gather writes every entry, in parallel.
+    out = allocate_rows(start[want.size()]);
+    const GatherFn<L> gather_fn = pick_gather<L>();
+    parallel_for(blocks, n_threads, 1, [&](std::int64_t b0, std::int64_t b1) {
+        for (std::int64_t b = b0; b < b1; ++b) {
+            const auto i = static_cast<std::size_t>(b * n_slots);
+            gather_fn(y, block_begin(n, blocks, b), block_begin(n, blocks, b + 1), lo, n_slots,
+                      rule.data(), bits, pos.data() + i, lim.data() + i, out.get());
+            for (std::int64_t s = 0; s < n_slots; ++s)
+                if (pos[i + s] != lim[i + s])
+                    throw std::invalid_argument("stratified_gather: the labels do not match the scan");
         }
-        sizes[s] = m;
-        write += m;
+    });
+    // Per selected class, keep the want smallest keys among its candidates
+    // (few more: the bound sits a little above the quota); then close the
+    // gaps between classes.
+    sizes = total;
+    const KeysAtFn keys_at = pick_keys_at();
+    const std::uint64_t state = key_state(seed);
+    std::vector<std::int64_t> trimmed;
+    for (std::int64_t s = 0; s < n_slots; ++s)
+        if (want[s] > 0 && total[s] > want[s]) trimmed.push_back(s);
+    parallel_for(static_cast<std::int64_t>(trimmed.size()), n_threads, 1,
+                 [&](std::int64_t c0, std::int64_t c1) {
+                     for (std::int64_t c = c0; c < c1; ++c) {
+                         const std::int64_t s = trimmed[static_cast<std::size_t>(c)];
+                         sizes[s] = trim_class(out.get() + start[s], total[s], want[s],
+                                               bound[s], state, keys_at);
+                     }
+                 });
+    std::int64_t write = 0;
+    for (std::int64_t s = 0; s < n_slots; ++s) {
+        if (write != start[s] && sizes[s] > 0)
+            std::memmove(out.get() + write, out.get() + start[s],
+                         static_cast<std::size_t>(sizes[s]) * sizeof(std::int64_t));
+        write += sizes[s];
     }
     n_out = write;
 }
 
-#define IMBFAST_INSTANTIATE(L)                                                                 \
-    template std::pair<std::int64_t, std::int64_t> label_range<L>(const L*, std::int64_t, int); \
-    template void label_counts<L>(const L*, std::int64_t, std::int64_t, std::int64_t,           \
-                                  std::int64_t*, int);                                         \
-    template void StratifiedSelector::add<L>(const L*, std::int64_t, std::int64_t, int);       \
-    template void stratified_select<L>(const L*, std::int64_t, std::int64_t,                   \
-                                       const std::vector<std::int64_t>&,                       \
-                                       const std::vector<std::int64_t>&, std::uint64_t, double, \
-                                       int, std::vector<std::int64_t>&,                        \
-                                       std::vector<std::int64_t>&);                            \
-    template void stratified_select_into<L>(                                                   \
-        const L*, std::int64_t, std::int64_t, const std::vector<std::int64_t>&,                \
-        const std::vector<std::int64_t>&, std::uint64_t, double, int,                          \
-        std::unique_ptr<std::int64_t[]>&, std::int64_t&, std::vector<std::int64_t>&);
+#define IMBFAST_INSTANTIATE(L)                                                                  \
+    template void StratifiedSelector::add<L>(const L*, std::int64_t, std::int64_t, int);        \
+    template LabelScan stratified_scan<L>(const L*, std::int64_t, std::int64_t,                 \
+                                          const std::vector<std::uint64_t>&, std::uint64_t, int, \
+                                          std::uint64_t*);                                        \
+    template void stratified_gather<L>(                                                         \
+        const L*, std::int64_t, std::int64_t, const std::vector<std::int64_t>&,                 \
+        const std::vector<std::uint64_t>&, std::int64_t, const std::vector<std::int64_t>&,      \
+        const std::vector<std::int64_t>&, const std::uint64_t*, std::uint64_t, int, RowBuffer&, \
+        std::int64_t&,                                                                          \
+        std::vector<std::int64_t>&);
 
 IMBFAST_INSTANTIATE(std::int32_t)
 IMBFAST_INSTANTIATE(std::int64_t)

@@ -41,6 +41,13 @@ __all__ = [
 # Integer labels spanning at most this many values go to the core as they
 # are; wider ones are encoded with np.unique first.
 _MAX_SPAN = 1 << 20
+# Labels read (a strided view) to guess the class sizes before the exact pass.
+_SAMPLE = 1 << 18
+_MAX_KEY = np.uint64(2**64 - 1)
+# Margin of the key bounds, in standard deviations of the quota.
+_SIGMAS = 8.0
+# Surplus candidates beyond which a loose bound is worth another pass.
+_LOOSE = 1 << 16
 _UNDER_STRINGS = ("auto", "majority", "not minority", "not majority", "all")
 
 
@@ -81,30 +88,93 @@ def _integer_codes(y: np.ndarray) -> np.ndarray | None:
     return np.ascontiguousarray(y, dtype=np.int64)
 
 
-def _encode(y: Any, n_threads: int) -> _Labels:
-    y = _as_1d(y)
-    if y.shape[0] == 0:
-        raise ValueError("y must contain at least one label.")
+@dataclass
+class _Encoded:
+    """Codes for the core and how many rows of each slot a sample holds."""
+
+    codes: np.ndarray  # int32 or int64, C-contiguous; slot = codes - lo
+    lo: int
+    sampled: np.ndarray  # rows per slot in the sample
+    sample_size: int  # the whole array when `sampled` are exact counts
+    classes: np.ndarray | None  # the label of each slot (None: lo + slot)
+
+    def labels(self, counts: np.ndarray) -> _Labels:
+        """The classes present, given the exact rows per slot."""
+        slots = np.flatnonzero(counts)
+        classes = slots + self.lo if self.classes is None else self.classes[slots]
+        integer = self.classes is None or self.classes.dtype.kind in "iu"
+        return _Labels(
+            self.codes, self.lo, counts.shape[0], classes, slots, counts[slots], integer
+        )
+
+
+def _encode(y: np.ndarray) -> _Encoded:
+    """Integer labels as they are, with a strided sample of them; others coded."""
+    n = y.shape[0]
     codes = _integer_codes(y)
     if codes is not None:
-        lo, hi = _core.label_range(codes, n_threads)
-        span = hi - lo + 1
-        if span <= _MAX_SPAN:
-            full = _core.label_counts(codes, lo, span, n_threads)
-            slots = np.flatnonzero(full)
-            return _Labels(codes, lo, span, slots + lo, slots, full[slots], True)
+        sample = codes[:: max(1, n // _SAMPLE)]
+        lo, hi = int(sample.min()), int(sample.max())
+        if hi - lo < _MAX_SPAN:
+            sampled = np.bincount(sample - lo, minlength=hi - lo + 1)
+            return _Encoded(codes, lo, sampled, sample.shape[0], None)
+    return _unique_codes(y)
+
+
+def _unique_codes(y: np.ndarray) -> _Encoded:
+    """Labels coded by np.unique (exact counts): wide or non-integer labels."""
     classes, inverse = np.unique(y, return_inverse=True)
     inverse = np.ascontiguousarray(inverse.ravel(), dtype=np.int64)
-    counts = np.bincount(inverse, minlength=classes.shape[0]).astype(np.int64)
-    return _Labels(
-        inverse,
-        0,
-        classes.shape[0],
-        classes,
-        np.arange(classes.shape[0]),
-        counts,
-        codes is not None,
-    )
+    counts = np.bincount(inverse, minlength=classes.shape[0])
+    return _Encoded(inverse, 0, counts, y.shape[0], classes)
+
+
+def _widen(y: np.ndarray, enc: _Encoded, outside: tuple[int, int]) -> _Encoded:
+    """The sample missed labels outside its range: cover them, or code y."""
+    lo = min(enc.lo, outside[0])
+    hi = max(enc.lo + enc.sampled.shape[0] - 1, outside[1])
+    if hi - lo >= _MAX_SPAN:
+        return _unique_codes(y)
+    sampled = np.zeros(hi - lo + 1, dtype=np.int64)
+    sampled[enc.lo - lo : enc.lo - lo + enc.sampled.shape[0]] = enc.sampled
+    return _Encoded(enc.codes, lo, sampled, enc.sample_size, None)
+
+
+def _key_bounds(want: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Key bound under which, w.h.p., at least `want` of `n` rows fall."""
+    return np.asarray(
+        _core.key_threshold(want.astype(np.int64), n.astype(np.int64), _SIGMAS),
+        dtype=np.uint64,
+    ).reshape(-1)
+
+
+def _guess_bounds(target: Any, enc: _Encoded, replace: bool) -> np.ndarray:
+    """Key bound per slot from the sampled class sizes.
+
+    The bound only decides how many candidates the exact pass keeps (a few
+    more than needed); a wrong guess costs another pass, never a wrong row.
+    """
+    bound = np.full(enc.sampled.shape[0], _MAX_KEY, dtype=np.uint64)
+    present = np.flatnonzero(enc.sampled)
+    if callable(target) and not isinstance(target, Mapping):
+        return bound  # resolving it needs every label
+    seen = enc.sampled[present].astype(np.float64)
+    n = enc.codes.shape[0]
+    est = np.maximum(np.rint(seen * (n / enc.sample_size)), 1).astype(np.int64)
+    classes = present + enc.lo if enc.classes is None else enc.classes[present]
+    try:
+        n_keep = resolve_target(target, classes, est, replace=replace)
+    except (TypeError, ValueError):
+        return bound  # the exact counts will tell whether the target is valid
+    quota = n_keep.astype(np.float64)
+    if replace:  # about the expected number of distinct rows among n_keep draws
+        quota = est * -np.expm1(-quota / est)
+    if enc.sample_size < n:  # binomial error of the sampled counts
+        quota *= 1 + 6 * np.sqrt(1 / seen + 1 / seen.min())
+    quota = np.ceil(quota)
+    sel = (quota > 0) & (quota < est)
+    bound[present[sel]] = _key_bounds(quota[sel], est[sel])
+    return bound
 
 
 def _seed(random_state: Any) -> int:
@@ -395,14 +465,64 @@ def stratified_sample(
     [10, 10]
     """
     n_threads = resolve_n_jobs(n_jobs)
-    labels = _encode(y, n_threads)
-    n_keep = resolve_target(target, labels.classes, labels.counts, replace=replace, y=y)
+    y = _as_1d(y)
+    if y.shape[0] == 0:
+        raise ValueError("y must contain at least one label.")
     seed = _seed(random_state)
-    want, profiles = _plan(labels, n_keep, seed, replace)
-    full_counts = np.zeros(labels.span, dtype=np.int64)
-    full_counts[labels.slots] = labels.counts
-    rows, sizes = _core.stratified_select(
-        labels.codes, labels.lo, want, full_counts, seed, 8.0, n_threads
+    enc = _encode(y)
+    bound = _guess_bounds(target, enc, replace)
+    return _select(y, enc, bound, target, replace, seed, n_threads)
+
+
+def _select(
+    y: np.ndarray,
+    enc: _Encoded,
+    bound: np.ndarray,
+    target: Any,
+    replace: bool,
+    seed: int,
+    n_threads: int,
+) -> np.ndarray:
+    """Scan the labels (exact counts, candidates under `bound`), then gather.
+
+    A class whose bound turns out too tight (fewer candidates than its
+    quota) or far too loose is scanned again with the bound computed from
+    its exact size; a bound that is still too tight is lifted.
+    """
+    while True:
+        rows_per_block, cand_per_block, bits, outside = _core.stratified_scan(
+            enc.codes, enc.lo, bound, seed, n_threads
+        )
+        if outside is not None:
+            enc = _widen(y, enc, outside)
+            bound = _guess_bounds(target, enc, replace)
+            continue
+        counts = rows_per_block.sum(axis=0)
+        labels = enc.labels(counts)
+        n_keep = resolve_target(
+            target, labels.classes, labels.counts, replace=replace, y=y
+        )
+        want, profiles = _plan(labels, n_keep, seed, replace)
+        cand = cand_per_block.sum(axis=0)
+        sel = np.flatnonzero(want > 0)
+        exact = _key_bounds(want[sel], counts[sel])
+        tight = cand[sel] < want[sel]
+        loose = (cand[sel] > 2 * want[sel] + _LOOSE) & (bound[sel] > exact)
+        if not (tight.any() or loose.any()):
+            break
+        retry = np.where(tight & (bound[sel] >= exact), _MAX_KEY, exact)
+        bound = bound.copy()
+        bound[sel[tight | loose]] = retry[tight | loose]
+    rows, sizes = _core.stratified_gather(
+        enc.codes,
+        enc.lo,
+        want,
+        bound,
+        rows_per_block,
+        cand_per_block,
+        bits,
+        seed,
+        n_threads,
     )
     return _expand(rows, sizes, labels, profiles)
 

@@ -58,20 +58,10 @@ inline std::uint64_t row_key(std::uint64_t state, std::int64_t row) {
 // chosen at run time).
 void row_keys(std::uint64_t state, std::int64_t begin, std::int64_t n, std::uint64_t* out);
 
-// out[j] = row_key(state, rows[j]) for arbitrary (non-negative) rows: the
-// keys of rows gathered from several partitions.
+// out[j] = row_key(state, rows[j]) for arbitrary (non-negative) rows, e.g.
+// rows gathered from several partitions; vectorized like row_keys.
 void row_keys_at(std::uint64_t state, const std::int64_t* rows, std::int64_t n,
                  std::uint64_t* out);
-
-// Smallest and largest label; n must be > 0.
-template <class L>
-std::pair<std::int64_t, std::int64_t> label_range(const L* y, std::int64_t n, int n_threads);
-
-// counts[s] = number of rows with y == lo + s, for s < n_slots. Labels
-// outside [lo, lo + n_slots) are an std::out_of_range error.
-template <class L>
-void label_counts(const L* y, std::int64_t n, std::int64_t lo, std::int64_t n_slots,
-                  std::int64_t* counts, int n_threads);
 
 // Multiplicities of the distinct rows of a with-replacement draw of
 // `n_draws` rows from a class of `n_class` rows (see the file comment),
@@ -135,26 +125,56 @@ class StratifiedSelector {
     bool any_select_ = false;
 };
 
-// Whole-array selection: counts are the class sizes (label_counts), want as
-// for StratifiedSelector. Starts from thresholds `sigmas` standard
-// deviations above the expected quota and redoes, with no bound, the rare
-// classes whose candidates fall short, so the result is always exact.
-template <class L>
-void stratified_select(const L* y, std::int64_t n, std::int64_t lo,
-                       const std::vector<std::int64_t>& want,
-                       const std::vector<std::int64_t>& counts, std::uint64_t seed,
-                       double sigmas, int n_threads, std::vector<std::int64_t>& rows,
-                       std::vector<std::int64_t>& sizes);
+// Whole arrays are selected in two passes over the labels; the only large
+// allocations are the output and one bit per row:
+//
+// stratified_scan counts, per block of rows and class, the rows and the
+// candidates (rows whose key is at most the class's bound), and marks the
+// candidates in a bitmask (bit i % 64 of bits[i / 64]; (n + 63) / 64 words,
+// all written), so the keys are computed once. The caller learns the exact
+// class sizes from it, decides how many rows each class keeps, and checks
+// every selected class has at least that many candidates (if not, its bound
+// was too tight: scan again with a looser one). stratified_gather then
+// writes the rows kept to their final places and drops, per selected
+// class, the candidates beyond the want smallest keys.
+//
+// The bounds only decide how much work is done, never which rows come out.
+struct LabelScan {
+    std::int64_t blocks = 0;
+    std::vector<std::int64_t> counts;      // blocks x n_slots, block-major: rows per class
+    std::vector<std::int64_t> candidates;  // blocks x n_slots: rows with key <= bound[s]
+    // Labels outside [lo, lo + n_slots): they are not counted; the smallest
+    // and largest of them tell the caller the range to scan again with.
+    std::int64_t outside = 0;
+    std::int64_t outside_min = 0;
+    std::int64_t outside_max = 0;
+};
 
-// The same selection into a buffer the caller takes over: out holds n_out
-// rows (classes in label order, rows ascending), sizes the rows per class.
-// Two passes over the labels (count the candidates, then write each one to
-// its final place) so the only large allocation is the output itself.
 template <class L>
-void stratified_select_into(const L* y, std::int64_t n, std::int64_t lo,
-                            const std::vector<std::int64_t>& want,
-                            const std::vector<std::int64_t>& counts, std::uint64_t seed,
-                            double sigmas, int n_threads, std::unique_ptr<std::int64_t[]>& out,
-                            std::int64_t& n_out, std::vector<std::int64_t>& sizes);
+LabelScan stratified_scan(const L* y, std::int64_t n, std::int64_t lo,
+                          const std::vector<std::uint64_t>& bound, std::uint64_t seed,
+                          int n_threads, std::uint64_t* bits);
+
+// Memory handed to the caller, released with std::free (large buffers are
+// advised to use transparent huge pages: far fewer page faults).
+struct FreeDeleter {
+    void operator()(std::int64_t* p) const noexcept;
+};
+using RowBuffer = std::unique_ptr<std::int64_t[], FreeDeleter>;
+
+// want[s]: -1 keeps every row of class lo + s, 0 none, w > 0 the w rows with
+// the smallest keys (all among its candidates for bound[s]). counts,
+// candidates and bits are a stratified_scan of the same labels with the
+// same bounds.
+// out gets n_out rows, classes in label order, rows ascending; sizes[s] the
+// rows of class s.
+template <class L>
+void stratified_gather(const L* y, std::int64_t n, std::int64_t lo,
+                       const std::vector<std::int64_t>& want,
+                       const std::vector<std::uint64_t>& bound, std::int64_t blocks,
+                       const std::vector<std::int64_t>& counts,
+                       const std::vector<std::int64_t>& candidates, const std::uint64_t* bits,
+                       std::uint64_t seed, int n_threads, RowBuffer& out, std::int64_t& n_out,
+                       std::vector<std::int64_t>& sizes);
 
 }  // namespace imbfast
