@@ -1,4 +1,4 @@
-"""Exact k-nearest-neighbour search.
+"""k-nearest-neighbour search: exact engines and an approximate one.
 
 Engines (all exact unless ``algorithm="approx"``):
 
@@ -15,25 +15,60 @@ Engines (all exact unless ``algorithm="approx"``):
 The neighbour lists of these engines equal an exact brute-force float64
 search.
 
-- ``"approx"``: approximate search through a FAISS inverted-file index
-  (``IndexIVFFlat``, ``nlist`` about ``sqrt(n)`` k-means cells trained on a
-  sample of rows, ``nprobe`` cells visited per query). The candidates FAISS
-  returns (``k`` plus a few, in float32) are re-ranked by the C++ core with
+- ``"approx"``: approximate search over an inverted file of k-means cells
+  (FAISS k-means, ``nlist`` about ``sqrt(n)`` cells trained on a sample of
+  rows; ``nprobe`` cells searched per query). Two engines produce the
+  candidates (``k`` plus a few per query, float32):
+
+  * ``"cells"`` (the default): every row is assigned to its nearest
+    centroid by the fused C++ kernel; the queries of one cell all search
+    the rows of the ``nprobe`` cells whose centroids are nearest to that
+    cell's centroid (itself first), as one fused SIMD block, blocks run on
+    the threads in parallel.
+  * ``"faiss-ivf"``: FAISS ``IndexIVFFlat``, each query probing the
+    ``nprobe`` cells nearest to it.
+
+  The candidates are then re-ranked by the C++ core (``refine_knn``) with
   exact distances in double and ties by the lower index, so every returned
-  distance is exact and the lists are exactly ordered; only neighbours that
-  FAISS missed can differ from the exact answer. Queries of the fitted data
-  never return themselves (excluded by index). ``nprobe`` is chosen by a
-  calibration: the smallest power of two whose recall on a random sample of
-  queries, against the exact engine, reaches ``approx_recall`` (or given
-  explicitly). See :func:`last_plan` for the reported estimate. Problems too
-  small for an index (fewer than ``2**14`` rows or ``200_000`` distance pairs)
+  distance is exact and every list exactly ordered; only neighbours the
+  index missed can differ from the exact answer. Queries of the fitted data
+  never return themselves (excluded by index). ``refine_knn`` is called
+  with an error bound of ``-inf``: its completeness test ``k-th exact
+  distance < largest candidate distance - bound`` then always holds, so no
+  query is sent to the exact scan for lack of proof; the scan is only used
+  for a query left with fewer than ``k`` valid candidates (reported as
+  ``n_fallback``).
+
+  ``nprobe`` is chosen by a calibration: a random sample of
+  ``min(n_queries, 1000)`` queries (fixed seed) is answered by the exact
+  engine, and ``nprobe`` = 1, 2, 3, 4, 6, 9, ... is tried on it until the
+  sample's recall (fraction of the exact ``k`` neighbour ids found, averaged
+  over the queries) reaches ``approx_recall``; an explicit ``nprobe`` skips
+  the search but is still measured. The sample's recall is what
+  :func:`last_plan` reports, with its standard error (per-query spread,
+  finite-population corrected): for recall 0.99 and 1000 queries it is
+  about 0.002, so the true recall is within about 0.006 of the estimate
+  (3 standard errors). Stopping at the first ``nprobe`` that passes biases
+  the estimate up by a fraction of a standard error. Problems too small
+  for an index (fewer than ``2**14`` rows or ``200_000`` distance pairs)
   are answered exactly and report recall 1.0.
 
-  FAISS IVF was measured against ``IndexHNSWFlat`` on this project's 2-core
-  machine (200k x 32 clustered float32, all pairs, k=4): IVF reached recall
-  0.999 at nprobe=4 after 10 s of training and adding, HNSW (M=32) needed
-  efSearch=64 for 0.991 after 15.5 s of building and searched about twice as
-  slowly; IVF is therefore the approximate engine.
+  Measured on this project's 2-core machine (shared, noisy), all pairs,
+  k=4, d=32, clustered float32: at 200k rows FAISS ``IndexIVFFlat`` reached
+  recall 0.999 at nprobe=4 after 10 s of training and adding, while
+  ``IndexHNSWFlat`` (M=32) needed efSearch=64 for 0.991 after 15.5 s of
+  building and searched about twice as slowly, so HNSW is not offered; at
+  1M rows ``"faiss-ivf"`` took 50 s (38.8 s of it in the per-query search,
+  recall 0.997) and ``"cells"`` 8.5 s (recall 0.996). Unclustered data of
+  high intrinsic dimension has no cell structure to exploit: on 1M x 32
+  standard Gaussian rows FAISS IVF found only 65% of the neighbours with 64
+  of 4000 cells probed, and the calibration then climbs to many cells,
+  where the exact engine is as fast.
+
+  Peak memory of ``"cells"``: the input, its float32 copy when it is
+  float64, a float32 copy sorted by cell, ``nlist**2`` centroid distances,
+  and O(n_queries * (k + 3)) candidates; the cell blocks searched at once
+  (one per thread) are ``nprobe * n / nlist`` rows each.
 
 Differences from ``sklearn.neighbors.NearestNeighbors``: ties are always
 broken by the lower index, and a sample is never its own neighbour when
@@ -89,6 +124,12 @@ _CELLS_PER_SQRT_N = 1.0
 _CELLS_MIN_ROWS = 32
 _CELLS_TRAIN_PER_CELL = 20
 _CELLS_MAX_PROBE = 256
+
+
+def _next_probe(probe: int) -> int:
+    """Calibration steps: 1, 2, 3, 4, 6, 9, 13, ... (about x1.5)."""
+    return max(probe + 1, (3 * probe) // 2)
+
 
 # The plan of the most recent dense search (see last_plan()).
 _LAST_PLAN: dict[str, Any] = {}
@@ -153,7 +194,8 @@ def last_plan() -> dict[str, Any]:
     -------
     plan : dict
         ``algorithm`` (the engine used: ``"scan"``, ``"brute"``, ``"tree"``
-        or ``"ivf"``), ``requested``, ``n``, ``n_queries``, ``d``, ``k``,
+        or, for ``"approx"``, ``"cells"`` or ``"faiss-ivf"``), ``requested``,
+        ``n``, ``n_queries``, ``d``, ``k``,
         ``dtype`` and, for the fused brute force, ``n_fallback`` (queries
         answered by the exact scan because the float32 proof failed),
         ``n_candidates`` and ``symmetric``.
@@ -164,11 +206,11 @@ def last_plan() -> dict[str, Any]:
         ``recall_stderr`` (its standard error, from the spread of the
         per-query recalls, with the finite-population correction),
         ``recall_sample`` (queries in the sample, 0 when exact) and
-        ``recall_target``; for ``"ivf"`` also ``nlist``, ``nprobe`` (the
-        knob), ``nprobe_source`` (``"calibrated"`` or ``"given"``),
-        ``n_fallback`` (queries with fewer than k candidates, answered by an
-        exact scan) and the seconds spent in ``train_seconds``,
-        ``add_seconds``, ``calibrate_seconds``, ``search_seconds`` and
+        ``recall_target``; when an index was used also ``nlist``, ``nprobe``
+        (the knob), ``nprobe_max``, ``nprobe_source`` (``"calibrated"`` or
+        ``"given"``), ``n_candidates``, ``n_fallback`` (queries with fewer
+        than k candidates, answered by an exact scan) and the seconds spent
+        in ``build_seconds``, ``calibrate_seconds``, ``search_seconds`` and
         ``refine_seconds``.
     """
     return dict(_LAST_PLAN)
@@ -490,7 +532,7 @@ def _approx_dense(
             probe = 1
             per_query = sample_recall(probe)
             while per_query.mean() < target and probe < index.max_probe:
-                probe = min(index.max_probe, probe * 2)
+                probe = min(index.max_probe, _next_probe(probe))
                 per_query = sample_recall(probe)
             source = "calibrated"
         else:
@@ -586,6 +628,7 @@ def squared_kneighbors(
     algorithm: str = "auto",
     approx_recall: float = 0.99,
     nprobe: int | None = None,
+    approx_engine: str = "cells",
 ) -> tuple[np.ndarray, np.ndarray]:
     """k-NN with squared distances: the engine behind :func:`kneighbors`.
 
@@ -607,8 +650,11 @@ def squared_kneighbors(
         in (0, 1].
     nprobe : int, default=None
         With ``algorithm="approx"``: inverted-file cells visited per query
-        (>= 1, capped at the number of cells); ``None`` calibrates it from
-        ``approx_recall``.
+        (>= 1, capped at ``nprobe_max`` of :func:`last_plan`); ``None``
+        calibrates it from ``approx_recall``.
+    approx_engine : {"cells", "faiss-ivf"}, default="cells"
+        With ``algorithm="approx"``: how candidates are found (see the
+        module docstring).
 
     Returns
     -------
@@ -620,6 +666,10 @@ def squared_kneighbors(
     if algorithm not in ALGORITHMS:
         raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}.")
     check_approx_knobs(approx_recall, nprobe)
+    if approx_engine not in APPROX_ENGINES:
+        raise ValueError(
+            f"approx_engine must be one of {APPROX_ENGINES}, got {approx_engine!r}."
+        )
     k = int(n_neighbors)
     if k < 1:
         raise ValueError(f"n_neighbors must be >= 1, got {n_neighbors}.")
@@ -663,7 +713,9 @@ def squared_kneighbors(
     if Qd is not None:
         _check_finite(Qd, "query")
     if algorithm == "approx":
-        return _approx_dense(Xd, Qd, k, n_threads, float(approx_recall), nprobe)
+        return _approx_dense(
+            Xd, Qd, k, n_threads, float(approx_recall), nprobe, approx_engine
+        )
     return _exact_dense(Xd, Qd, k, n_threads, algorithm)
 
 
@@ -712,11 +764,11 @@ def kneighbors(
     return_distance : bool, default=False
         Also return the Euclidean distances.
     algorithm : {"auto", "brute", "tree", "approx"}, default="auto"
-        The engine (see the module docstring); the exact ones return the
-        same neighbours. ``"approx"`` searches a FAISS inverted file and
-        re-ranks its candidates exactly; its estimated recall is in
-        :func:`last_plan`. Sparse input always uses scikit-learn's exact
-        brute force.
+        The engine (see the module docstring); the exact ones return the same
+        neighbours. ``"approx"`` searches an inverted file of k-means cells
+        and re-ranks its candidates exactly; its estimated recall is in
+        :func:`last_plan`. Sparse input always uses scikit-learn's exact brute
+        force.
     approx_recall : float, default=0.99
         With ``algorithm="approx"``: the recall the calibration aims for.
     nprobe : int, default=None

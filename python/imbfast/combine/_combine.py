@@ -90,11 +90,11 @@ class SMOTEENN(_SMOTEThenClean):
     n_jobs : int, default=None
         Threads of the default SMOTE and ENN, with joblib's meaning.
     neighbors : {"exact", "approx"}, default="exact"
-        Neighbour search of the default SMOTE and ENN: "exact" or
-        "approx" (a FAISS inverted file calibrated to recall 0.99, its
+        Neighbour search of the default SMOTE and ENN: "exact" or "approx" (an
+        inverted file of FAISS k-means cells, calibrated to recall 0.99, its
         candidates re-ranked with exact distances; see
-        :func:`imbfast.neighbors.kneighbors`). Samplers given in ``smote``
-        or ``enn`` keep their own setting. Not available on dask input.
+        :func:`imbfast.neighbors.kneighbors`). Samplers given in ``smote`` or
+        ``enn`` keep their own setting. Not available on dask input.
 
     Attributes
     ----------
@@ -184,10 +184,10 @@ class SMOTETomek(_SMOTEThenClean):
         Threads of the default SMOTE and TomekLinks, with joblib's meaning.
     neighbors : {"exact", "approx"}, default="exact"
         Neighbour search of the default SMOTE and Tomek links: "exact" or
-        "approx" (a FAISS inverted file calibrated to recall 0.99, its
-        candidates re-ranked with exact distances; see
-        :func:`imbfast.neighbors.kneighbors`). Samplers given in ``smote``
-        or ``tomek`` keep their own setting. Not available on dask input.
+        "approx" (an inverted file of FAISS k-means cells, calibrated to
+        recall 0.99, its candidates re-ranked with exact distances; see
+        :func:`imbfast.neighbors.kneighbors`). Samplers given in ``smote`` or
+        ``tomek`` keep their own setting. Not available on dask input.
 
     Attributes
     ----------

@@ -54,11 +54,10 @@ class SMOTE(NeighborsModeMixin, DaskDispatchMixin, BaseOverSampler):
         on it.
     neighbors : {"exact", "approx"}, default="exact"
         How neighbours are searched: "exact" (imbfast's exact engines) or
-        "approx" (a FAISS inverted file calibrated to recall 0.99 on a sample
-        of queries, its candidates re-ranked with exact distances; see
-        :func:`imbfast.neighbors.kneighbors`). Ignored when ``k_neighbors``
-        is an object. Not available on dask
-        input.
+        "approx" (an inverted file of FAISS k-means cells, calibrated to
+        recall 0.99 on a sample of queries, its candidates re-ranked with
+        exact distances; see :func:`imbfast.neighbors.kneighbors`). Ignored
+        when ``k_neighbors`` is an object. Not available on dask input.
 
     Attributes
     ----------

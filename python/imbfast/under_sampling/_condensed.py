@@ -141,10 +141,10 @@ class OneSidedSelection(_PrototypeSelection):
         Threads, with joblib's meaning. The result does not depend on it.
     neighbors : {"exact", "approx"}, default="exact"
         How neighbours are searched: "exact" (imbfast's exact engines) or
-        "approx" (a FAISS inverted file calibrated to recall 0.99 on a sample
-        of queries, its candidates re-ranked with exact distances; see
-        :func:`imbfast.neighbors.kneighbors`). Ignored when ``n_neighbors`` is a
-        classifier object. Not available on dask
+        "approx" (an inverted file of FAISS k-means cells, calibrated to
+        recall 0.99 on a sample of queries, its candidates re-ranked with
+        exact distances; see :func:`imbfast.neighbors.kneighbors`). Ignored
+        when ``n_neighbors`` is a classifier object. Not available on dask
         input.
 
     Attributes
@@ -239,10 +239,10 @@ class CondensedNearestNeighbour(_PrototypeSelection):
         Threads, with joblib's meaning. The result does not depend on it.
     neighbors : {"exact", "approx"}, default="exact"
         How neighbours are searched: "exact" (imbfast's exact engines) or
-        "approx" (a FAISS inverted file calibrated to recall 0.99 on a sample
-        of queries, its candidates re-ranked with exact distances; see
-        :func:`imbfast.neighbors.kneighbors`). Ignored when ``n_neighbors`` is a
-        classifier object. Not available on dask
+        "approx" (an inverted file of FAISS k-means cells, calibrated to
+        recall 0.99 on a sample of queries, its candidates re-ranked with
+        exact distances; see :func:`imbfast.neighbors.kneighbors`). Ignored
+        when ``n_neighbors`` is a classifier object. Not available on dask
         input.
 
     Attributes

@@ -98,11 +98,10 @@ class EditedNearestNeighbours(
         Threads, with joblib's meaning. The result does not depend on it.
     neighbors : {"exact", "approx"}, default="exact"
         How neighbours are searched: "exact" (imbfast's exact engines) or
-        "approx" (a FAISS inverted file calibrated to recall 0.99 on a sample
-        of queries, its candidates re-ranked with exact distances; see
-        :func:`imbfast.neighbors.kneighbors`). Ignored when ``n_neighbors``
-        is an object. Not available on dask
-        input.
+        "approx" (an inverted file of FAISS k-means cells, calibrated to
+        recall 0.99 on a sample of queries, its candidates re-ranked with
+        exact distances; see :func:`imbfast.neighbors.kneighbors`). Ignored
+        when ``n_neighbors`` is an object. Not available on dask input.
 
     Attributes
     ----------
@@ -226,11 +225,10 @@ class RepeatedEditedNearestNeighbours(
         Threads, with joblib's meaning. The result does not depend on it.
     neighbors : {"exact", "approx"}, default="exact"
         How neighbours are searched: "exact" (imbfast's exact engines) or
-        "approx" (a FAISS inverted file calibrated to recall 0.99 on a sample
-        of queries, its candidates re-ranked with exact distances; see
-        :func:`imbfast.neighbors.kneighbors`). Ignored when ``n_neighbors``
-        is an object. Not available on dask
-        input.
+        "approx" (an inverted file of FAISS k-means cells, calibrated to
+        recall 0.99 on a sample of queries, its candidates re-ranked with
+        exact distances; see :func:`imbfast.neighbors.kneighbors`). Ignored
+        when ``n_neighbors`` is an object. Not available on dask input.
 
     Attributes
     ----------
@@ -388,11 +386,10 @@ class AllKNN(NeighborsModeMixin, _IterativeCleaning, BaseCleaningSampler):
         Threads, with joblib's meaning. The result does not depend on it.
     neighbors : {"exact", "approx"}, default="exact"
         How neighbours are searched: "exact" (imbfast's exact engines) or
-        "approx" (a FAISS inverted file calibrated to recall 0.99 on a sample
-        of queries, its candidates re-ranked with exact distances; see
-        :func:`imbfast.neighbors.kneighbors`). Ignored when ``n_neighbors``
-        is an object. Not available on dask
-        input.
+        "approx" (an inverted file of FAISS k-means cells, calibrated to
+        recall 0.99 on a sample of queries, its candidates re-ranked with
+        exact distances; see :func:`imbfast.neighbors.kneighbors`). Ignored
+        when ``n_neighbors`` is an object. Not available on dask input.
 
     Attributes
     ----------

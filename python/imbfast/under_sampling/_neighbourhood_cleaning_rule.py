@@ -59,10 +59,10 @@ class NeighbourhoodCleaningRule(NeighborsModeMixin, BaseCleaningSampler):
         Threads, with joblib's meaning. The result does not depend on it.
     neighbors : {"exact", "approx"}, default="exact"
         How neighbours are searched: "exact" (imbfast's exact engines) or
-        "approx" (a FAISS inverted file calibrated to recall 0.99 on a sample
-        of queries, its candidates re-ranked with exact distances; see
-        :func:`imbfast.neighbors.kneighbors`). Used by the default
-        edited-nearest-neighbours step and the minority vote when
+        "approx" (an inverted file of FAISS k-means cells, calibrated to
+        recall 0.99 on a sample of queries, its candidates re-ranked with
+        exact distances; see :func:`imbfast.neighbors.kneighbors`). Used by
+        the default edited-nearest-neighbours step and the minority vote when
         ``n_neighbors`` is an int or a ``NearestNeighbors``. Not available on
         dask input.
 

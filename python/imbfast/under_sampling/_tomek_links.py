@@ -51,10 +51,10 @@ class TomekLinks(NeighborsModeMixin, DaskDispatchMixin, BaseCleaningSampler):
         Threads, with joblib's meaning. The result does not depend on it.
     neighbors : {"exact", "approx"}, default="exact"
         How neighbours are searched: "exact" (imbfast's exact engines) or
-        "approx" (a FAISS inverted file calibrated to recall 0.99 on a sample
-        of queries, its candidates re-ranked with exact distances; see
-        :func:`imbfast.neighbors.kneighbors`). Not available on dask
-        input.
+        "approx" (an inverted file of FAISS k-means cells, calibrated to
+        recall 0.99 on a sample of queries, its candidates re-ranked with
+        exact distances; see :func:`imbfast.neighbors.kneighbors`). Not
+        available on dask input.
 
     Attributes
     ----------
