@@ -59,14 +59,19 @@ search.
   ``IndexHNSWFlat`` (M=32) needed efSearch=64 for 0.991 after 15.5 s of
   building and searched about twice as slowly, so HNSW is not offered; at
   1M rows ``"faiss-ivf"`` took 50 s (38.8 s of it in the per-query search,
-  recall 0.997) and ``"cells"`` 8.5 s (recall 0.996). Unclustered data of
-  high intrinsic dimension has no cell structure to exploit: on 1M x 32
-  standard Gaussian rows FAISS IVF found only 65% of the neighbours with 64
-  of 4000 cells probed, and the calibration then climbs to many cells,
-  where the exact engine is as fast.
+  recall 0.997) and ``"cells"`` 8.5 s (recall 0.996). At 100k rows of the
+  same kind of mixture (1000 clusters of 100 rows, d=8 and 20) each cell
+  holds parts of several clusters; ``"cells"`` then needs 28-42 probes and
+  is slightly slower than ``"faiss-ivf"`` (4.0 s against 2.7 s at d=20).
+  Unclustered data of high intrinsic dimension has no cell structure to
+  exploit: on 1M x 32 standard Gaussian rows FAISS IVF found only 65% of
+  the neighbours with 64 of 4000 cells probed; the calibration then climbs
+  to many probes (at most ``nprobe_max``, 256 cells), which can cost more
+  than the exact engine: use ``"approx"`` for clustered data.
 
   Peak memory of ``"cells"``: the input, its float32 copy when it is
-  float64, a float32 copy sorted by cell, ``nlist**2`` centroid distances,
+  float64, a float32 copy sorted by cell, two ``nlist**2`` tables (centroid
+  distances, votes), the 4 nearest centroids of every row while building,
   and O(n_queries * (k + 3)) candidates; the cell blocks searched at once
   (one per thread) are ``nprobe * n / nlist`` rows each.
 
