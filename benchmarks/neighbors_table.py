@@ -8,7 +8,17 @@ input itself is not counted. Scenarios: ``all-pairs`` (every
 row against all others, self excluded) and ``class`` (a 10% class queried
 against the other 90%, as TomekLinks/ENN-style samplers do).
 
+The approximate engines (``imbfast_approx``: the default "cells" engine,
+``imbfast_approx_ivf``: FAISS IndexIVFFlat, both calibrated to recall 0.99)
+get a recall column: the fraction of the exact neighbours found, measured
+after the timed search on 1000 random queries against imbfast's exact
+engine (the engine's own estimate is in the plan column). ``--data blobs``
+uses a Gaussian mixture (1000 centres, spread 4, unit noise) instead of
+standard Gaussian rows; the approximate engines need such structure.
+
     python benchmarks/neighbors_table.py --n 100000 --dims 8,20,100
+    python benchmarks/neighbors_table.py --n 100000 --data blobs \
+        --engines sklearn_brute,imbfast_auto,imbfast_approx,imbfast_approx_ivf
 """
 
 from __future__ import annotations
@@ -28,11 +38,34 @@ ENGINES = [
     "imbfast_brute",
     "imbfast_tree",
     "imbfast_auto",
+    "imbfast_approx",
+    "imbfast_approx_ivf",
 ]
 
 
-def _data(n: int, d: int, dtype: str) -> tuple[np.ndarray, np.ndarray | None]:
-    return np.random.default_rng(0).standard_normal((n, d)).astype(dtype), None
+def _data(n: int, d: int, dtype: str, kind: str = "gauss") -> np.ndarray:
+    rng = np.random.default_rng(0)
+    if kind == "blobs":
+        centres = rng.standard_normal((1000, d)) * 4
+        X = centres[rng.integers(0, 1000, n)] + rng.standard_normal((n, d))
+        return X.astype(dtype)
+    return rng.standard_normal((n, d)).astype(dtype)
+
+
+def _measured_recall(D: np.ndarray, Q: np.ndarray | None, ind: np.ndarray, k: int):
+    """Recall of ``ind`` on 1000 random queries against the exact engine."""
+    from imbfast.neighbors import kneighbors
+
+    nq = D.shape[0] if Q is None else Q.shape[0]
+    rows = np.sort(np.random.default_rng(7).choice(nq, min(nq, 1000), replace=False))
+    if Q is None:
+        exact = kneighbors(D, k + 1, query=D[rows])
+        keep = exact != rows[:, None]
+        keep[keep.all(axis=1), -1] = False
+        exact = exact[keep].reshape(rows.shape[0], k)
+    else:
+        exact = kneighbors(D, k, query=Q[rows])
+    return float((ind[rows][:, :, None] == exact[:, None, :]).any(axis=1).mean())
 
 
 def _split(X: np.ndarray, scenario: str) -> tuple[np.ndarray, np.ndarray | None]:
@@ -56,14 +89,23 @@ def _reset_peak() -> None:
         f.write("5")
 
 
-def worker(engine: str, scenario: str, n: int, d: int, k: int, n_jobs: int, dtype: str):
+def worker(
+    engine: str,
+    scenario: str,
+    n: int,
+    d: int,
+    k: int,
+    n_jobs: int,
+    dtype: str,
+    kind: str,
+):
     # Imports (and imbfast's editable rebuild check) happen before timing.
     import faiss
     from sklearn.neighbors import NearestNeighbors
 
     from imbfast.neighbors import kneighbors, last_plan
 
-    X, _ = _data(n, d, dtype)
+    X = _data(n, d, dtype, kind)
     D, Q = _split(X, scenario)
     kneighbors(D[:200], 2)  # loads the extension, warms the thread start-up
     _reset_peak()
@@ -82,6 +124,22 @@ def worker(engine: str, scenario: str, n: int, d: int, k: int, n_jobs: int, dtyp
         q = D if Q is None else Q
         index.search(q.astype(np.float32), k + (1 if Q is None else 0))
         plan = ""
+    elif engine.startswith("imbfast_approx"):
+        from imbfast.neighbors import squared_kneighbors
+
+        approx_engine = "faiss-ivf" if engine.endswith("_ivf") else "cells"
+        ind, _ = squared_kneighbors(
+            D,
+            k,
+            query=Q,
+            n_threads=n_jobs,
+            algorithm="approx",
+            approx_engine=approx_engine,
+        )
+        p = last_plan()
+        plan = f"{p['algorithm']} est={p['recall']:.4f}" + (
+            f" nlist={p['nlist']} nprobe={p['nprobe']}" if "nprobe" in p else ""
+        )
     else:
         kneighbors(D, k, query=Q, n_jobs=n_jobs, algorithm=engine.split("_", 1)[1])
         p = last_plan()
@@ -90,7 +148,14 @@ def worker(engine: str, scenario: str, n: int, d: int, k: int, n_jobs: int, dtyp
         )
     seconds = time.perf_counter() - t
     peak = _status_mb("VmHWM")
-    print(json.dumps({"seconds": seconds, "peak_mb": peak - base, "plan": plan}))
+    recall = (
+        _measured_recall(D, Q, ind, k) if engine.startswith("imbfast_approx") else None
+    )
+    print(
+        json.dumps(
+            {"seconds": seconds, "peak_mb": peak - base, "plan": plan, "recall": recall}
+        )
+    )
 
 
 def gemm_rate() -> float:
@@ -116,17 +181,21 @@ def main() -> None:
     parser.add_argument(
         "--tree-max-d", type=int, default=8, help="skip the KD-trees above this d"
     )
-    parser.add_argument("--worker", nargs=7, help=argparse.SUPPRESS)
+    parser.add_argument("--data", default="gauss", choices=["gauss", "blobs"])
+    parser.add_argument("--worker", nargs=8, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        e, s, n, d, k, j, dt = args.worker
-        worker(e, s, int(n), int(d), int(k), int(j), dt)
+        e, s, n, d, k, j, dt, kind = args.worker
+        worker(e, s, int(n), int(d), int(k), int(j), dt, kind)
         return
     engines = args.engines.split(",")
-    print(f"n={args.n} k={args.k} n_jobs={args.n_jobs} dtype={args.dtype}")
+    print(
+        f"n={args.n} k={args.k} n_jobs={args.n_jobs} dtype={args.dtype} "
+        f"data={args.data}"
+    )
     header = (
-        f"{'scenario':<10} {'d':>4} {'engine':<16} {'seconds':>8} {'x floor':>8} "
-        f"{'vs sk brute':>11} {'peak MB':>8}  plan"
+        f"{'scenario':<10} {'d':>4} {'engine':<18} {'seconds':>8} {'x floor':>8} "
+        f"{'vs sk brute':>11} {'peak MB':>8} {'recall':>7}  plan"
     )
     print(header)
     print("-" * len(header))
@@ -137,8 +206,8 @@ def main() -> None:
             n_q = args.n if scenario == "all-pairs" else args.n // 10
             floor = 2 * n_q * n_db * d / rate
             print(
-                f"{scenario:<10} {d:>4} {'GEMM floor':<16} {floor:>8.2f} {1:>8.2f} "
-                f"{'':>11} {'':>8}  numpy sgemm {rate / 1e9:.0f} GFLOP/s"
+                f"{scenario:<10} {d:>4} {'GEMM floor':<18} {floor:>8.2f} {1:>8.2f} "
+                f"{'':>11} {'':>8} {'':>7}  numpy sgemm {rate / 1e9:.0f} GFLOP/s"
             )
             sk_brute = None
             for engine in engines:
@@ -157,16 +226,18 @@ def main() -> None:
                     str(args.k),
                     str(args.n_jobs),
                     args.dtype,
+                    args.data,
                 ]
                 out = subprocess.run(cmd, capture_output=True, text=True, check=True)
                 r = json.loads(out.stdout.strip().splitlines()[-1])
                 if engine == "sklearn_brute":
                     sk_brute = r["seconds"]
                 ratio = f"{sk_brute / r['seconds']:.2f}x" if sk_brute else ""
+                recall = "" if r["recall"] is None else f"{r['recall']:.4f}"
                 print(
-                    f"{scenario:<10} {d:>4} {engine:<16} {r['seconds']:>8.2f} "
-                    f"{r['seconds'] / floor:>8.2f} {ratio:>11} {r['peak_mb']:>8.0f}  "
-                    f"{r['plan']}",
+                    f"{scenario:<10} {d:>4} {engine:<18} {r['seconds']:>8.2f} "
+                    f"{r['seconds'] / floor:>8.2f} {ratio:>11} {r['peak_mb']:>8.0f} "
+                    f"{recall:>7}  {r['plan']}",
                     flush=True,
                 )
 

@@ -17,11 +17,12 @@ from sklearn.base import clone
 from sklearn.utils import check_X_y
 
 from imbfast.base import DaskDispatchMixin
+from imbfast.neighbors import NEIGHBORS_CONSTRAINT, NeighborsModeMixin
 from imbfast.over_sampling import SMOTE
 from imbfast.under_sampling import EditedNearestNeighbours, TomekLinks
 
 
-class _SMOTEThenClean(DaskDispatchMixin, BaseSampler):
+class _SMOTEThenClean(NeighborsModeMixin, DaskDispatchMixin, BaseSampler):
     """SMOTE, then a cleaning sampler on the over-sampled data."""
 
     _sampling_type = "over-sampling"
@@ -33,12 +34,14 @@ class _SMOTEThenClean(DaskDispatchMixin, BaseSampler):
         random_state: Any = None,
         smote: Any = None,
         n_jobs: int | None = None,
+        neighbors: str = "exact",
     ) -> None:
         super().__init__()
         self.sampling_strategy = sampling_strategy
         self.random_state = random_state
         self.smote = smote
         self.n_jobs = n_jobs
+        self.neighbors = neighbors
 
     def _validate_smote(self) -> None:
         if self.smote is not None:
@@ -49,6 +52,7 @@ class _SMOTEThenClean(DaskDispatchMixin, BaseSampler):
                 sampling_strategy=self.sampling_strategy,
                 random_state=self.random_state,
                 n_jobs=self.n_jobs,
+                neighbors=self.neighbors,
             )
 
     @abstractmethod
@@ -85,6 +89,12 @@ class SMOTEENN(_SMOTEThenClean):
         ``EditedNearestNeighbours(sampling_strategy='all')``.
     n_jobs : int, default=None
         Threads of the default SMOTE and ENN, with joblib's meaning.
+    neighbors : {"exact", "approx"}, default="exact"
+        Neighbour search of the default SMOTE and ENN: "exact" or "approx" (an
+        inverted file of FAISS k-means cells, calibrated to recall 0.99, its
+        candidates re-ranked with exact distances; see
+        :func:`imbfast.neighbors.kneighbors`). Samplers given in ``smote`` or
+        ``enn`` keep their own setting. Not available on dask input.
 
     Attributes
     ----------
@@ -98,6 +108,10 @@ class SMOTEENN(_SMOTEThenClean):
         Number of features in the input dataset.
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Names of features seen during ``fit_resample``.
+    neighbors_recall_ : float
+        Only with ``neighbors="approx"``: the estimated recall of all the
+        approximate searches run (fraction of the exact neighbours found,
+        weighted by queries).
 
     Examples
     --------
@@ -116,6 +130,7 @@ class SMOTEENN(_SMOTEThenClean):
         "smote": [SMOTE, _ImbSMOTE, None],
         "enn": [EditedNearestNeighbours, _ImbENN, None],
         "n_jobs": [numbers.Integral, None],
+        "neighbors": NEIGHBORS_CONSTRAINT,
     }
 
     def __init__(
@@ -126,12 +141,14 @@ class SMOTEENN(_SMOTEThenClean):
         smote: Any = None,
         enn: Any = None,
         n_jobs: int | None = None,
+        neighbors: str = "exact",
     ) -> None:
         super().__init__(
             sampling_strategy=sampling_strategy,
             random_state=random_state,
             smote=smote,
             n_jobs=n_jobs,
+            neighbors=neighbors,
         )
         self.enn = enn
 
@@ -140,7 +157,7 @@ class SMOTEENN(_SMOTEThenClean):
             self.enn_ = clone(self.enn)
         else:
             self.enn_ = EditedNearestNeighbours(
-                sampling_strategy="all", n_jobs=self.n_jobs
+                sampling_strategy="all", n_jobs=self.n_jobs, neighbors=self.neighbors
             )
         return self.enn_
 
@@ -165,6 +182,12 @@ class SMOTETomek(_SMOTEThenClean):
         default ``TomekLinks(sampling_strategy='all')``.
     n_jobs : int, default=None
         Threads of the default SMOTE and TomekLinks, with joblib's meaning.
+    neighbors : {"exact", "approx"}, default="exact"
+        Neighbour search of the default SMOTE and Tomek links: "exact" or
+        "approx" (an inverted file of FAISS k-means cells, calibrated to
+        recall 0.99, its candidates re-ranked with exact distances; see
+        :func:`imbfast.neighbors.kneighbors`). Samplers given in ``smote`` or
+        ``tomek`` keep their own setting. Not available on dask input.
 
     Attributes
     ----------
@@ -178,6 +201,10 @@ class SMOTETomek(_SMOTEThenClean):
         Number of features in the input dataset.
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Names of features seen during ``fit_resample``.
+    neighbors_recall_ : float
+        Only with ``neighbors="approx"``: the estimated recall of all the
+        approximate searches run (fraction of the exact neighbours found,
+        weighted by queries).
 
     Examples
     --------
@@ -196,6 +223,7 @@ class SMOTETomek(_SMOTEThenClean):
         "smote": [SMOTE, _ImbSMOTE, None],
         "tomek": [TomekLinks, _ImbTomekLinks, None],
         "n_jobs": [numbers.Integral, None],
+        "neighbors": NEIGHBORS_CONSTRAINT,
     }
 
     def __init__(
@@ -206,12 +234,14 @@ class SMOTETomek(_SMOTEThenClean):
         smote: Any = None,
         tomek: Any = None,
         n_jobs: int | None = None,
+        neighbors: str = "exact",
     ) -> None:
         super().__init__(
             sampling_strategy=sampling_strategy,
             random_state=random_state,
             smote=smote,
             n_jobs=n_jobs,
+            neighbors=neighbors,
         )
         self.tomek = tomek
 
@@ -219,5 +249,7 @@ class SMOTETomek(_SMOTEThenClean):
         if self.tomek is not None:
             self.tomek_ = clone(self.tomek)
         else:
-            self.tomek_ = TomekLinks(sampling_strategy="all", n_jobs=self.n_jobs)
+            self.tomek_ = TomekLinks(
+                sampling_strategy="all", n_jobs=self.n_jobs, neighbors=self.neighbors
+            )
         return self.tomek_

@@ -346,6 +346,11 @@ def fit_resample_dask(sampler: Any, X: Any, y: Any) -> tuple[Any, Any]:
     """
     fn = _handler(sampler)
     sampler._validate_params()
+    if getattr(sampler, "neighbors", "exact") == "approx":
+        raise ValueError(
+            f"{type(sampler).__name__}(neighbors='approx'): approximate search is "
+            "not available on dask yet; use neighbors='exact' or in-memory input."
+        )
     inp = normalize(X, y)
     X_res, y_res = fn(sampler, inp)
     return restore(inp, X_res, y_res)

@@ -14,10 +14,16 @@ from sklearn.utils._param_validation import HasMethods, Interval
 
 from imbfast import _core
 from imbfast.base import DaskDispatchMixin, resolve_n_jobs
-from imbfast.neighbors import NearestNeighbors, neighbors_excluding_self
+from imbfast.neighbors import (
+    NEIGHBORS_CONSTRAINT,
+    NearestNeighbors,
+    NeighborsModeMixin,
+    algorithm_for,
+    neighbors_excluding_self,
+)
 
 
-class SMOTE(DaskDispatchMixin, BaseOverSampler):
+class SMOTE(NeighborsModeMixin, DaskDispatchMixin, BaseOverSampler):
     """Synthetic Minority Over-sampling Technique, C++-accelerated.
 
     A drop-in for :class:`imblearn.over_sampling.SMOTE`: the same
@@ -46,6 +52,12 @@ class SMOTE(DaskDispatchMixin, BaseOverSampler):
         Threads for the neighbour search and interpolation, with joblib's
         meaning; never more than the machine has. The output does not depend
         on it.
+    neighbors : {"exact", "approx"}, default="exact"
+        How neighbours are searched: "exact" (imbfast's exact engines) or
+        "approx" (an inverted file of FAISS k-means cells, calibrated to
+        recall 0.99 on a sample of queries, its candidates re-ranked with
+        exact distances; see :func:`imbfast.neighbors.kneighbors`). Ignored
+        when ``k_neighbors`` is an object. Not available on dask input.
 
     Attributes
     ----------
@@ -59,6 +71,11 @@ class SMOTE(DaskDispatchMixin, BaseOverSampler):
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Names of features seen during ``fit_resample``, for dataframes with
         string column names.
+    neighbors_recall_ : float
+        Only with ``neighbors="approx"``: the estimated recall of the
+        approximate searches (fraction of the exact neighbours found,
+        weighted by queries; 1.0 when every search was small enough to be
+        answered exactly).
 
     Notes
     -----
@@ -92,6 +109,7 @@ class SMOTE(DaskDispatchMixin, BaseOverSampler):
             HasMethods(["kneighbors", "kneighbors_graph"]),
         ],
         "n_jobs": [numbers.Integral, None],
+        "neighbors": NEIGHBORS_CONSTRAINT,
     }
 
     def __init__(
@@ -101,16 +119,20 @@ class SMOTE(DaskDispatchMixin, BaseOverSampler):
         random_state: Any = None,
         k_neighbors: Any = 5,
         n_jobs: int | None = None,
+        neighbors: str = "exact",
     ) -> None:
         super().__init__(sampling_strategy=sampling_strategy)
         self.random_state = random_state
         self.k_neighbors = k_neighbors
         self.n_jobs = n_jobs
+        self.neighbors = neighbors
 
     def _validate_estimator(self) -> None:
         if isinstance(self.k_neighbors, numbers.Integral):
             self.nn_k_ = NearestNeighbors(
-                n_neighbors=int(self.k_neighbors) + 1, n_jobs=self.n_jobs
+                n_neighbors=int(self.k_neighbors) + 1,
+                n_jobs=self.n_jobs,
+                algorithm=algorithm_for(self.neighbors),
             )
         else:
             self.nn_k_ = check_neighbors_object("k_neighbors", self.k_neighbors)

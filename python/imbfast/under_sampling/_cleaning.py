@@ -94,7 +94,7 @@ def _drop_self(ind: np.ndarray, rows: np.ndarray) -> np.ndarray:
 
 
 class NeighbourTable:
-    """Exact neighbour lists of samples among the samples still alive.
+    """Neighbour lists of samples among the samples still alive.
 
     Parameters
     ----------
@@ -105,9 +105,15 @@ class NeighbourTable:
         survive more removals before a row must be searched again.
     n_jobs : int or None
         Threads for the searches.
+    algorithm : str, default="auto"
+        The search engine (:func:`imbfast.neighbors.kneighbors`); with
+        ``"approx"`` the lists are approximate (exactly ranked candidates).
     """
 
-    def __init__(self, X: Any, width: int, n_jobs: int | None) -> None:
+    def __init__(
+        self, X: Any, width: int, n_jobs: int | None, algorithm: str = "auto"
+    ) -> None:
+        self.algorithm = algorithm
         self.X = X
         self.n = X.shape[0]
         self.width = int(width)
@@ -135,7 +141,7 @@ class NeighbourTable:
         if n_alive == self.n and rows.shape[0] == self.n:
             # Every sample, among every sample: self is excluded by index.
             rows = np.arange(self.n)
-            ind = kneighbors(self.X, w, n_jobs=self.n_jobs)
+            ind = kneighbors(self.X, w, n_jobs=self.n_jobs, algorithm=self.algorithm)
         else:
             X_alive = (
                 self.X
@@ -143,7 +149,13 @@ class NeighbourTable:
                 else take_rows(self.X, alive_ids, self.n_threads)
             )
             query = take_rows(self.X, rows, self.n_threads)
-            ind = kneighbors(X_alive, w + 1, query=query, n_jobs=self.n_jobs)
+            ind = kneighbors(
+                X_alive,
+                w + 1,
+                query=query,
+                n_jobs=self.n_jobs,
+                algorithm=self.algorithm,
+            )
             ind = _drop_self(alive_ids[ind], rows)
         self.lists[rows, :w] = ind
         self.lists[rows, w:] = -1

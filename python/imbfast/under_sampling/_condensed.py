@@ -14,7 +14,12 @@ from sklearn.utils._param_validation import HasMethods, Interval
 
 from imbfast import _core
 from imbfast.base import resolve_n_jobs, take_rows
-from imbfast.neighbors import kneighbors
+from imbfast.neighbors import (
+    NEIGHBORS_CONSTRAINT,
+    NeighborsModeMixin,
+    algorithm_for,
+    kneighbors,
+)
 from imbfast.under_sampling._cleaning import (
     first_seen_minority,
     label_codes,
@@ -32,10 +37,11 @@ _PARAMS: dict = {
     "n_seeds_S": [Interval(numbers.Integral, 1, None, closed="left")],
     "n_jobs": [numbers.Integral, None],
     "random_state": ["random_state"],
+    "neighbors": NEIGHBORS_CONSTRAINT,
 }
 
 
-class _PrototypeSelection(BaseCleaningSampler):
+class _PrototypeSelection(NeighborsModeMixin, BaseCleaningSampler):
     """Shared parameters and the k-NN vote of OSS and CNN."""
 
     _parameter_constraints: dict = _PARAMS
@@ -48,12 +54,14 @@ class _PrototypeSelection(BaseCleaningSampler):
         n_neighbors: Any = None,
         n_seeds_S: int = 1,
         n_jobs: int | None = None,
+        neighbors: str = "exact",
     ) -> None:
         super().__init__(sampling_strategy=sampling_strategy)
         self.random_state = random_state
         self.n_neighbors = n_neighbors
         self.n_seeds_S = n_seeds_S
         self.n_jobs = n_jobs
+        self.neighbors = neighbors
 
     def _validate_estimator(self) -> KNeighborsClassifier:
         # None and ints give a Euclidean KNeighborsClassifier whose vote
@@ -93,7 +101,11 @@ class _PrototypeSelection(BaseCleaningSampler):
         k = estimator.n_neighbors
         X_C = take_rows(X, C_ids, n_threads)
         ind = kneighbors(
-            X_C, k, query=take_rows(X, S_ids, n_threads), n_jobs=self.n_jobs
+            X_C,
+            k,
+            query=take_rows(X, S_ids, n_threads),
+            n_jobs=self.n_jobs,
+            algorithm=algorithm_for(self.neighbors),
         )
         voters = np.ascontiguousarray(C_ids[ind])
         # A 'mode' vote equal to the sample's own label = classified right;
@@ -127,6 +139,13 @@ class OneSidedSelection(_PrototypeSelection):
         Samples of each targeted class put in the initial set.
     n_jobs : int, default=None
         Threads, with joblib's meaning. The result does not depend on it.
+    neighbors : {"exact", "approx"}, default="exact"
+        How neighbours are searched: "exact" (imbfast's exact engines) or
+        "approx" (an inverted file of FAISS k-means cells, calibrated to
+        recall 0.99 on a sample of queries, its candidates re-ranked with
+        exact distances; see :func:`imbfast.neighbors.kneighbors`). Ignored
+        when ``n_neighbors`` is a classifier object. Not available on dask
+        input.
 
     Attributes
     ----------
@@ -140,6 +159,11 @@ class OneSidedSelection(_PrototypeSelection):
         Number of features in the input dataset.
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Names of features seen during ``fit_resample``.
+    neighbors_recall_ : float
+        Only with ``neighbors="approx"``: the estimated recall of the
+        approximate searches (fraction of the exact neighbours found,
+        weighted by queries; 1.0 when every search was small enough to be
+        answered exactly).
 
     Examples
     --------
@@ -184,7 +208,9 @@ class OneSidedSelection(_PrototypeSelection):
         idx_under = np.concatenate(kept)
         # Tomek links among what is left, for the targeted classes.
         X_sub = take_rows(X, idx_under, n_threads)
-        links = tomek_removal(X_sub, y[idx_under], keys, self.n_jobs)
+        links = tomek_removal(
+            X_sub, y[idx_under], keys, self.n_jobs, algorithm_for(self.neighbors)
+        )
         self.sample_indices_ = idx_under[~links]
         y_res = _safe_indexing(y, self.sample_indices_)
         warn_emptied(self, y, y_res)
@@ -211,6 +237,13 @@ class CondensedNearestNeighbour(_PrototypeSelection):
         Samples of each targeted class put in the initial set.
     n_jobs : int, default=None
         Threads, with joblib's meaning. The result does not depend on it.
+    neighbors : {"exact", "approx"}, default="exact"
+        How neighbours are searched: "exact" (imbfast's exact engines) or
+        "approx" (an inverted file of FAISS k-means cells, calibrated to
+        recall 0.99 on a sample of queries, its candidates re-ranked with
+        exact distances; see :func:`imbfast.neighbors.kneighbors`). Ignored
+        when ``n_neighbors`` is a classifier object. Not available on dask
+        input.
 
     Attributes
     ----------
@@ -224,6 +257,11 @@ class CondensedNearestNeighbour(_PrototypeSelection):
         Number of features in the input dataset.
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Names of features seen during ``fit_resample``.
+    neighbors_recall_ : float
+        Only with ``neighbors="approx"``: the estimated recall of the
+        approximate searches (fraction of the exact neighbours found,
+        weighted by queries; 1.0 when every search was small enough to be
+        answered exactly).
 
     Notes
     -----

@@ -12,7 +12,12 @@ from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from imbfast.base import DaskDispatchMixin, resolve_n_jobs, take_rows
-from imbfast.neighbors import NearestNeighbors
+from imbfast.neighbors import (
+    NEIGHBORS_CONSTRAINT,
+    NearestNeighbors,
+    NeighborsModeMixin,
+    algorithm_for,
+)
 from imbfast.under_sampling._cleaning import (
     NeighbourTable,
     ObjectNeighbours,
@@ -32,10 +37,14 @@ _N_NEIGHBORS = [
 ]
 
 
-def _neighbours_estimator(n_neighbors: Any, n_jobs: int | None) -> Any:
+def _neighbours_estimator(n_neighbors: Any, n_jobs: int | None, neighbors: str) -> Any:
     """``nn_``: an imbfast searcher for a count (self included), else a clone."""
     if int_neighbors(n_neighbors):
-        return NearestNeighbors(n_neighbors=int(n_neighbors) + 1, n_jobs=n_jobs)
+        return NearestNeighbors(
+            n_neighbors=int(n_neighbors) + 1,
+            n_jobs=n_jobs,
+            algorithm=algorithm_for(neighbors),
+        )
     nn = check_neighbors_object("n_neighbors", n_neighbors, additional_neighbor=1)
     # imbalanced-learn sets n_jobs unconditionally and fails on objects
     # without such a parameter; imbfast sets it only where it exists.
@@ -47,12 +56,13 @@ class _IterativeCleaning:
     """What RENN and AllKNN share: estimators and the stopping rules."""
 
     def _validate_estimator(self) -> None:
-        self.nn_ = _neighbours_estimator(self.n_neighbors, self.n_jobs)
+        self.nn_ = _neighbours_estimator(self.n_neighbors, self.n_jobs, self.neighbors)
         self.enn_ = EditedNearestNeighbours(
             sampling_strategy=self.sampling_strategy,
             n_neighbors=self.n_neighbors,
             kind_sel=self.kind_sel,
             n_jobs=self.n_jobs,
+            neighbors=self.neighbors,
         )
 
     def _start(self, y: np.ndarray) -> None:
@@ -71,7 +81,9 @@ class _IterativeCleaning:
         return below or vanished
 
 
-class EditedNearestNeighbours(DaskDispatchMixin, BaseCleaningSampler):
+class EditedNearestNeighbours(
+    NeighborsModeMixin, DaskDispatchMixin, BaseCleaningSampler
+):
     """Remove samples whose neighbours disagree with their label.
 
     A drop-in for :class:`imblearn.under_sampling.EditedNearestNeighbours`:
@@ -94,6 +106,12 @@ class EditedNearestNeighbours(DaskDispatchMixin, BaseCleaningSampler):
         the smaller label).
     n_jobs : int, default=None
         Threads, with joblib's meaning. The result does not depend on it.
+    neighbors : {"exact", "approx"}, default="exact"
+        How neighbours are searched: "exact" (imbfast's exact engines) or
+        "approx" (an inverted file of FAISS k-means cells, calibrated to
+        recall 0.99 on a sample of queries, its candidates re-ranked with
+        exact distances; see :func:`imbfast.neighbors.kneighbors`). Ignored
+        when ``n_neighbors`` is an object. Not available on dask input.
 
     Attributes
     ----------
@@ -108,6 +126,11 @@ class EditedNearestNeighbours(DaskDispatchMixin, BaseCleaningSampler):
         Number of features in the input dataset.
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Names of features seen during ``fit_resample``.
+    neighbors_recall_ : float
+        Only with ``neighbors="approx"``: the estimated recall of the
+        approximate searches (fraction of the exact neighbours found,
+        weighted by queries; 1.0 when every search was small enough to be
+        answered exactly).
 
     Notes
     -----
@@ -134,6 +157,7 @@ class EditedNearestNeighbours(DaskDispatchMixin, BaseCleaningSampler):
         "n_neighbors": _N_NEIGHBORS,
         "kind_sel": [StrOptions({"all", "mode"})],
         "n_jobs": [numbers.Integral, None],
+        "neighbors": NEIGHBORS_CONSTRAINT,
     }
 
     def __init__(
@@ -143,14 +167,16 @@ class EditedNearestNeighbours(DaskDispatchMixin, BaseCleaningSampler):
         n_neighbors: Any = 3,
         kind_sel: str = "all",
         n_jobs: int | None = None,
+        neighbors: str = "exact",
     ) -> None:
         super().__init__(sampling_strategy=sampling_strategy)
         self.n_neighbors = n_neighbors
         self.kind_sel = kind_sel
         self.n_jobs = n_jobs
+        self.neighbors = neighbors
 
     def _validate_estimator(self) -> None:
-        self.nn_ = _neighbours_estimator(self.n_neighbors, self.n_jobs)
+        self.nn_ = _neighbours_estimator(self.n_neighbors, self.n_jobs, self.neighbors)
 
     def _fit_resample(self, X: Any, y: np.ndarray) -> tuple[Any, np.ndarray]:
         self._validate_estimator()
@@ -159,7 +185,9 @@ class EditedNearestNeighbours(DaskDispatchMixin, BaseCleaningSampler):
         targeted = targeted_codes(classes, self.sampling_strategy_.keys())
         if int_neighbors(self.n_neighbors):
             k = int(self.n_neighbors)
-            table: Any = NeighbourTable(X, k, self.n_jobs)
+            table: Any = NeighbourTable(
+                X, k, self.n_jobs, algorithm_for(self.neighbors)
+            )
         else:
             k = self.nn_.n_neighbors - 1
             table = ObjectNeighbours(X, self.nn_, pass_k=False, n_threads=n_threads)
@@ -178,7 +206,9 @@ class EditedNearestNeighbours(DaskDispatchMixin, BaseCleaningSampler):
         return tags
 
 
-class RepeatedEditedNearestNeighbours(_IterativeCleaning, BaseCleaningSampler):
+class RepeatedEditedNearestNeighbours(
+    NeighborsModeMixin, _IterativeCleaning, BaseCleaningSampler
+):
     """Repeat edited nearest neighbours until it stops changing the data.
 
     A drop-in for
@@ -203,6 +233,12 @@ class RepeatedEditedNearestNeighbours(_IterativeCleaning, BaseCleaningSampler):
         Selection rule of each pass, as in :class:`EditedNearestNeighbours`.
     n_jobs : int, default=None
         Threads, with joblib's meaning. The result does not depend on it.
+    neighbors : {"exact", "approx"}, default="exact"
+        How neighbours are searched: "exact" (imbfast's exact engines) or
+        "approx" (an inverted file of FAISS k-means cells, calibrated to
+        recall 0.99 on a sample of queries, its candidates re-ranked with
+        exact distances; see :func:`imbfast.neighbors.kneighbors`). Ignored
+        when ``n_neighbors`` is an object. Not available on dask input.
 
     Attributes
     ----------
@@ -220,6 +256,11 @@ class RepeatedEditedNearestNeighbours(_IterativeCleaning, BaseCleaningSampler):
         Number of features in the input dataset.
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Names of features seen during ``fit_resample``.
+    neighbors_recall_ : float
+        Only with ``neighbors="approx"``: the estimated recall of the
+        approximate searches (fraction of the exact neighbours found,
+        weighted by queries; 1.0 when every search was small enough to be
+        answered exactly).
 
     Notes
     -----
@@ -247,6 +288,7 @@ class RepeatedEditedNearestNeighbours(_IterativeCleaning, BaseCleaningSampler):
         "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
         "kind_sel": [StrOptions({"all", "mode"})],
         "n_jobs": [numbers.Integral, None],
+        "neighbors": NEIGHBORS_CONSTRAINT,
     }
 
     def __init__(
@@ -257,12 +299,14 @@ class RepeatedEditedNearestNeighbours(_IterativeCleaning, BaseCleaningSampler):
         max_iter: int = 100,
         kind_sel: str = "all",
         n_jobs: int | None = None,
+        neighbors: str = "exact",
     ) -> None:
         super().__init__(sampling_strategy=sampling_strategy)
         self.n_neighbors = n_neighbors
         self.max_iter = max_iter
         self.kind_sel = kind_sel
         self.n_jobs = n_jobs
+        self.neighbors = neighbors
 
     def _fit_resample(self, X: Any, y: np.ndarray) -> tuple[Any, np.ndarray]:
         self._validate_estimator()
@@ -272,7 +316,9 @@ class RepeatedEditedNearestNeighbours(_IterativeCleaning, BaseCleaningSampler):
         if int_neighbors(self.n_neighbors):
             k = int(self.n_neighbors)
             # Spare neighbours let most lists survive a few removals.
-            table: Any = NeighbourTable(X, 2 * k + 2, self.n_jobs)
+            table: Any = NeighbourTable(
+                X, 2 * k + 2, self.n_jobs, algorithm_for(self.neighbors)
+            )
         else:
             k = self.nn_.n_neighbors - 1
             table = ObjectNeighbours(X, self.nn_, pass_k=False, n_threads=n_threads)
@@ -313,7 +359,7 @@ class RepeatedEditedNearestNeighbours(_IterativeCleaning, BaseCleaningSampler):
         return tags
 
 
-class AllKNN(_IterativeCleaning, BaseCleaningSampler):
+class AllKNN(NeighborsModeMixin, _IterativeCleaning, BaseCleaningSampler):
     """Edited nearest neighbours with k = 1, 2, ..., n_neighbors in turn.
 
     A drop-in for :class:`imblearn.under_sampling.AllKNN`: each pass edits
@@ -338,6 +384,12 @@ class AllKNN(_IterativeCleaning, BaseCleaningSampler):
         original minority.
     n_jobs : int, default=None
         Threads, with joblib's meaning. The result does not depend on it.
+    neighbors : {"exact", "approx"}, default="exact"
+        How neighbours are searched: "exact" (imbfast's exact engines) or
+        "approx" (an inverted file of FAISS k-means cells, calibrated to
+        recall 0.99 on a sample of queries, its candidates re-ranked with
+        exact distances; see :func:`imbfast.neighbors.kneighbors`). Ignored
+        when ``n_neighbors`` is an object. Not available on dask input.
 
     Attributes
     ----------
@@ -353,6 +405,11 @@ class AllKNN(_IterativeCleaning, BaseCleaningSampler):
         Number of features in the input dataset.
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Names of features seen during ``fit_resample``.
+    neighbors_recall_ : float
+        Only with ``neighbors="approx"``: the estimated recall of the
+        approximate searches (fraction of the exact neighbours found,
+        weighted by queries; 1.0 when every search was small enough to be
+        answered exactly).
 
     Notes
     -----
@@ -378,6 +435,7 @@ class AllKNN(_IterativeCleaning, BaseCleaningSampler):
         "kind_sel": [StrOptions({"all", "mode"})],
         "allow_minority": ["boolean"],
         "n_jobs": [numbers.Integral, None],
+        "neighbors": NEIGHBORS_CONSTRAINT,
     }
 
     def __init__(
@@ -388,12 +446,14 @@ class AllKNN(_IterativeCleaning, BaseCleaningSampler):
         kind_sel: str = "all",
         allow_minority: bool = False,
         n_jobs: int | None = None,
+        neighbors: str = "exact",
     ) -> None:
         super().__init__(sampling_strategy=sampling_strategy)
         self.n_neighbors = n_neighbors
         self.kind_sel = kind_sel
         self.allow_minority = allow_minority
         self.n_jobs = n_jobs
+        self.neighbors = neighbors
 
     def _fit_resample(self, X: Any, y: np.ndarray) -> tuple[Any, np.ndarray]:
         self._validate_estimator()
@@ -402,7 +462,9 @@ class AllKNN(_IterativeCleaning, BaseCleaningSampler):
         classes, codes = self._classes, self._codes
         k_max = self.nn_.n_neighbors - 1
         if int_neighbors(self.n_neighbors):
-            table: Any = NeighbourTable(X, 2 * k_max + 2, self.n_jobs)
+            table: Any = NeighbourTable(
+                X, 2 * k_max + 2, self.n_jobs, algorithm_for(self.neighbors)
+            )
         else:
             table = ObjectNeighbours(X, self.nn_, pass_k=True, n_threads=n_threads)
         ids = np.arange(y.shape[0])

@@ -15,7 +15,13 @@ from sklearn.utils._param_validation import HasMethods, Interval
 
 from imbfast import _core
 from imbfast.base import resolve_n_jobs, take_rows
-from imbfast.neighbors import NearestNeighbors, kneighbors
+from imbfast.neighbors import (
+    NEIGHBORS_CONSTRAINT,
+    NearestNeighbors,
+    NeighborsModeMixin,
+    algorithm_for,
+    kneighbors,
+)
 from imbfast.under_sampling._cleaning import (
     _drop_self,
     classes_by_first_seen,
@@ -26,7 +32,7 @@ from imbfast.under_sampling._cleaning import (
 from imbfast.under_sampling._edited_nearest_neighbours import EditedNearestNeighbours
 
 
-class NeighbourhoodCleaningRule(BaseCleaningSampler):
+class NeighbourhoodCleaningRule(NeighborsModeMixin, BaseCleaningSampler):
     """Clean the neighbourhoods of the minority class.
 
     A drop-in for :class:`imblearn.under_sampling.NeighbourhoodCleaningRule`.
@@ -51,6 +57,14 @@ class NeighbourhoodCleaningRule(BaseCleaningSampler):
         ``threshold_cleaning`` times the minority count.
     n_jobs : int, default=None
         Threads, with joblib's meaning. The result does not depend on it.
+    neighbors : {"exact", "approx"}, default="exact"
+        How neighbours are searched: "exact" (imbfast's exact engines) or
+        "approx" (an inverted file of FAISS k-means cells, calibrated to
+        recall 0.99 on a sample of queries, its candidates re-ranked with
+        exact distances; see :func:`imbfast.neighbors.kneighbors`). Used by
+        the default edited-nearest-neighbours step and the minority vote when
+        ``n_neighbors`` is an int or a ``NearestNeighbors``. Not available on
+        dask input.
 
     Attributes
     ----------
@@ -68,6 +82,11 @@ class NeighbourhoodCleaningRule(BaseCleaningSampler):
         Number of features in the input dataset.
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Names of features seen during ``fit_resample``.
+    neighbors_recall_ : float
+        Only with ``neighbors="approx"``: the estimated recall of the
+        approximate searches (fraction of the exact neighbours found,
+        weighted by queries; 1.0 when every search was small enough to be
+        answered exactly).
 
     Notes
     -----
@@ -94,6 +113,7 @@ class NeighbourhoodCleaningRule(BaseCleaningSampler):
         ],
         "threshold_cleaning": [Interval(numbers.Real, 0, None, closed="neither")],
         "n_jobs": [numbers.Integral, None],
+        "neighbors": NEIGHBORS_CONSTRAINT,
     }
 
     def __init__(
@@ -104,12 +124,14 @@ class NeighbourhoodCleaningRule(BaseCleaningSampler):
         n_neighbors: Any = 3,
         threshold_cleaning: float = 0.5,
         n_jobs: int | None = None,
+        neighbors: str = "exact",
     ) -> None:
         super().__init__(sampling_strategy=sampling_strategy)
         self.edited_nearest_neighbours = edited_nearest_neighbours
         self.n_neighbors = n_neighbors
         self.threshold_cleaning = threshold_cleaning
         self.n_jobs = n_jobs
+        self.neighbors = neighbors
 
     def _validate_estimator(self) -> None:
         # Our own vote (exact search) stands in for the classifier's predict
@@ -132,6 +154,7 @@ class NeighbourhoodCleaningRule(BaseCleaningSampler):
                 n_neighbors=self.n_neighbors,
                 kind_sel="mode",
                 n_jobs=self.n_jobs,
+                neighbors=self.neighbors,
             )
         else:
             self.edited_nearest_neighbours_ = clone(self.edited_nearest_neighbours)
@@ -196,7 +219,13 @@ class NeighbourhoodCleaningRule(BaseCleaningSampler):
                 f"n_samples_fit = {X.shape[0]}, n_samples = {rows.shape[0]}"
             )
         query = take_rows(X, rows, n_threads)
-        ind = kneighbors(X, k + 1, query=query, n_jobs=self.n_jobs)
+        ind = kneighbors(
+            X,
+            k + 1,
+            query=query,
+            n_jobs=self.n_jobs,
+            algorithm=algorithm_for(self.neighbors),
+        )
         return _drop_self(ind, rows)
 
     def __sklearn_tags__(self):

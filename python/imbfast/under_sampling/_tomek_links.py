@@ -20,7 +20,12 @@ from sklearn.utils import _safe_indexing
 
 from imbfast import _core
 from imbfast.base import DaskDispatchMixin, resolve_n_jobs, take_rows
-from imbfast.neighbors import kneighbors
+from imbfast.neighbors import (
+    NEIGHBORS_CONSTRAINT,
+    NeighborsModeMixin,
+    algorithm_for,
+    kneighbors,
+)
 from imbfast.under_sampling._cleaning import (
     _drop_self,
     label_codes,
@@ -72,7 +77,9 @@ def tomek_links_mask(
     return _core.tomek_links(nn1, codes, targeted, n_threads), n_searched
 
 
-def tomek_removal(X: Any, y: np.ndarray, keys: Any, n_jobs: int | None) -> np.ndarray:
+def tomek_removal(
+    X: Any, y: np.ndarray, keys: Any, n_jobs: int | None, algorithm: str = "auto"
+) -> np.ndarray:
     """Boolean mask of the samples of classes ``keys`` that sit in a Tomek link."""
     classes, codes = label_codes(y)
     targeted = targeted_codes(classes, keys)
@@ -81,20 +88,22 @@ def tomek_removal(X: Any, y: np.ndarray, keys: Any, n_jobs: int | None) -> np.nd
     if 2 * n_others >= codes.shape[0]:
         # Most samples need a search anyway: one all-pairs search, which
         # computes each pair once, is cheaper than two query searches.
-        all_nn1 = np.ascontiguousarray(kneighbors(X, 1, n_jobs=n_jobs)[:, 0])
+        all_nn1 = np.ascontiguousarray(
+            kneighbors(X, 1, n_jobs=n_jobs, algorithm=algorithm)[:, 0]
+        )
         remove, _ = tomek_links_mask(codes, targeted, lambda r: all_nn1[r], n_threads)
         return remove
 
     def nearest(rows: np.ndarray) -> np.ndarray:
         query = take_rows(X, rows, n_threads)
-        ind = kneighbors(X, 2, query=query, n_jobs=n_jobs)
+        ind = kneighbors(X, 2, query=query, n_jobs=n_jobs, algorithm=algorithm)
         return _drop_self(np.asarray(ind, dtype=np.int64), rows)[:, 0]
 
     remove, _ = tomek_links_mask(codes, targeted, nearest, n_threads)
     return remove
 
 
-class TomekLinks(DaskDispatchMixin, BaseCleaningSampler):
+class TomekLinks(NeighborsModeMixin, DaskDispatchMixin, BaseCleaningSampler):
     """Remove the targeted members of Tomek links.
 
     Two samples form a Tomek link when each is the other's nearest
@@ -111,6 +120,12 @@ class TomekLinks(DaskDispatchMixin, BaseCleaningSampler):
         labels.
     n_jobs : int, default=None
         Threads, with joblib's meaning. The result does not depend on it.
+    neighbors : {"exact", "approx"}, default="exact"
+        How neighbours are searched: "exact" (imbfast's exact engines) or
+        "approx" (an inverted file of FAISS k-means cells, calibrated to
+        recall 0.99 on a sample of queries, its candidates re-ranked with
+        exact distances; see :func:`imbfast.neighbors.kneighbors`). Not
+        available on dask input.
 
     Attributes
     ----------
@@ -122,6 +137,11 @@ class TomekLinks(DaskDispatchMixin, BaseCleaningSampler):
         Number of features in the input dataset.
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Names of features seen during ``fit_resample``.
+    neighbors_recall_ : float
+        Only with ``neighbors="approx"``: the estimated recall of the
+        approximate searches (fraction of the exact neighbours found,
+        weighted by queries; 1.0 when every search was small enough to be
+        answered exactly).
 
     Notes
     -----
@@ -147,16 +167,28 @@ class TomekLinks(DaskDispatchMixin, BaseCleaningSampler):
     _parameter_constraints: dict = {
         **BaseCleaningSampler._parameter_constraints,
         "n_jobs": [numbers.Integral, None],
+        "neighbors": NEIGHBORS_CONSTRAINT,
     }
 
     def __init__(
-        self, *, sampling_strategy: Any = "auto", n_jobs: int | None = None
+        self,
+        *,
+        sampling_strategy: Any = "auto",
+        n_jobs: int | None = None,
+        neighbors: str = "exact",
     ) -> None:
         super().__init__(sampling_strategy=sampling_strategy)
         self.n_jobs = n_jobs
+        self.neighbors = neighbors
 
     def _fit_resample(self, X: Any, y: np.ndarray) -> tuple[Any, np.ndarray]:
-        links = tomek_removal(X, y, self.sampling_strategy_.keys(), self.n_jobs)
+        links = tomek_removal(
+            X,
+            y,
+            self.sampling_strategy_.keys(),
+            self.n_jobs,
+            algorithm_for(self.neighbors),
+        )
         self.sample_indices_ = np.flatnonzero(~links)
         y_res = _safe_indexing(y, self.sample_indices_)
         warn_emptied(self, y, y_res)
