@@ -19,7 +19,7 @@ demo: $(VENV)/.installed-test
 	$(BIN)/imbfast demo
 
 test: $(VENV)/.installed-test
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest --doctest-modules --pyargs imbfast tests
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m pytest benchmarks --benchmark-only --benchmark-group-by=group --benchmark-columns=median,min,rounds

@@ -82,7 +82,7 @@ class RandomOverSampler(DaskDispatchMixin, BaseOverSampler):
     ...                            random_state=10)
     >>> X_res, y_res = RandomOverSampler(random_state=0).fit_resample(X, y)
     >>> sorted(Counter(y_res).items())
-    [(np.int64(0), 897), (np.int64(1), 897)]
+    [(np.int64(0), 898), (np.int64(1), 898)]
     """
 
     _parameter_constraints: dict = {

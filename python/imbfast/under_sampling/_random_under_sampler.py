@@ -63,7 +63,7 @@ class RandomUnderSampler(DaskDispatchMixin, BaseUnderSampler):
     ...                            random_state=10)
     >>> X_res, y_res = RandomUnderSampler(random_state=0).fit_resample(X, y)
     >>> sorted(Counter(y_res).items())
-    [(np.int64(0), 103), (np.int64(1), 103)]
+    [(np.int64(0), 102), (np.int64(1), 102)]
     """
 
     _parameter_constraints: dict = {

@@ -62,7 +62,7 @@ class StratifiedSampler(DaskDispatchMixin, BaseUnderSampler):
     ...                            random_state=10)
     >>> X_res, y_res = StratifiedSampler(random_state=0).fit_resample(X, y)
     >>> sorted(Counter(y_res.tolist()).items())
-    [(0, 103), (1, 103)]
+    [(0, 102), (1, 102)]
     """
 
     _parameter_constraints: dict = {
