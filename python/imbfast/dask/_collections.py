@@ -130,12 +130,13 @@ def restore(inp: DaskInput, X_res: Any, y_res: Any) -> tuple[Any, Any]:
     import dask.dataframe as dd
 
     X_df = dd.from_dask_array(X_res, columns=inp.columns)
-    try:
-        X_df = X_df.astype(inp.dtypes.to_dict())
-    except (TypeError, ValueError):
-        pass  # synthetic rows may not fit an integer column: keep floats
     y_ser = dd.from_dask_array(y_res, columns=inp.y_name)
-    return X_df, y_ser
+    try:
+        return X_df.astype(inp.dtypes.to_dict()), y_ser
+    except (TypeError, ValueError):
+        # Like imbalanced-learn's ArraysTransformer: when the input's dtypes
+        # cannot hold the resampled values, the resampled dtypes stay.
+        return X_df, y_ser
 
 
 def as_graph_value(value: Any) -> Any:
