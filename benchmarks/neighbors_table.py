@@ -14,9 +14,14 @@ get a recall column: the fraction of the exact neighbours found, measured
 after the timed search on 1000 random queries against imbfast's exact
 engine (the engine's own estimate is in the plan column). ``--data blobs``
 uses a Gaussian mixture (1000 centres, spread 4, unit noise) instead of
-standard Gaussian rows; the approximate engines need such structure.
+standard Gaussian rows; the approximate engines and the pruned exact engine
+(``imbfast_pruned``, run on Gaussian rows only up to ``--tree-max-d``) need
+such structure. ``--sample m`` times the baselines (sklearn, FAISS) on m
+random queries and scales their query time to all queries (the table says
+so): at 1M rows they would otherwise run for hours.
 
     python benchmarks/neighbors_table.py --n 100000 --dims 8,20,100
+    python benchmarks/neighbors_table.py --n 1000000 --sample 20000
     python benchmarks/neighbors_table.py --n 100000 --data blobs \
         --engines sklearn_brute,imbfast_auto,imbfast_approx,imbfast_approx_ivf
 """
@@ -37,6 +42,7 @@ ENGINES = [
     "faiss_flat",
     "imbfast_brute",
     "imbfast_tree",
+    "imbfast_pruned",
     "imbfast_auto",
     "imbfast_approx",
     "imbfast_approx_ivf",
@@ -98,6 +104,7 @@ def worker(
     n_jobs: int,
     dtype: str,
     kind: str,
+    sample: int,
 ):
     # Imports (and imbfast's editable rebuild check) happen before timing.
     import faiss
@@ -110,19 +117,31 @@ def worker(
     kneighbors(D[:200], 2)  # loads the extension, warms the thread start-up
     _reset_peak()
     base = _status_mb("VmRSS")
+    # The baselines answer every query, or a random sample of ``sample``
+    # queries whose time is scaled to all of them (their cost per query does
+    # not depend on which queries are asked; the fit is timed once).
+    queries = D if Q is None else Q
+    nq = queries.shape[0]
+    factor = 1.0
+    if sample and sample < nq and not engine.startswith("imbfast"):
+        pick = np.sort(np.random.default_rng(3).choice(nq, sample, replace=False))
+        queries = np.ascontiguousarray(queries[pick])
+        factor = nq / sample
     t = time.perf_counter()
     if engine.startswith("sklearn"):
         algorithm = engine.split("_", 1)[1]
         extra = 1 if Q is None else 0
         nn = NearestNeighbors(n_neighbors=k + extra, algorithm=algorithm, n_jobs=n_jobs)
-        nn.fit(D).kneighbors(D if Q is None else Q)
+        nn.fit(D)
+        t_fit = time.perf_counter() - t
+        nn.kneighbors(queries)
         plan = ""
     elif engine == "faiss_flat":
         faiss.omp_set_num_threads(n_jobs)
         index = faiss.IndexFlatL2(d)
         index.add(D.astype(np.float32))
-        q = D if Q is None else Q
-        index.search(q.astype(np.float32), k + (1 if Q is None else 0))
+        t_fit = time.perf_counter() - t
+        index.search(queries.astype(np.float32), k + (1 if Q is None else 0))
         plan = ""
     elif engine.startswith("imbfast_approx"):
         from imbfast.neighbors import squared_kneighbors
@@ -146,7 +165,14 @@ def worker(
         plan = p["algorithm"] + (
             f" fallback={p['n_fallback']}" if "n_fallback" in p else ""
         )
+        if "work_fraction" in p:
+            plan += f" work={p['work_fraction']:.4f} nlist={p['nlist']}"
+        if p.get("pruned_tried"):
+            plan += " (pruned tried)"
     seconds = time.perf_counter() - t
+    if factor > 1.0:
+        seconds = t_fit + (seconds - t_fit) * factor
+        plan = f"{int(nq / factor)} queries timed, x{factor:.0f} extrapolated"
     peak = _status_mb("VmHWM")
     recall = (
         _measured_recall(D, Q, ind, k) if engine.startswith("imbfast_approx") else None
@@ -182,11 +208,18 @@ def main() -> None:
         "--tree-max-d", type=int, default=8, help="skip the KD-trees above this d"
     )
     parser.add_argument("--data", default="gauss", choices=["gauss", "blobs"])
-    parser.add_argument("--worker", nargs=8, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--sample",
+        type=int,
+        default=0,
+        help="baselines (sklearn, FAISS) answer this many random queries and "
+        "their time is scaled to all queries (0: all queries)",
+    )
+    parser.add_argument("--worker", nargs=9, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        e, s, n, d, k, j, dt, kind = args.worker
-        worker(e, s, int(n), int(d), int(k), int(j), dt, kind)
+        e, s, n, d, k, j, dt, kind, sample = args.worker
+        worker(e, s, int(n), int(d), int(k), int(j), dt, kind, int(sample))
         return
     engines = args.engines.split(",")
     print(
@@ -213,8 +246,9 @@ def main() -> None:
             for engine in engines:
                 if engine == "sklearn_kd_tree" and d > args.tree_max_d:
                     continue
-                if engine == "imbfast_tree" and d > args.tree_max_d:
-                    continue
+                if engine in ("imbfast_tree", "imbfast_pruned") and d > args.tree_max_d:
+                    if engine == "imbfast_tree" or args.data != "blobs":
+                        continue
                 cmd = [
                     sys.executable,
                     __file__,
@@ -227,6 +261,7 @@ def main() -> None:
                     str(args.n_jobs),
                     args.dtype,
                     args.data,
+                    str(args.sample),
                 ]
                 out = subprocess.run(cmd, capture_output=True, text=True, check=True)
                 r = json.loads(out.stdout.strip().splitlines()[-1])

@@ -16,7 +16,7 @@ from imbfast.neighbors import (
     neighbors_excluding_self,
 )
 
-ENGINES = ["brute", "tree", "auto"]
+ENGINES = ["brute", "tree", "pruned", "auto"]
 
 
 def reference(X, k, Q=None):
@@ -218,3 +218,75 @@ def test_tiny_and_huge_magnitudes(scale):
     ind = kneighbors(X, 3, algorithm="brute")
     assert last_plan()["n_fallback"] == 0
     np.testing.assert_array_equal(ind, reference(X, 3)[0])
+    # The pruned search computes its bounds on scaled data too.
+    Xc = make_data("clustered", 800, 40, seed=4) * scale
+    np.testing.assert_array_equal(
+        kneighbors(Xc, 3, algorithm="pruned"), reference(Xc, 3)[0]
+    )
+
+
+def blobs(n, d, centers, seed, dtype=np.float64):
+    """Tight, well separated clusters: what the pruned search is for."""
+    X, _ = make_blobs(
+        n_samples=n,
+        n_features=d,
+        centers=centers,
+        cluster_std=0.3,
+        center_box=(-20, 20),
+        random_state=seed,
+    )
+    return X.astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("k", [1, 5])
+def test_pruned_skips_work_and_stays_exact(dtype, k):
+    X = blobs(6000, 12, 40, seed=k, dtype=dtype)
+    X[:300] = X[300:600]  # exact duplicates
+    expected = kneighbors(X, k, algorithm="brute", return_distance=True)
+    got = kneighbors(X, k, algorithm="pruned", return_distance=True)
+    plan = last_plan()
+    assert plan["algorithm"] == "pruned"
+    assert plan["work_fraction"] < 0.2
+    np.testing.assert_array_equal(got[1], expected[1])
+    np.testing.assert_array_equal(got[0], expected[0])
+    # Queries from outside the data, and copies of its rows.
+    Q = np.vstack([blobs(500, 12, 40, seed=99, dtype=dtype), X[:50]])
+    got = kneighbors(X, k, query=Q, algorithm="pruned")
+    assert last_plan()["work_fraction"] < 0.2
+    np.testing.assert_array_equal(got, kneighbors(X, k, query=Q, algorithm="brute"))
+
+
+def test_pruned_boundaries_and_threads():
+    # Points on the bisector of two clusters, and a cluster with fewer rows
+    # than k: the bounds must keep every cell that can hold a neighbour.
+    rng = np.random.default_rng(0)
+    X = np.vstack(
+        [
+            rng.standard_normal((2000, 6)) * 0.1,
+            rng.standard_normal((2000, 6)) * 0.1 + 5.0,
+            np.full((40, 6), 2.5) + rng.standard_normal((40, 6)) * 1e-3,
+            np.full((3, 6), -40.0),
+        ]
+    )
+    ref = reference(X, 6)[0]
+    for n_jobs in (1, 2):
+        np.testing.assert_array_equal(
+            kneighbors(X, 6, algorithm="pruned", n_jobs=n_jobs), ref
+        )
+
+
+def test_auto_tries_pruning_and_gives_up_on_unclustered_data(monkeypatch):
+    import imbfast.neighbors as nb
+
+    monkeypatch.setattr(nb, "_PRUNED_AUTO_MIN_PAIRS", 1000)
+    X = blobs(5000, 30, 30, seed=1)
+    ind = kneighbors(X, 4)
+    assert last_plan()["algorithm"] == "pruned"
+    np.testing.assert_array_equal(ind, kneighbors(X, 4, algorithm="brute"))
+    G = make_data("random", 5000, 30, seed=1)
+    ind = kneighbors(G, 4)
+    plan = last_plan()
+    assert plan["algorithm"] == "brute"
+    assert plan["pruned_tried"] is True
+    np.testing.assert_array_equal(ind, reference(G, 4)[0])

@@ -1,0 +1,448 @@
+"""Pruned exact k-NN: k-means cells and triangle-inequality bounds.
+
+The rows are cut into ``nlist`` cells by FAISS k-means (trained on a sample;
+every row then assigned to its nearest centroid by the fused C++ kernel),
+and each cell gets its exact radius ``r_j``: the largest distance, in
+double, from its centroid ``c_j`` to one of its rows. For a query ``q`` and
+any row ``x`` of cell ``j`` the triangle inequality gives
+``||q - x|| >= ||q - c_j|| - r_j``. The search then runs in two passes over
+the queries grouped by cell (the queries of one cell form a block, blocks
+run on the threads):
+
+1. Each block searches its own cell (and the nearest other cells when its
+   own holds fewer than k rows) with the fused exact kernel. The k-th
+   distance found, ``u_q``, bounds the true k-th distance from above.
+2. A cell ``j`` can hold a neighbour of ``q`` only if
+   ``||q - c_j|| - r_j <= u_q``. Cells are first screened for the whole
+   block with ``||c_a - c_j|| - ||q - c_a|| - r_j`` (centroid distances
+   only), then per query with ``||q - c_j||`` itself. Queries with cells left
+   search the union of their block's remaining cells, and the two lists are
+   merged by (squared distance, index).
+
+Every bound is computed in double from the original values and loosened by
+a relative margin far above its rounding error, so a cell is skipped only
+when none of its rows can be among the k nearest, ties included (a row at
+exactly the k-th distance with a lower index is never skipped). Each pass
+is the fused kernel's exact search over rows ordered by their original
+index, so the answer is the exact brute-force one, ties by the lower index.
+
+The work is counted before the second pass runs: :func:`pruned_knn` can be
+asked to give up (return ``None``) when the pruned search would compute
+more than a given fraction of the distances of the brute force, which is
+how ``algorithm="auto"`` tries it without risking much (the first pass
+and the partition cost about ``3 / sqrt(n)`` of the brute force).
+
+Memory: the float32 copy of the input (when it is float64) for the
+partition, the cell ids, order and distance to the centroid of every row
+(O(n)), an ``nlist x nlist`` table of centroid distances, O(n_queries * k)
+lists, and per running block the gathered rows it searches.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+
+from imbfast import _core
+
+# Cells per sqrt(n), at least this many rows per cell, and the k-means
+# training sample (rows per cell) and iterations.
+CELLS_PER_SQRT_N = 1.0
+MIN_ROWS_PER_CELL = 32
+TRAIN_PER_CELL = 20
+KMEANS_ITER = 10
+# Fine cells: rows per fine cell aimed at, and at most this many per cell.
+FINE_ROWS = 32
+FINE_MAX = 32
+# Relative margin of every bound: far above the rounding error of sums of
+# squares in double (about d * 1e-16), far below any pruning that matters.
+MARGIN = 1e-9
+# Absolute slack of the bounds (in the scaled units, where coordinates are
+# below 2): covers values that underflowed when scaled.
+ABS_SLACK = 1e-200
+# Extra candidates of the fused kernel's float32 pass.
+FUSED_EXTRA = 8
+# Rows per chunk when computing distances to the centroids.
+_CHUNK = 1 << 16
+
+
+class Partition:
+    """A k-means partition of the rows of X with exact cell radii.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d), float32 or float64, C-contiguous
+        The rows searched.
+    n_threads : int
+        Threads for the assignment.
+    seed : int, default=0
+        Seed of the training sample and of k-means.
+    """
+
+    def __init__(
+        self, X: np.ndarray, n_threads: int, scale: float = 1.0, seed: int = 0
+    ) -> None:
+        import faiss
+
+        n, d = X.shape
+        # The partition works on a float32 copy of the scaled rows (on X
+        # itself when it is float32 and needs no scaling).
+        self.scale = scale
+        Xf = self._float32(X)
+        nlist = max(
+            1, min(int(CELLS_PER_SQRT_N * math.sqrt(n)), n // MIN_ROWS_PER_CELL)
+        )
+        if nlist > 1:
+            rng = np.random.default_rng(seed)
+            n_train = min(n, TRAIN_PER_CELL * nlist)
+            train = np.ascontiguousarray(
+                Xf[np.sort(rng.choice(n, n_train, replace=False))]
+            )
+            saved = faiss.omp_get_max_threads()
+            faiss.omp_set_num_threads(n_threads)
+            try:
+                km = faiss.Kmeans(
+                    d,
+                    nlist,
+                    niter=KMEANS_ITER,
+                    seed=seed + 1234,
+                    min_points_per_centroid=1,
+                    max_points_per_centroid=TRAIN_PER_CELL,
+                )
+                km.train(train)
+            finally:
+                faiss.omp_set_num_threads(saved)
+            centroids = np.ascontiguousarray(km.centroids, dtype=np.float32)
+        else:
+            centroids = Xf.mean(axis=0, dtype=np.float64)[None, :].astype(np.float32)
+
+        self.nlist = nlist
+        self.centroids = centroids
+        # Bounds are computed on data scaled by a power of two (exact) that
+        # brings the largest coordinate near 1: no overflow or underflow.
+        self.C = centroids.astype(np.float64)
+        self.cell = self._nearest(Xf, n_threads)
+        del Xf
+        self.row_dist = centroid_distances(X, self.C, self.cell, scale)
+        self.order = np.argsort(self.cell, kind="stable")
+        self.counts = np.bincount(self.cell, minlength=nlist)
+        self.offsets = np.concatenate([[0], np.cumsum(self.counts)])
+        # Exact radii, loosened by the margin; an empty cell is never searched.
+        self.radius = np.full(nlist, -np.inf)
+        full = np.flatnonzero(self.counts)
+        sorted_dist = self.row_dist[self.order]
+        self.radius[full] = np.maximum.reduceat(sorted_dist, self.offsets[full]) * (
+            1.0 + MARGIN
+        )
+        sq = (self.C * self.C).sum(axis=1)
+        D2 = sq[:, None] + sq[None, :] - 2.0 * (self.C @ self.C.T)
+        # Centroid distances are only used to screen cells for a block;
+        # lowering them by the margin keeps the screen conservative.
+        slack = MARGIN * (sq[:, None] + sq[None, :]) + ABS_SLACK
+        self.D = np.sqrt(np.maximum(D2 - slack, 0.0))
+        np.fill_diagonal(self.D, 0.0)
+
+        # Fine cells: each cell split around up to FINE_MAX pivots.
+        self.fine_centres: list[np.ndarray] = [np.empty((0, d))] * nlist
+        self.fine_radius: list[np.ndarray] = [np.empty(0)] * nlist
+        self.fine_ids: list[list[np.ndarray]] = [[] for _ in range(nlist)]
+
+    def split(self, X: np.ndarray, c: int) -> None:
+        """Split cell c into fine cells with exact radii.
+
+        Pivots are chosen by farthest-point traversal from the row nearest
+        the centroid, rows go to their nearest pivot, and each fine cell is
+        centred on the mean of its rows; its radius is the largest distance
+        from that centre to one of its rows (double, loosened by the margin).
+        """
+        ids = self.order[self.offsets[c] : self.offsets[c + 1]]
+        m = int(min(FINE_MAX, max(1, ids.shape[0] // FINE_ROWS)))
+        R = X[ids].astype(np.float64) * self.scale
+        if m == 1:
+            groups = [np.arange(ids.shape[0])]
+        else:
+            pivots = [int(np.argmin(self.row_dist[ids]))]
+            far = np.einsum("ij,ij->i", R - R[pivots[0]], R - R[pivots[0]])
+            nearest = np.zeros(ids.shape[0], dtype=np.int64)
+            for p in range(1, m):
+                nxt = int(np.argmax(far))
+                if far[nxt] <= 0.0:
+                    break
+                pivots.append(nxt)
+                dist = np.einsum("ij,ij->i", R - R[nxt], R - R[nxt])
+                closer = dist < far
+                nearest[closer] = p
+                far = np.minimum(far, dist)
+            groups = [np.flatnonzero(nearest == p) for p in range(len(pivots))]
+        centres = np.empty((len(groups), R.shape[1]))
+        radius = np.empty(len(groups))
+        fine_ids = []
+        for g, rows in enumerate(groups):
+            centre = R[rows].mean(axis=0)
+            diff = R[rows] - centre
+            radius[g] = np.sqrt(np.einsum("ij,ij->i", diff, diff).max()) * (
+                1.0 + MARGIN
+            )
+            centres[g] = centre
+            fine_ids.append(ids[rows])
+        self.fine_centres[c] = centres
+        self.fine_radius[c] = radius
+        self.fine_ids[c] = fine_ids
+
+    def _float32(self, A: np.ndarray) -> np.ndarray:
+        if self.scale == 1.0:
+            return A if A.dtype == np.float32 else A.astype(np.float32)
+        out = np.empty(A.shape, dtype=np.float32)
+        for lo in range(0, A.shape[0], _CHUNK):
+            out[lo : lo + _CHUNK] = A[lo : lo + _CHUNK] * self.scale
+        return out
+
+    def assign(self, A: np.ndarray, n_threads: int) -> np.ndarray:
+        """Nearest centroid (float32 search) of every scaled row of A."""
+        return self._nearest(self._float32(A), n_threads)
+
+    def _nearest(self, Af: np.ndarray, n_threads: int) -> np.ndarray:
+        ind, _, _ = _core.fused_knn(self.centroids, Af, 1, FUSED_EXTRA, n_threads)
+        return np.ascontiguousarray(ind[:, 0])
+
+    def rows_of(self, cells: np.ndarray) -> np.ndarray:
+        """Original ids, ascending, of the rows in ``cells``."""
+        if cells.size == 1:
+            c = int(cells[0])
+            return self.order[self.offsets[c] : self.offsets[c + 1]]
+        ids = np.concatenate(
+            [self.order[self.offsets[c] : self.offsets[c + 1]] for c in cells]
+        )
+        ids.sort()
+        return ids
+
+
+def centroid_distances(
+    A: np.ndarray, C: np.ndarray, cell: np.ndarray, scale: float
+) -> np.ndarray:
+    """Distance, in double, from every scaled row of A to its cell's centroid."""
+    out = np.empty(A.shape[0])
+    for lo in range(0, A.shape[0], _CHUNK):
+        hi = min(A.shape[0], lo + _CHUNK)
+        diff = A[lo:hi].astype(np.float64) * scale - C[cell[lo:hi]]
+        out[lo:hi] = np.sqrt(np.einsum("ij,ij->i", diff, diff))
+    return out
+
+
+def _needed(
+    Qc: np.ndarray, q2: np.ndarray, Cc: np.ndarray, radius: np.ndarray, u: np.ndarray
+) -> np.ndarray:
+    """Which (query, centre) pairs pass ``||q - c|| - r <= u_q``.
+
+    Queries and centres are given relative to the same point (the block's
+    centroid) so the expansion ``|q|^2 + |c|^2 - 2<q, c>`` loses little;
+    its rounding error is covered by the margin. Compared squared:
+    ``||q - c||^2 - MARGIN * (|q|^2 + |c|^2) <= (u_q + r)^2``.
+    """
+    c2 = np.einsum("ij,ij->i", Cc, Cc)
+    lhs = Qc @ Cc.T
+    lhs *= -2.0
+    lhs += (1.0 - MARGIN) * q2[:, None]
+    lhs += (1.0 - MARGIN) * c2[None, :] - ABS_SLACK
+    reach = u[:, None] + radius[None, :]
+    reach *= reach
+    return lhs <= reach
+
+
+def _power_of_two_scale(arrays: np.ndarray | tuple[np.ndarray, ...]) -> float:
+    """1.0, or 2**-e bringing the largest absolute value into [1, 2).
+
+    Data whose largest value is within 2**±40 are used as they are (no
+    copy): their squares stay far from float32's and double's limits.
+    """
+    arrays = arrays if isinstance(arrays, tuple) else (arrays,)
+    top = max(
+        (max(abs(float(A.max())), abs(float(A.min()))) for A in arrays if A.size),
+        default=0.0,
+    )
+    if top == 0.0 or 2.0**-40 <= top <= 2.0**40:
+        return 1.0
+    return math.ldexp(1.0, -math.frexp(top)[1] + 1)
+
+
+def _merge(
+    idx_a: np.ndarray, dist_a: np.ndarray, idx_b: np.ndarray, dist_b: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The k smallest (distance, index) of two disjoint lists per row."""
+    idx = np.concatenate([idx_a, idx_b], axis=1)
+    dist = np.concatenate([dist_a, dist_b], axis=1)
+    order = np.lexsort((idx, dist), axis=1)[:, :k]
+    return np.take_along_axis(idx, order, axis=1), np.take_along_axis(
+        dist, order, axis=1
+    )
+
+
+def _run(fn: Callable[[int], None], items: list[int], n_threads: int) -> None:
+    """fn over items on n_threads threads, BLAS single-threaded inside."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1, user_api="blas"):
+        if n_threads == 1 or len(items) < 2:
+            for item in items:
+                fn(item)
+            return
+        with ThreadPoolExecutor(n_threads) as pool:
+            list(pool.map(fn, items))
+
+
+def pruned_knn(
+    X: np.ndarray,
+    Q: np.ndarray | None,
+    k: int,
+    n_threads: int,
+    max_work: float | None = None,
+) -> tuple[np.ndarray, np.ndarray, dict[str, Any]] | None:
+    """Exact k-NN of Q (or of X itself, self excluded) with cell pruning.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d), float32 or float64, C-contiguous
+        The rows searched (finite).
+    Q : ndarray of shape (n_queries, d) of X's dtype, or None
+        The queries; ``None`` queries the rows of X, each excluding itself.
+    k : int
+        Neighbours per query (``k <= n - 1`` when Q is None).
+    n_threads : int
+        Threads.
+    max_work : float, default=None
+        Give up and return ``None`` when the distances the search would
+        compute exceed this fraction of the brute force's (``n * n_queries``,
+        halved for all pairs, which the brute force computes once per pair).
+
+    Returns
+    -------
+    (indices, sq_distances, info) or None
+        Indices (int64) and exact squared distances (float64), shape
+        (n_queries, k), nearest first, ties by the lower index; ``info``
+        holds ``nlist``, ``work_fraction`` (distances computed over
+        ``n * n_queries``), ``n_second_pass`` (queries that searched cells
+        beyond their own) and ``build_seconds``.
+    """
+    import time
+
+    t0 = time.perf_counter()
+    n, _ = X.shape
+    self_query = Q is None
+    nq = n if self_query else Q.shape[0]
+    kk = k + 1 if self_query else k
+    scale = _power_of_two_scale(X if self_query else (X, Q))
+    part = Partition(X, n_threads, scale)
+    if self_query:
+        q_cell = part.cell
+        q_dist = part.row_dist
+        Qsrc = X
+    else:
+        q_cell = part.assign(Q, n_threads)
+        q_dist = centroid_distances(Q, part.C, q_cell, scale)
+        Qsrc = Q
+    q_order = np.argsort(q_cell, kind="stable")
+    q_offsets = np.concatenate(
+        [[0], np.cumsum(np.bincount(q_cell, minlength=part.nlist))]
+    )
+    build_seconds = time.perf_counter() - t0
+
+    out_idx = np.empty((nq, kk), dtype=np.int64)
+    out_dist = np.empty((nq, kk), dtype=np.float64)
+    # Second-pass plans per block: (query ids, cells to search).
+    plans: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    work = np.zeros(part.nlist)
+
+    def first_pass(a: int) -> None:
+        qs = q_order[q_offsets[a] : q_offsets[a + 1]]
+        # Own cell, then the nearest cells until k rows (kk) are there.
+        if part.counts[a] >= kk:
+            first = np.array([a])
+        else:
+            by_dist = np.argsort(part.D[a], kind="stable")
+            first = by_dist[
+                : int(np.searchsorted(np.cumsum(part.counts[by_dist]), kk)) + 1
+            ]
+        ids = part.rows_of(first)
+        Qb = np.ascontiguousarray(Qsrc[qs])
+        ind, dist, _ = _core.fused_knn(
+            np.ascontiguousarray(X[ids]), Qb, kk, FUSED_EXTRA, 1
+        )
+        out_idx[qs] = ids[ind]
+        out_dist[qs] = dist
+        done = int(ids.shape[0]) * qs.shape[0]
+        # Upper bound on each query's k-th distance, loosened by the margin.
+        u = np.sqrt(dist[:, -1]) * scale * (1.0 + MARGIN)
+        # ||q - c_j|| >= ||c_a - c_j|| - ||q - c_a||: screen for the block.
+        reach = float((q_dist[qs] + u).max()) * (1.0 + MARGIN)
+        screen = part.D[a] - part.radius <= reach
+        screen[first] = False
+        J = np.flatnonzero(screen)
+        if J.size:
+            Qc = Qb.astype(np.float64) * scale - part.C[a]
+            q2 = np.einsum("ij,ij->i", Qc, Qc)
+            J = J[_needed(Qc, q2, part.C[J] - part.C[a], part.radius[J], u).any(axis=0)]
+        if J.size:
+            # The fine cells of the cells left: screened for the whole block
+            # by their distance to this block's centroid, then per query.
+            centres = np.concatenate([part.fine_centres[j] for j in J]) - part.C[a]
+            radius = np.concatenate([part.fine_radius[j] for j in J])
+            fine = [ids for j in J for ids in part.fine_ids[j]]
+            to_centre = np.sqrt(np.einsum("ij,ij->i", centres, centres)) * (
+                1.0 - MARGIN
+            )
+            keep = np.flatnonzero(to_centre - radius <= reach)
+            need = _needed(Qc, q2, centres[keep], radius[keep], u)
+            needy = np.flatnonzero(need.any(axis=1))
+            if needy.size:
+                used = keep[need[needy].any(axis=0)]
+                rows = np.concatenate([fine[f] for f in used])
+                rows.sort()
+                plans[a] = (qs[needy], rows)
+                done += needy.size * rows.shape[0]
+        work[a] = done
+
+    _run(lambda c: part.split(X, c), np.flatnonzero(part.counts).tolist(), n_threads)
+    blocks = np.flatnonzero(np.diff(q_offsets)).tolist()
+    _run(first_pass, blocks, n_threads)
+    total = float(n) * float(nq)
+    work_fraction = float(work.sum()) / total
+    if max_work is not None:
+        brute = total / 2 if self_query else total
+        if work.sum() > max_work * brute:
+            return None
+
+    def second_pass(a: int) -> None:
+        qs, ids = plans[a]
+        k2 = min(kk, ids.shape[0])
+        ind, dist, _ = _core.fused_knn(
+            np.ascontiguousarray(X[ids]),
+            np.ascontiguousarray(Qsrc[qs]),
+            k2,
+            FUSED_EXTRA,
+            1,
+        )
+        out_idx[qs], out_dist[qs] = _merge(
+            out_idx[qs], out_dist[qs], ids[ind], dist, kk
+        )
+
+    n_second = sum(plan[0].shape[0] for plan in plans.values())
+    _run(second_pass, sorted(plans), n_threads)
+
+    if self_query:
+        # Drop the query itself by id; where duplicates pushed it out of the
+        # k + 1 nearest, the last (k + 1-th) entry goes instead.
+        keep = out_idx != np.arange(n)[:, None]
+        keep[keep.all(axis=1), -1] = False
+        out_idx = out_idx[keep].reshape(n, k)
+        out_dist = out_dist[keep].reshape(n, k)
+    info = {
+        "nlist": part.nlist,
+        "work_fraction": work_fraction,
+        "n_second_pass": int(n_second),
+        "build_seconds": build_seconds,
+    }
+    return out_idx, out_dist, info
