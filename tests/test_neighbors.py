@@ -290,3 +290,26 @@ def test_auto_tries_pruning_and_gives_up_on_unclustered_data(monkeypatch):
     assert plan["algorithm"] == "brute"
     assert plan["pruned_tried"] is True
     np.testing.assert_array_equal(ind, reference(G, 4)[0])
+
+
+@pytest.mark.parametrize("kind", ["random", "grid", "duplicated"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_fused_within_bound(kind, dtype):
+    # Only rows at squared distance <= within[i] count, ties at the bound
+    # included (the grid has many), padded with -1 / inf.
+    X = make_data(kind, 400, 5, seed=3).astype(dtype)
+    Q = make_data(kind, 60, 5, seed=4).astype(dtype)
+    ref_ind, ref_dist = reference(X, 6, Q)
+    within = np.ascontiguousarray(ref_dist[:, 2])  # the third distance, exactly
+    within[:5] = 0.0
+    within[5:10] = np.inf
+    ind, dist, _ = _core.fused_knn(X, Q, 6, 8, 2, within)
+    keep = ref_dist <= within[:, None]
+    np.testing.assert_array_equal(ind, np.where(keep, ref_ind, -1))
+    np.testing.assert_array_equal(dist, np.where(keep, ref_dist, np.inf))
+    with pytest.raises(ValueError, match="within needs queries"):
+        _core.fused_knn(X, None, 2, 8, 1, np.zeros(400))
+    with pytest.raises(ValueError, match="within must be >= 0"):
+        _core.fused_knn(X, Q, 2, 8, 1, np.full(60, np.nan))
+    with pytest.raises(ValueError, match="within"):
+        _core.fused_knn(X, Q, 2, 8, 1, np.zeros(59))

@@ -74,13 +74,22 @@ py::tuple search(const py::array& X, const py::object& Q_obj, std::int64_t k, in
 
 template <class T>
 py::tuple fused(const py::array& X, const py::object& Q_obj, std::int64_t k,
-                std::int64_t n_extra, int n_threads) {
+                std::int64_t n_extra, int n_threads, const py::object& within_obj) {
     check_array<T>(X, "X", 2);
     const std::int64_t n = X.shape(0), d = X.shape(1);
     py::array Q_arr;  // keeps the queries alive for the call
     const T* Q = queries<T>(Q_obj, d, Q_arr);
     const std::int64_t nq = Q ? Q_arr.shape(0) : n;
     if (k < 1) throw py::value_error("k must be >= 1");
+    py::array within_arr;
+    const double* within = nullptr;
+    if (!within_obj.is_none()) {
+        if (!Q) throw py::value_error("within needs queries Q");
+        within_arr = within_obj.cast<py::array>();
+        check_array<double>(within_arr, "within", 1);
+        check_dim(within_arr, "within", 0, nq);
+        within = ptr<double>(within_arr);
+    }
     py::array_t<std::int64_t> out_idx({nq, k});
     py::array_t<double> out_dist({nq, k});
     std::int64_t* oi = out_idx.mutable_data();
@@ -88,7 +97,8 @@ py::tuple fused(const py::array& X, const py::object& Q_obj, std::int64_t k,
     imbfast::FusedStats stats;
     {
         py::gil_scoped_release release;  // see refine()
-        stats = imbfast::fused_knn<T>(ptr<T>(X), n, d, Q, nq, k, n_extra, oi, od, n_threads);
+        stats = imbfast::fused_knn<T>(ptr<T>(X), n, d, Q, nq, k, n_extra, oi, od, n_threads,
+                                      within);
     }
     py::dict info;
     info["n_fallback"] = stats.n_fallback;
@@ -141,15 +151,17 @@ void register_neighbors(pybind11::module_& m) {
     m.def(
         "fused_knn",
         [](const py::array& X, const py::object& Q, std::int64_t k, std::int64_t n_extra,
-           int n_threads) {
-            if (is_float32(X)) return fused<float>(X, Q, k, n_extra, n_threads);
-            if (is_float64(X)) return fused<double>(X, Q, k, n_extra, n_threads);
+           int n_threads, const py::object& within) {
+            if (is_float32(X)) return fused<float>(X, Q, k, n_extra, n_threads, within);
+            if (is_float64(X)) return fused<double>(X, Q, k, n_extra, n_threads, within);
             bad_dtype(X);
         },
         py::arg("X"), py::arg("Q"), py::arg("k"), py::arg("n_extra") = 8,
-        py::arg("n_threads") = 1,
+        py::arg("n_threads") = 1, py::arg("within") = py::none(),
         "Exact k-NN by a fused float32 SIMD pass and exact re-ranking; returns (indices, "
-        "squared distances, info dict with n_fallback, n_candidates, symmetric).");
+        "squared distances, info dict with n_fallback, n_candidates, symmetric). With "
+        "`within` (float64, one squared distance per query) only rows at most that far "
+        "count; missing entries are index -1, distance inf.");
 }
 
 }  // namespace imbfast_bindings

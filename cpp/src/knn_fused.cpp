@@ -407,9 +407,13 @@ double error_bound(double qn, double max_norm, std::int64_t d) {
 template <class T>
 FusedStats fused_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std::int64_t nq,
                      std::int64_t k, std::int64_t n_extra, std::int64_t* out_idx,
-                     double* out_dist, int n_threads) {
+                     double* out_dist, int n_threads, const double* within) {
     check_sizes(n, d, Q, nq, k);
     if (n_extra < 0) throw std::invalid_argument("fused_knn: n_extra must be >= 0");
+    if (within && !Q) throw std::invalid_argument("fused_knn: within needs queries");
+    for (std::int64_t i = 0; within && i < nq; ++i)
+        if (std::isnan(within[i]) || within[i] < 0.0)
+            throw std::invalid_argument("fused_knn: within must be >= 0 (no NaN)");
     if (n > std::numeric_limits<std::int32_t>::max() - 2 * kAlign)
         throw std::invalid_argument("fused_knn: more than 2^31 rows");
     FusedStats stats;
@@ -479,6 +483,18 @@ FusedStats fused_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std
         });
     } else {
         lists[0].init(QP.n_pad, c);
+        // A query's threshold starts at its bound (scaled, half squared
+        // distance, plus the float32 pass's error bound, rounded up).
+        for (std::int64_t i = 0; within && i < nq; ++i) {
+            const double w = within[i] * scale * scale;
+            const double err = error_bound(QP.norms64[static_cast<std::size_t>(i)],
+                                           PX.max_norm, d);
+            const double start = 0.5 * (w + err) * (1.0 + 1e-6);
+            lists[0].thr[static_cast<std::size_t>(i)] =
+                start >= static_cast<double>(std::numeric_limits<float>::max())
+                    ? kInf
+                    : std::nextafter(static_cast<float>(start), kInf);
+        }
         const std::int64_t nb = (PX.n_pad + S - 1) / S;
         // Query blocks: large enough to reuse each database block, small
         // enough to share the work among threads.
@@ -520,21 +536,34 @@ FusedStats fused_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std
                 // List values are half squared distances.
                 worst = std::min(worst, 2.0 * static_cast<double>(L.thr[static_cast<std::size_t>(i)]));
             }
-            const bool complete = seen >= pool;
+            // With a bound, a list that never filled holds every row within
+            // it: the others were rejected against the starting threshold.
+            const bool short_list =
+                within && seen < c && !std::isinf(lists[0].thr[static_cast<std::size_t>(i)]);
+            bool complete = seen >= pool || short_list;
+            std::int64_t w = -1;  // entries written so far (-1: none)
             if (!complete && static_cast<std::int64_t>(top.size()) == k) {
-                top.write(out_idx + i * k, out_dist + i * k);
+                w = static_cast<std::int64_t>(top.write(out_idx + i * k, out_dist + i * k));
                 const double bound =
                     error_bound(QP.norms64[static_cast<std::size_t>(i)], PX.max_norm, d);
                 // Compared in the scaled units of the float32 pass.
                 // (Two multiplications: scale^2 alone could overflow.)
-                if (out_dist[i * k + k - 1] * scale * scale < worst - bound) continue;
+                if (out_dist[i * k + k - 1] * scale * scale < worst - bound) complete = true;
             }
             if (!complete) {
                 ++local_fallback;
                 top.clear();
                 scan_all(X, n, d, q, self, sqdist, top);
+                w = -1;
             }
-            top.write(out_idx + i * k, out_dist + i * k);
+            if (w < 0)
+                w = static_cast<std::int64_t>(top.write(out_idx + i * k, out_dist + i * k));
+            // Only rows within the bound count (the exact scan saw them all).
+            while (within && w > 0 && out_dist[i * k + w - 1] > within[i]) --w;
+            for (std::int64_t j = w; j < k; ++j) {
+                out_idx[i * k + j] = -1;
+                out_dist[i * k + j] = std::numeric_limits<double>::infinity();
+            }
         }
         n_fallback += local_fallback;
     });
@@ -544,9 +573,9 @@ FusedStats fused_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std
 
 template FusedStats fused_knn<float>(const float*, std::int64_t, std::int64_t, const float*,
                                      std::int64_t, std::int64_t, std::int64_t, std::int64_t*,
-                                     double*, int);
+                                     double*, int, const double*);
 template FusedStats fused_knn<double>(const double*, std::int64_t, std::int64_t, const double*,
                                       std::int64_t, std::int64_t, std::int64_t, std::int64_t*,
-                                      double*, int);
+                                      double*, int, const double*);
 
 }  // namespace imbfast

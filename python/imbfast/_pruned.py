@@ -65,7 +65,7 @@ MARGIN = 1e-9
 # below 2): covers values that underflowed when scaled.
 ABS_SLACK = 1e-200
 # Extra candidates of the fused kernel's float32 pass.
-FUSED_EXTRA = 8
+FUSED_EXTRA = 4
 # Rows per chunk when computing distances to the centroids.
 _CHUNK = 1 << 16
 
@@ -149,49 +149,65 @@ class Partition:
         # Fine cells: each cell split around up to FINE_MAX pivots.
         self.fine_centres: list[np.ndarray] = [np.empty((0, d))] * nlist
         self.fine_radius: list[np.ndarray] = [np.empty(0)] * nlist
-        self.fine_ids: list[list[np.ndarray]] = [[] for _ in range(nlist)]
+        self.fine_ids: list[np.ndarray] = [np.empty(0, dtype=np.int64)] * nlist
+        self.fine_label: list[np.ndarray] = [np.empty(0, dtype=np.int64)] * nlist
 
     def split(self, X: np.ndarray, c: int) -> None:
         """Split cell c into fine cells with exact radii.
 
-        Pivots are chosen by farthest-point traversal from the row nearest
-        the centroid, rows go to their nearest pivot, and each fine cell is
-        centred on the mean of its rows; its radius is the largest distance
-        from that centre to one of its rows (double, loosened by the margin).
+        ``m`` rows of the cell (evenly spaced in its order, which is the
+        original order: a deterministic, density-following sample) are the
+        first centres; rows go to the nearest centre, each centre moves to
+        the mean of its rows and rows are assigned once more (one k-means
+        step). A fine cell's radius is the largest distance from its centre
+        to one of its rows (double, loosened by the margin).
         """
         ids = self.order[self.offsets[c] : self.offsets[c + 1]]
-        m = int(min(FINE_MAX, max(1, ids.shape[0] // FINE_ROWS)))
+        count = ids.shape[0]
+        m = int(min(FINE_MAX, max(1, count // FINE_ROWS)))
         R = X[ids].astype(np.float64) * self.scale
         if m == 1:
-            groups = [np.arange(ids.shape[0])]
+            label = np.zeros(count, dtype=np.int64)
         else:
-            pivots = [int(np.argmin(self.row_dist[ids]))]
-            far = np.einsum("ij,ij->i", R - R[pivots[0]], R - R[pivots[0]])
-            nearest = np.zeros(ids.shape[0], dtype=np.int64)
-            for p in range(1, m):
-                nxt = int(np.argmax(far))
-                if far[nxt] <= 0.0:
-                    break
-                pivots.append(nxt)
-                dist = np.einsum("ij,ij->i", R - R[nxt], R - R[nxt])
-                closer = dist < far
-                nearest[closer] = p
-                far = np.minimum(far, dist)
-            groups = [np.flatnonzero(nearest == p) for p in range(len(pivots))]
-        centres = np.empty((len(groups), R.shape[1]))
-        radius = np.empty(len(groups))
-        fine_ids = []
-        for g, rows in enumerate(groups):
-            centre = R[rows].mean(axis=0)
-            diff = R[rows] - centre
-            radius[g] = np.sqrt(np.einsum("ij,ij->i", diff, diff).max()) * (
-                1.0 + MARGIN
-            )
-            centres[g] = centre
-            fine_ids.append(ids[rows])
+            centres = R[np.linspace(0, count - 1, m).astype(np.int64)]
+            for _ in range(2):
+                c2 = np.einsum("ij,ij->i", centres, centres)
+                label = np.argmin(c2[None, :] - 2.0 * (R @ centres.T), axis=1)
+                centres, _ = _group_means(R, label)
+            label = np.unique(label, return_inverse=True)[1]
+        centres, order = _group_means(R, label)
+        m = centres.shape[0]
+        sizes = np.bincount(label, minlength=m)
+        diff = R - centres[label]
+        dist = np.sqrt(np.einsum("ij,ij->i", diff, diff))
+        bounds = np.concatenate([[0], np.cumsum(sizes)])
+        radius = np.maximum.reduceat(dist[order], bounds[:-1])
         self.fine_centres[c] = centres
-        self.fine_radius[c] = radius
-        self.fine_ids[c] = fine_ids
+        self.fine_radius[c] = radius * (1.0 + MARGIN)
+        self.fine_label[c] = label
+        # Original ids grouped by fine cell, ascending within each.
+        self.fine_ids[c] = ids[order]
+
+    def gather_fine(self) -> None:
+        """All fine cells in flat arrays, once every cell is split.
+
+        Fine cells of cell c are ``fine_offsets[c]:fine_offsets[c + 1]`` of
+        ``F_centres`` / ``F_radius``; the ids of fine cell f are
+        ``fine_rows[F_start[f]:F_start[f + 1]]``.
+        """
+        sizes = [np.bincount(lab) if lab.size else lab for lab in self.fine_label]
+        counts = np.array([len(z) for z in sizes], dtype=np.int64)
+        self.fine_offsets = np.concatenate([[0], np.cumsum(counts)])
+        d = self.C.shape[1]
+        self.F_centres = np.concatenate(
+            [np.reshape(z, (-1, d)) for z in self.fine_centres]
+        )
+        self.F_radius = np.concatenate(self.fine_radius)
+        self.F_start = np.concatenate(
+            [[0], np.cumsum(np.concatenate(sizes).astype(np.int64))]
+        )
+        self.fine_rows = np.concatenate(self.fine_ids)
+        self.fine_ids = []
 
     def _float32(self, A: np.ndarray) -> np.ndarray:
         if self.scale == 1.0:
@@ -219,6 +235,17 @@ class Partition:
         )
         ids.sort()
         return ids
+
+
+def _group_means(R: np.ndarray, label: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Means of the rows of R per label (labels without rows dropped), and
+    the stable order of the rows by label."""
+    order = np.argsort(label, kind="stable")
+    sizes = np.bincount(label)
+    full = sizes > 0
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])[full]
+    sums = np.add.reduceat(R[order], starts, axis=0)
+    return sums / sizes[full, None], order
 
 
 def centroid_distances(
@@ -267,6 +294,118 @@ def _power_of_two_scale(arrays: np.ndarray | tuple[np.ndarray, ...]) -> float:
     if top == 0.0 or 2.0**-40 <= top <= 2.0**40:
         return 1.0
     return math.ldexp(1.0, -math.frexp(top)[1] + 1)
+
+
+def _ranges(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
+    """Concatenation of ``arange(starts[i], stops[i])`` over i."""
+    lengths = stops - starts
+    total = int(lengths.sum())
+    if total == 0:
+        return _NONE
+    shift = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+    return np.arange(total) + shift
+
+
+def _fine_of(part: Partition, J: np.ndarray) -> np.ndarray:
+    """Indices of the fine cells of the cells J."""
+    return _ranges(part.fine_offsets[J], part.fine_offsets[J + 1])
+
+
+def _union(part: Partition, fine: np.ndarray) -> np.ndarray:
+    """Original ids, ascending, of the rows of the fine cells ``fine``."""
+    rows = part.fine_rows[_ranges(part.F_start[fine], part.F_start[fine + 1])]
+    rows.sort()
+    return rows
+
+
+_NONE = np.empty(0, dtype=np.int64)
+
+
+def _plan_by_queries(
+    part: Partition,
+    a: int,
+    J: np.ndarray,
+    Qc: np.ndarray,
+    q2: np.ndarray,
+    u: np.ndarray,
+    reach: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows the block's queries must still search, and which queries need them.
+
+    Cells and fine cells are tested query by query (queries not from X).
+    """
+    J = J[_needed(Qc, q2, part.C[J] - part.C[a], part.radius[J], u).any(axis=0)]
+    if not J.size:
+        return _NONE, _NONE
+    fine = _fine_of(part, J)
+    centres = part.F_centres[fine] - part.C[a]
+    radius = part.F_radius[fine]
+    # Screened for the whole block by the distance to the block's centroid.
+    to_centre = np.sqrt(np.einsum("ij,ij->i", centres, centres)) * (1.0 - MARGIN)
+    keep = np.flatnonzero(to_centre - radius <= reach)
+    need = _needed(Qc, q2, centres[keep], radius[keep], u)
+    needy = np.flatnonzero(need.any(axis=1))
+    if not needy.size:
+        return _NONE, _NONE
+    return _union(part, fine[keep[need[needy].any(axis=0)]]), needy
+
+
+def _plan_by_fine_cells(
+    part: Partition,
+    a: int,
+    J: np.ndarray,
+    Qc: np.ndarray,
+    q2: np.ndarray,
+    u: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """As :func:`_plan_by_queries`, for queries that are the rows of cell a.
+
+    The queries are grouped by their own fine cell g (centre s_g, radius
+    r_g, largest bound U_g): a cell or fine cell (c, r) can matter to one of
+    them only if ``||s_g - c|| - r - r_g <= U_g``, a test per group instead
+    of per query; the queries are then tested against the fine cells some
+    group kept.
+    """
+    S = part.fine_centres[a] - part.C[a]
+    s2 = np.einsum("ij,ij->i", S, S)
+    U = np.zeros(S.shape[0])
+    np.maximum.at(U, part.fine_label[a], u)
+    U += part.fine_radius[a]
+    J = J[_needed(S, s2, part.C[J] - part.C[a], part.radius[J], U).any(axis=0)]
+    if not J.size:
+        return _NONE, _NONE
+    fine = _fine_of(part, J)
+    centres = part.F_centres[fine] - part.C[a]
+    radius = part.F_radius[fine]
+    by_group = _needed(S, s2, centres, radius, U)
+    label = part.fine_label[a]
+    order = np.argsort(label, kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(label))])
+    needy_parts = []
+    used = np.zeros(centres.shape[0], dtype=bool)
+    for g in np.flatnonzero(by_group.any(axis=1)):
+        cand = np.flatnonzero(by_group[g])
+        pos = order[bounds[g] : bounds[g + 1]]
+        need = _needed(Qc[pos], q2[pos], centres[cand], radius[cand], u[pos])
+        hit = need.any(axis=1)
+        if hit.any():
+            needy_parts.append(pos[hit])
+            used[cand[need[hit].any(axis=0)]] = True
+    if not needy_parts:
+        return _NONE, _NONE
+    needy = np.sort(np.concatenate(needy_parts))
+    return _union(part, fine[used]), needy
+
+
+def _drop_self(
+    ind: np.ndarray, dist: np.ndarray, qs: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Drop each query's own id from its k + 1 nearest; where duplicates
+    pushed it out of the list, the last entry goes instead."""
+    keep = ind != qs[:, None]
+    keep[keep.all(axis=1), -1] = False
+    m, width = ind.shape
+    return ind[keep].reshape(m, width - 1), dist[keep].reshape(m, width - 1)
 
 
 def _merge(
@@ -333,7 +472,6 @@ def pruned_knn(
     n, _ = X.shape
     self_query = Q is None
     nq = n if self_query else Q.shape[0]
-    kk = k + 1 if self_query else k
     scale = _power_of_two_scale(X if self_query else (X, Q))
     part = Partition(X, n_threads, scale)
     if self_query:
@@ -350,30 +488,45 @@ def pruned_knn(
     )
     build_seconds = time.perf_counter() - t0
 
-    out_idx = np.empty((nq, kk), dtype=np.int64)
-    out_dist = np.empty((nq, kk), dtype=np.float64)
+    out_idx = np.empty((nq, k), dtype=np.int64)
+    out_dist = np.empty((nq, k), dtype=np.float64)
     # Second-pass plans per block: (query ids, cells to search).
     plans: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     work = np.zeros(part.nlist)
 
     def first_pass(a: int) -> None:
         qs = q_order[q_offsets[a] : q_offsets[a + 1]]
-        # Own cell, then the nearest cells until k rows (kk) are there.
-        if part.counts[a] >= kk:
-            first = np.array([a])
-        else:
-            by_dist = np.argsort(part.D[a], kind="stable")
-            first = by_dist[
-                : int(np.searchsorted(np.cumsum(part.counts[by_dist]), kk)) + 1
-            ]
-        ids = part.rows_of(first)
         Qb = np.ascontiguousarray(Qsrc[qs])
-        ind, dist, _ = _core.fused_knn(
-            np.ascontiguousarray(X[ids]), Qb, kk, FUSED_EXTRA, 1
-        )
-        out_idx[qs] = ids[ind]
-        out_dist[qs] = dist
-        done = int(ids.shape[0]) * qs.shape[0]
+        # The own cell's rows among themselves (each pair once, self
+        # excluded by index) when it holds more than k rows; otherwise the
+        # own cell and the nearest others until there are enough rows.
+        need_rows = k + 1 if self_query else k
+        if self_query and part.counts[a] >= need_rows:
+            first = np.array([a])
+            ind, dist, _ = _core.fused_knn(Qb, None, k, FUSED_EXTRA, 1)
+            out_idx[qs] = qs[ind]
+            out_dist[qs] = dist
+            done = qs.shape[0] * qs.shape[0] // 2
+        else:
+            if part.counts[a] >= need_rows:
+                first = np.array([a])
+            else:
+                others = np.argsort(part.D[a], kind="stable")
+                others = others[others != a]
+                enough = np.searchsorted(
+                    np.cumsum(part.counts[others]), need_rows - part.counts[a]
+                )
+                first = np.concatenate([[a], others[: int(enough) + 1]])
+            ids = part.rows_of(first)
+            ind, dist, _ = _core.fused_knn(
+                np.ascontiguousarray(X[ids]), Qb, need_rows, FUSED_EXTRA, 1
+            )
+            ind = ids[ind]
+            if self_query:
+                ind, dist = _drop_self(ind, dist, qs)
+            out_idx[qs] = ind
+            out_dist[qs] = dist
+            done = int(ids.shape[0]) * qs.shape[0]
         # Upper bound on each query's k-th distance, loosened by the margin.
         u = np.sqrt(dist[:, -1]) * scale * (1.0 + MARGIN)
         # ||q - c_j|| >= ||c_a - c_j|| - ||q - c_a||: screen for the block.
@@ -384,30 +537,21 @@ def pruned_knn(
         if J.size:
             Qc = Qb.astype(np.float64) * scale - part.C[a]
             q2 = np.einsum("ij,ij->i", Qc, Qc)
-            J = J[_needed(Qc, q2, part.C[J] - part.C[a], part.radius[J], u).any(axis=0)]
-        if J.size:
-            # The fine cells of the cells left: screened for the whole block
-            # by their distance to this block's centroid, then per query.
-            centres = np.concatenate([part.fine_centres[j] for j in J]) - part.C[a]
-            radius = np.concatenate([part.fine_radius[j] for j in J])
-            fine = [ids for j in J for ids in part.fine_ids[j]]
-            to_centre = np.sqrt(np.einsum("ij,ij->i", centres, centres)) * (
-                1.0 - MARGIN
-            )
-            keep = np.flatnonzero(to_centre - radius <= reach)
-            need = _needed(Qc, q2, centres[keep], radius[keep], u)
-            needy = np.flatnonzero(need.any(axis=1))
+            if self_query:
+                rows, needy = _plan_by_fine_cells(part, a, J, Qc, q2, u)
+            else:
+                rows, needy = _plan_by_queries(part, a, J, Qc, q2, u, reach)
             if needy.size:
-                used = keep[need[needy].any(axis=0)]
-                rows = np.concatenate([fine[f] for f in used])
-                rows.sort()
                 plans[a] = (qs[needy], rows)
                 done += needy.size * rows.shape[0]
         work[a] = done
 
     _run(lambda c: part.split(X, c), np.flatnonzero(part.counts).tolist(), n_threads)
+    part.gather_fine()
+    t1 = time.perf_counter()
     blocks = np.flatnonzero(np.diff(q_offsets)).tolist()
     _run(first_pass, blocks, n_threads)
+    t2 = time.perf_counter()
     total = float(n) * float(nq)
     work_fraction = float(work.sum()) / total
     if max_work is not None:
@@ -417,7 +561,7 @@ def pruned_knn(
 
     def second_pass(a: int) -> None:
         qs, ids = plans[a]
-        k2 = min(kk, ids.shape[0])
+        k2 = min(k, ids.shape[0])
         ind, dist, _ = _core.fused_knn(
             np.ascontiguousarray(X[ids]),
             np.ascontiguousarray(Qsrc[qs]),
@@ -425,24 +569,19 @@ def pruned_knn(
             FUSED_EXTRA,
             1,
         )
-        out_idx[qs], out_dist[qs] = _merge(
-            out_idx[qs], out_dist[qs], ids[ind], dist, kk
-        )
+        out_idx[qs], out_dist[qs] = _merge(out_idx[qs], out_dist[qs], ids[ind], dist, k)
 
     n_second = sum(plan[0].shape[0] for plan in plans.values())
     _run(second_pass, sorted(plans), n_threads)
+    t3 = time.perf_counter()
 
-    if self_query:
-        # Drop the query itself by id; where duplicates pushed it out of the
-        # k + 1 nearest, the last (k + 1-th) entry goes instead.
-        keep = out_idx != np.arange(n)[:, None]
-        keep[keep.all(axis=1), -1] = False
-        out_idx = out_idx[keep].reshape(n, k)
-        out_dist = out_dist[keep].reshape(n, k)
     info = {
         "nlist": part.nlist,
         "work_fraction": work_fraction,
         "n_second_pass": int(n_second),
         "build_seconds": build_seconds,
+        "split_seconds": t1 - t0 - build_seconds,
+        "first_pass_seconds": t2 - t1,
+        "second_pass_seconds": t3 - t2,
     }
     return out_idx, out_dist, info

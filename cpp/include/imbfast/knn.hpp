@@ -58,10 +58,18 @@ struct FusedStats {
 // an exact scan. Same conventions and result as brute_knn.
 // Memory: X's float32 copy (twice: rows and panels), O(nq * (k + n_extra))
 // lists, per thread when querying X itself.
+//
+// within (optional, queries only): a squared distance per query. The search
+// then returns, for each query, the k nearest rows among those at squared
+// distance <= within[i] (exact, ties by index), padded with index -1 and
+// distance +inf when fewer rows are that close. The float32 pass starts each
+// query's threshold at within[i] plus the pass's error bound, so rows that
+// cannot qualify never enter a list; a list that stays short is complete by
+// construction (no exact scan).
 template <class T>
 FusedStats fused_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std::int64_t nq,
                      std::int64_t k, std::int64_t n_extra, std::int64_t* out_idx,
-                     double* out_dist, int n_threads);
+                     double* out_dist, int n_threads, const double* within = nullptr);
 
 // Exact k-NN with a KD-tree (median splits on the widest coordinate, exact
 // box pruning in double); same conventions and result as brute_knn. Fast
