@@ -27,6 +27,13 @@ from imbfast.under_sampling import (
 N = 20_000
 
 
+@pytest.fixture(autouse=True)
+def index_only(monkeypatch):
+    # These tests are about the approximate index: keep approx_engine="auto"
+    # from answering exactly with the pruned search (tested on its own below).
+    monkeypatch.setattr(nb, "_APPROX_PRUNED_PROBES", 0)
+
+
 def _clustered(n: int, d: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     centres = rng.standard_normal((50, d)) * 5
@@ -275,3 +282,20 @@ def test_dask_input_with_approx_rejected():
     Xd, yd = da.from_array(X, chunks=100), da.from_array(y, chunks=100)
     with pytest.raises(ValueError, match="approximate search is not available on dask"):
         TomekLinks(neighbors="approx").fit_resample(Xd, yd)
+
+
+def test_auto_engine_answers_exactly_when_pruning_is_cheap(monkeypatch):
+    monkeypatch.setattr(nb, "_APPROX_PRUNED_PROBES", 16)
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((200, 12)) * 20
+    X = X[rng.integers(0, 200, N)] + rng.standard_normal((N, 12)) * 0.1
+    ind, dist = nb.squared_kneighbors(X, 4, n_threads=2, algorithm="approx")
+    plan = last_plan()
+    assert plan["requested"] == "approx" and plan["algorithm"] == "pruned"
+    assert plan["recall"] == 1.0 and plan["recall_sample"] == 0
+    exact = nb.squared_kneighbors(X, 4, n_threads=2, algorithm="brute")
+    assert np.array_equal(ind, exact[0]) and np.array_equal(dist, exact[1])
+    # Unclustered rows: the pruned search gives up, the index answers.
+    G = _gaussian(N, 12, 6)
+    nb.squared_kneighbors(G, 4, n_threads=2, algorithm="approx")
+    assert last_plan()["algorithm"] == "cells"
