@@ -6,8 +6,10 @@ recall target 0.99, 2 threads; ``--n`` for a smaller run).
 The data are a Gaussian mixture (1000 centres drawn with standard deviation
 4 in every coordinate, unit-variance points around them), float32. The
 search is ``imbfast.neighbors.squared_kneighbors(X, k,
-algorithm="approx")``: index build + recall calibration + search + exact
-re-ranking, all timed together. The recall the engine reports (its
+algorithm="approx", approx_engine=...)``: with ``"auto"`` (the default) the
+pruned exact search when it is as cheap as an index (then recall 1.0), with
+``"cells"`` / ``"faiss-ivf"`` index build + recall calibration + search +
+exact re-ranking, all timed together. The recall the engine reports (its
 calibration sample) is checked against an independent random sample of
 queries answered by the exact engine, here. Peak RSS is the process's
 ``ru_maxrss`` (the input itself is included: 1.28 GB at 10M x 32).
@@ -63,6 +65,13 @@ def main() -> None:
     parser.add_argument("--recall", type=float, default=0.99)
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--check", type=int, default=2000, help="rows re-checked")
+    parser.add_argument(
+        "--engine",
+        default="auto",
+        choices=["auto", "cells", "faiss-ivf"],
+        help="approx_engine: auto answers exactly with the pruned search when "
+        "that is as cheap as the index",
+    )
     args = parser.parse_args()
 
     load_before = os.getloadavg()
@@ -78,6 +87,7 @@ def main() -> None:
         n_threads=args.n_jobs,
         algorithm="approx",
         approx_recall=args.recall,
+        approx_engine=args.engine,
     )
     t_search = time.perf_counter() - t
     plan = last_plan()
