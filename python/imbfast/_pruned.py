@@ -32,10 +32,14 @@ more than a given fraction of the distances of the brute force, which is
 how ``algorithm="auto"`` tries it without risking much (the first pass
 and the partition cost about ``3 / sqrt(n)`` of the brute force).
 
-Memory: the float32 copy of the input (when it is float64) for the
-partition, the cell ids, order and distance to the centroid of every row
-(O(n)), an ``nlist x nlist`` table of centroid distances, O(n_queries * k)
-lists, and per running block the gathered rows it searches.
+Memory: the float32 copy of the input (when it is float64 or needs
+scaling) while partitioning, the cell, order, fine cell and distance to the
+centroid of every row (O(n)), an ``nlist x nlist`` table of centroid
+distances, O(n_queries * k) lists, the second pass's row list of every
+block, and per running block the rows it gathers. Measured at 10M x 32
+float32 (1000 clusters, k=4): 3.5 GB peak RSS including the 1.28 GB input,
+150 s on 2 threads (build 36 s, fine cells 11 s, first pass 59 s, second
+pass 44 s), 0.074% of the brute force's distances.
 """
 
 from __future__ import annotations
