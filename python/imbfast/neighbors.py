@@ -63,7 +63,10 @@ search.
   engine, and ``nprobe`` = 1, 2, 3, 4, 6, 9, ... is tried on it until the
   sample's recall (fraction of the exact ``k`` neighbour ids found, averaged
   over the queries) reaches ``approx_recall``; an explicit ``nprobe`` skips
-  the search but is still measured. The sample's recall is what
+  the search but is still measured. When the target is not reached with
+  20% of the cells probed, the index would cost about as much as the exact
+  brute force: the exact engine answers instead (recall 1.0, and
+  :func:`last_plan` says ``index_gave_up``). The sample's recall is what
   :func:`last_plan` reports, with its standard error (per-query spread,
   finite-population corrected): for recall 0.99 and 1000 queries it is
   about 0.002, so the true recall is within about 0.006 of the estimate
@@ -531,6 +534,11 @@ class _Cells:
 
 
 APPROX_ENGINES = ("cells", "faiss-ivf")
+# The calibration stops at this share of the cells: an index probing more
+# costs about what the exact brute force does (its blocks run at a third of
+# the brute force's rate, which computes each pair once); the exact engine
+# answers instead.
+_APPROX_MAX_PROBE_SHARE = 0.2
 # ``approx_engine="auto"`` first tries the pruned exact search and keeps it
 # when its work is at most this many probed cells' worth (each about
 # sqrt(n) rows per query), what the index would need on clustered data.
@@ -630,12 +638,29 @@ def _approx_dense(
             return _per_query_recall(found, truth)
 
         if nprobe is None:
+            # Beyond this many probes the exact engine costs less.
+            limit = min(
+                index.max_probe, max(1, int(_APPROX_MAX_PROBE_SHARE * index.nlist))
+            )
             probe = 1
             per_query = sample_recall(probe)
-            while per_query.mean() < target and probe < index.max_probe:
-                probe = min(index.max_probe, _next_probe(probe))
+            while per_query.mean() < target and probe < limit:
+                probe = min(limit, _next_probe(probe))
                 per_query = sample_recall(probe)
             source = "calibrated"
+            if per_query.mean() < target:
+                index.release()
+                idx, dist = _exact_dense(X, Q, k, n_threads, "auto")
+                _LAST_PLAN.update(
+                    requested="approx",
+                    recall=1.0,
+                    recall_stderr=0.0,
+                    recall_sample=0,
+                    recall_target=target,
+                    index_gave_up=f"recall {per_query.mean():.4f} at nprobe={probe}",
+                )
+                _record_recall(1.0, nq, False)
+                return idx, dist
         else:
             probe = min(int(nprobe), index.max_probe)
             per_query = sample_recall(probe)
