@@ -104,7 +104,10 @@ querying the fitted data (``X=None``) even when it has exact duplicates.
 
 from __future__ import annotations
 
+import contextlib
 import numbers
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -218,11 +221,29 @@ class RecallTracker:
 
 
 _TRACKERS: list[RecallTracker] = []
+# Per thread: searches whose recall the caller measures itself (see untracked).
+_UNTRACKED = threading.local()
 
 
 def _record_recall(recall: float, n_queries: int, indexed: bool) -> None:
+    if getattr(_UNTRACKED, "depth", 0):
+        return
     for tracker in _TRACKERS:
         tracker.add(recall, n_queries, indexed)
+
+
+@contextlib.contextmanager
+def untracked() -> Iterator[None]:
+    """Keep this thread's searches out of the active :class:`RecallTracker`.
+
+    For searches that are parts of a larger one whose recall is measured as
+    a whole (the per-partition searches of the sharded dask search).
+    """
+    _UNTRACKED.depth = getattr(_UNTRACKED, "depth", 0) + 1
+    try:
+        yield
+    finally:
+        _UNTRACKED.depth -= 1
 
 
 def last_plan() -> dict[str, Any]:

@@ -10,6 +10,13 @@ decision are searched against the shards:
   one) and the distance to the nearest non-majority row (broadcast). When the
   latter is larger, every global neighbour is a majority row and the row is
   kept; only the other ("ambiguous") rows are searched against the shards.
+
+With ``neighbors="approx"`` the searches against the shards are the
+approximate sharded search (see imbfast.dask._search). The ENN prefilter
+stays exact: its within-chunk k-th distance may then come from the
+approximate engine, which only returns real rows at exact distances, so it
+is still an upper bound of the global one; the distance to the nearest
+non-majority row is always exact.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ import numpy as np
 
 from imbfast import _core
 from imbfast.dask._collections import DaskInput, as_graph_value
-from imbfast.dask._search import sharded_kneighbors
+from imbfast.dask._search import search_settings, sharded_kneighbors
 
 
 def _gather_rows(X: Any, rows: np.ndarray) -> np.ndarray:
@@ -46,7 +53,11 @@ def tomek_keep(sampler: Any, inp: DaskInput, y: np.ndarray) -> np.ndarray:
 
     def nearest(rows: np.ndarray) -> np.ndarray:
         ind, _ = sharded_kneighbors(
-            inp.X, _gather_rows(inp.X, rows), 1, query_rows=rows
+            inp.X,
+            _gather_rows(inp.X, rows),
+            1,
+            query_rows=rows,
+            neighbors=sampler.neighbors,
         )
         return ind[:, 0]
 
@@ -62,9 +73,10 @@ def _enn_prefilter(
     majority: int,
     others: np.ndarray,
     k: int,
+    settings: dict[str, Any],
 ) -> np.ndarray:
     """Global ids of this chunk's majority rows whose neighbours may be mixed."""
-    from imbfast.neighbors import squared_kneighbors
+    from imbfast.neighbors import squared_kneighbors, untracked
 
     local = np.flatnonzero(codes == majority)
     if local.size == 0:
@@ -73,7 +85,19 @@ def _enn_prefilter(
         return local.astype(np.int64) + offset
     dtype = others.dtype
     block = np.ascontiguousarray(block, dtype=dtype)
-    _, d_local = squared_kneighbors(block, k, n_threads=1)
+    if settings["neighbors"] == "approx":
+        # Any k rows give an upper bound of the k-th neighbour distance.
+        with untracked():
+            _, d_local = squared_kneighbors(
+                block,
+                k,
+                n_threads=1,
+                algorithm="approx",
+                approx_recall=settings["approx_recall"],
+                nprobe=settings["nprobe"],
+            )
+    else:
+        _, d_local = squared_kneighbors(block, k, n_threads=1)
     _, d_other = squared_kneighbors(others, 1, query=block[local], n_threads=1)
     ambiguous = d_other[:, 0] <= d_local[local, k - 1]
     return local[ambiguous].astype(np.int64) + offset
@@ -92,6 +116,8 @@ def enn_keep(sampler: Any, inp: DaskInput, y: np.ndarray) -> np.ndarray:
             "On dask, EditedNearestNeighbours needs an int n_neighbors; "
             "a neighbours object cannot search sharded data."
         )
+    sampler.nn_._validate_params()  # as NearestNeighbors.fit does in memory
+    settings = search_settings(sampler.nn_)
     k = sampler.nn_.n_neighbors - 1
     classes, codes = label_codes(y)
     n_classes = classes.shape[0]
@@ -117,6 +143,7 @@ def enn_keep(sampler: Any, inp: DaskInput, y: np.ndarray) -> np.ndarray:
                 majority,
                 others_ref,
                 k,
+                settings,
             )
             for i, block in enumerate(X.to_delayed().ravel())
         ]
@@ -125,7 +152,9 @@ def enn_keep(sampler: Any, inp: DaskInput, y: np.ndarray) -> np.ndarray:
 
     keep = np.ones(codes.shape[0], dtype=bool)
     if queried.size:
-        nbrs, _ = sharded_kneighbors(X, _gather_rows(X, queried), k, query_rows=queried)
+        nbrs, _ = sharded_kneighbors(
+            X, _gather_rows(X, queried), k, query_rows=queried, **settings
+        )
         votes = _core.enn_keep(
             queried,
             np.ascontiguousarray(nbrs),

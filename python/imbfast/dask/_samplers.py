@@ -16,7 +16,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 
 from imbfast.dask._collections import DaskInput, as_graph_value, normalize, restore
-from imbfast.dask._search import sharded_kneighbors
+from imbfast.dask._search import search_settings, sharded_kneighbors
 
 #: Rows per synthetic block built by one task.
 SYNTHETIC_BLOCK_ROWS = 262_144
@@ -172,16 +172,31 @@ def _interpolate_pairs(
     return (base + steps * diff).astype(base.dtype)
 
 
-def _sharded_class_neighbors(X_class: Any, k: int) -> np.ndarray:
-    """(n_class, k) neighbours within a class too large to gather: query by chunk."""
-    nns = np.empty((X_class.shape[0], k), dtype=np.int64)
+def _sharded_class_neighbors(X_class: Any, k: int, settings: dict) -> np.ndarray:
+    """(n_class, k) neighbours within a class too large to gather: query by chunk.
+
+    In approximate mode the recall of the whole table is measured once (on
+    a sample of its rows) and recorded, not once per chunk of queries.
+    """
+    from imbfast.dask._cleaning import _gather_rows
+    from imbfast.dask._search import chunks_indexed, measure_recall, recall_sample
+    from imbfast.neighbors import _record_recall
+
+    n_class = X_class.shape[0]
+    nns = np.empty((n_class, k), dtype=np.int64)
     offsets = np.concatenate([[0], np.cumsum(X_class.chunks[0])])
     for i in range(len(X_class.chunks[0])):
         lo, hi = int(offsets[i]), int(offsets[i + 1])
         queries = np.asarray(X_class[lo:hi].compute())
         nns[lo:hi], _ = sharded_kneighbors(
-            X_class, queries, k, query_rows=np.arange(lo, hi)
+            X_class, queries, k, query_rows=np.arange(lo, hi), measure=False, **settings
         )
+    if settings["neighbors"] == "approx":
+        pick = recall_sample(n_class)
+        recall = measure_recall(
+            X_class, _gather_rows(X_class, pick), nns[pick], query_rows=pick
+        )
+        _record_recall(recall, n_class, chunks_indexed(X_class, n_class))
     return nns
 
 
@@ -225,7 +240,9 @@ def _smote(sampler: Any, inp: DaskInput) -> tuple[Any, Any]:
         else:
             # The class does not fit one process: its neighbours come from the
             # sharded search, its rows are gathered by the tasks that need them.
-            nns = _sharded_class_neighbors(X_class, k_total - 1)
+            sampler.nn_k_._validate_params()  # as NearestNeighbors.fit does
+            settings = search_settings(sampler.nn_k_)
+            nns = _sharded_class_neighbors(X_class, k_total - 1, settings)
             random_state = check_random_state(sampler.random_state)
             samples = random_state.randint(low=0, high=nns.size, size=n_samples)
             steps = random_state.uniform(size=n_samples)
@@ -346,11 +363,6 @@ def fit_resample_dask(sampler: Any, X: Any, y: Any) -> tuple[Any, Any]:
     """
     fn = _handler(sampler)
     sampler._validate_params()
-    if getattr(sampler, "neighbors", "exact") == "approx":
-        raise ValueError(
-            f"{type(sampler).__name__}(neighbors='approx'): approximate search is "
-            "not available on dask yet; use neighbors='exact' or in-memory input."
-        )
     inp = normalize(X, y)
     X_res, y_res = fn(sampler, inp)
     return restore(inp, X_res, y_res)
