@@ -274,3 +274,186 @@ def test_larger_than_worker_memory():
         assert total_rows == 2 * class_one
         assert np.all(np.isfinite(column_sums))
         assert len(client.scheduler_info()["workers"]) == 2
+
+
+# ----------------------------------------------------------------------------
+# neighbors="approx": the sharded search runs the approximate engine per
+# partition; below _APPROX_MIN_N rows a partition's engine is exact.
+
+APPROX_SAMPLERS = [
+    TomekLinks(neighbors="approx"),
+    EditedNearestNeighbours(neighbors="approx"),
+    EditedNearestNeighbours(sampling_strategy="all", neighbors="approx"),
+    SMOTE(random_state=0, neighbors="approx"),
+    SMOTETomek(random_state=0, neighbors="approx"),
+    SMOTEENN(random_state=0, neighbors="approx"),
+]
+
+
+@pytest.mark.parametrize("sampler", APPROX_SAMPLERS, ids=repr)
+def test_approx_on_small_partitions_equals_exact(client, data, sampler, chunks=1777):
+    X, y = data
+    exact = type(sampler)(**{**sampler.get_params(), "neighbors": "exact"})
+    X_ref, y_ref = exact.fit_resample(X, y)
+    ours = type(sampler)(**sampler.get_params())
+    X_res, y_res = ours.fit_resample(
+        da.from_array(X, chunks=(chunks, -1)), da.from_array(y, chunks=chunks)
+    )
+    X_res, y_res = dask.compute(X_res, y_res)
+    np.testing.assert_array_equal(X_res, X_ref)
+    np.testing.assert_array_equal(y_res, y_ref)
+    assert ours.neighbors_recall_ == 1.0
+
+
+def test_approx_smote_sharded_minority_equals_exact(client, data):
+    X, y = data
+    X_ref, _ = SMOTE(random_state=0).fit_resample(X, y)
+    ours = SMOTE(random_state=0, neighbors="approx")
+    with dask.config.set({"imbfast.gather-limit": "1KiB"}):
+        X_res, _ = ours.fit_resample(da.from_array(X, chunks=(700, -1)), y)
+        np.testing.assert_array_equal(X_res.compute(), X_ref)
+    assert ours.neighbors_recall_ == 1.0
+
+
+def _direct_recall(found, X, query_rows, k):
+    """Fraction of the exact in-memory neighbours of query_rows found, averaged."""
+    truth = kneighbors(X, k)[query_rows]
+    return (found[:, :, None] == truth[:, None, :]).any(axis=1).mean(axis=1).mean()
+
+
+@pytest.fixture(scope="module")
+def large_partitions():
+    """Two partitions above _APPROX_MIN_N rows: each builds an index."""
+    from imbfast import neighbors
+
+    n = 2 * (neighbors._APPROX_MIN_N + 2000)
+    rng = np.random.default_rng(4)
+    centres = rng.normal(scale=4.0, size=(200, 6))
+    X = centres[rng.integers(0, 200, n)] + rng.normal(scale=0.6, size=(n, 6))
+    X[n // 2 + 5] = X[7]  # an exact duplicate in the other partition
+    y = (rng.random(n) < 0.05).astype(np.int64)
+    return X, y, da.from_array(X, chunks=(n // 2, -1))
+
+
+def test_sharded_approx_recall_is_measured(client, large_partitions):
+    from imbfast.dask._search import recall_sample
+    from imbfast.neighbors import RecallTracker
+
+    X, _, X_dask = large_partitions
+    rows = np.concatenate([[7], np.arange(3, X.shape[0], 29)])
+    assert rows.size > 1000  # the recall is measured on a sample of 1000
+    with RecallTracker() as tracker:
+        ind, dist = sharded_kneighbors(
+            X_dask, X[rows], 4, query_rows=rows, neighbors="approx", nprobe=1
+        )
+    assert tracker.n_indexed == 1
+    pick = recall_sample(rows.size)
+    direct = _direct_recall(ind[pick], X, rows[pick], 4)
+    assert tracker.recall == pytest.approx(direct, rel=1e-12)
+    assert tracker.recall < 1.0  # one probed cell per partition misses some
+    assert not np.any(ind == rows[:, None])  # self excluded by global index
+    assert ind[0, 0] == X.shape[0] // 2 + 5  # ... but not its duplicate
+    exact_dist = ((X[ind] - X[rows][:, None, :]) ** 2).sum(axis=2)
+    np.testing.assert_allclose(dist, exact_dist, rtol=1e-9, atol=1e-9)
+    assert np.all(np.diff(dist, axis=1) >= 0)
+
+
+@pytest.mark.parametrize("kind", ["tomek", "enn"])
+def test_sampler_recall_is_the_measured_one(
+    client, large_partitions, monkeypatch, kind
+):
+    # Every sharded search the sampler runs is captured; its recall, measured
+    # here against the exact in-memory search on the same sample of queries
+    # and weighted by queries, is what the sampler reports.
+    from imbfast.dask import _cleaning
+    from imbfast.dask._search import recall_sample
+    from imbfast.neighbors import NearestNeighbors
+
+    X, y, X_dask = large_partitions
+    searches = []
+
+    def spy(X_arg, queries, k, **kwargs):
+        ind, dist = sharded_kneighbors(X_arg, queries, k, **kwargs)
+        searches.append((kwargs["query_rows"], ind, k))
+        return ind, dist
+
+    monkeypatch.setattr(_cleaning, "sharded_kneighbors", spy)
+    if kind == "tomek":
+        sampler = TomekLinks(neighbors="approx")
+    else:
+        nn = NearestNeighbors(n_neighbors=4, algorithm="approx", nprobe=1)
+        sampler = EditedNearestNeighbours(n_neighbors=nn, neighbors="approx")
+    X_res, _ = sampler.fit_resample(X_dask, y)
+    X_res.compute()
+    assert searches
+    weighted = sum(
+        _direct_recall(ind[recall_sample(len(r))], X, r[recall_sample(len(r))], k)
+        * len(r)
+        for r, ind, k in searches
+    )
+    expected = weighted / sum(len(r) for r, _, _ in searches)
+    assert sampler.neighbors_recall_ == pytest.approx(expected, rel=1e-12)
+    if kind == "enn":
+        assert sampler.neighbors_recall_ < 1.0
+
+
+class TestApproxBadInput:
+    def test_recall_out_of_range_as_in_memory(self, data):
+        from sklearn.utils._param_validation import InvalidParameterError
+
+        from imbfast.neighbors import NearestNeighbors
+
+        X, y = data
+        nn = NearestNeighbors(n_neighbors=4, algorithm="approx", approx_recall=1.5)
+        with pytest.raises(InvalidParameterError) as in_memory:
+            EditedNearestNeighbours(n_neighbors=nn).fit_resample(X, y)
+        with pytest.raises(InvalidParameterError) as on_dask:
+            EditedNearestNeighbours(n_neighbors=nn).fit_resample(
+                da.from_array(X, chunks=(1000, -1)), y
+            )
+        assert "approx_recall" in str(on_dask.value)
+        assert str(on_dask.value) == str(in_memory.value)
+
+    def test_sharded_smote_bad_nprobe_as_in_memory(self, data):
+        from sklearn.utils._param_validation import InvalidParameterError
+
+        from imbfast.neighbors import NearestNeighbors
+
+        X, y = data
+        nn = NearestNeighbors(n_neighbors=6, algorithm="approx", nprobe=0)
+        with pytest.raises(InvalidParameterError) as in_memory:
+            SMOTE(k_neighbors=nn).fit_resample(X, y)
+        with (
+            dask.config.set({"imbfast.gather-limit": "1KiB"}),
+            pytest.raises(InvalidParameterError) as on_dask,
+        ):
+            SMOTE(k_neighbors=nn).fit_resample(da.from_array(X, chunks=(700, -1)), y)
+        assert str(on_dask.value) == str(in_memory.value)
+
+    @pytest.mark.parametrize("recall", [0.0, 1.5, True])
+    def test_sharded_search_bad_recall(self, recall):
+        X = np.random.default_rng(0).normal(size=(50, 3))
+        message = r"approx_recall must be a float in \(0, 1\]"
+        with pytest.raises(ValueError, match=message):
+            sharded_kneighbors(
+                da.from_array(X, chunks=(20, -1)),
+                X[:5],
+                2,
+                neighbors="approx",
+                approx_recall=recall,
+            )
+
+    def test_sharded_search_bad_mode(self):
+        X = np.zeros((10, 2))
+        with pytest.raises(ValueError, match="neighbors must be one of"):
+            sharded_kneighbors(da.from_array(X), X[:2], 1, neighbors="fast")
+
+    def test_bad_neighbors_value_as_in_memory(self, data):
+        from sklearn.utils._param_validation import InvalidParameterError
+
+        X, y = data
+        with pytest.raises(InvalidParameterError) as in_memory:
+            TomekLinks(neighbors="fast").fit_resample(X, y)
+        with pytest.raises(InvalidParameterError) as on_dask:
+            TomekLinks(neighbors="fast").fit_resample(da.from_array(X), y)
+        assert str(on_dask.value) == str(in_memory.value)

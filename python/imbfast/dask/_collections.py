@@ -142,8 +142,11 @@ def restore(inp: DaskInput, X_res: Any, y_res: Any) -> tuple[Any, Any]:
 def as_graph_value(value: Any) -> Any:
     """A handle for a NumPy array that many tasks read.
 
-    With a distributed client the array is scattered once to the workers;
-    otherwise it is placed in the graph once (a delayed value).
+    With a distributed client the array is scattered once to the workers,
+    under a fresh key: a content-hashed key would be shared by two scatters
+    of equal arrays, and the release of the first (its futures dropped) can
+    then race with the second's use ("lost dependencies"). Otherwise it is
+    placed in the graph once (a delayed value).
     """
     import dask
 
@@ -153,4 +156,4 @@ def as_graph_value(value: Any) -> Any:
         client = get_client()
     except (ImportError, ValueError):
         return dask.delayed(value, pure=True)
-    return client.scatter(value, broadcast=False, hash=True)
+    return client.scatter(value, broadcast=False, hash=False)
