@@ -94,7 +94,7 @@ class SMOTEENN(_SMOTEThenClean):
         inverted file of FAISS k-means cells, calibrated to recall 0.99, its
         candidates re-ranked with exact distances; see
         :func:`imbfast.neighbors.kneighbors`). Samplers given in ``smote`` or
-        ``enn`` keep their own setting. Not available on dask input.
+        ``enn`` keep their own setting (also on dask input).
 
     Attributes
     ----------
@@ -187,7 +187,7 @@ class SMOTETomek(_SMOTEThenClean):
         "approx" (an inverted file of FAISS k-means cells, calibrated to
         recall 0.99, its candidates re-ranked with exact distances; see
         :func:`imbfast.neighbors.kneighbors`). Samplers given in ``smote`` or
-        ``tomek`` keep their own setting. Not available on dask input.
+        ``tomek`` keep their own setting (also on dask input).
 
     Attributes
     ----------

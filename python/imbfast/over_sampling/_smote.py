@@ -57,7 +57,11 @@ class SMOTE(NeighborsModeMixin, DaskDispatchMixin, BaseOverSampler):
         "approx" (an inverted file of FAISS k-means cells, calibrated to
         recall 0.99 on a sample of queries, its candidates re-ranked with
         exact distances; see :func:`imbfast.neighbors.kneighbors`). Ignored
-        when ``k_neighbors`` is an object. Not available on dask input.
+        when ``k_neighbors`` is an object. On dask input a gathered
+        minority class is searched in memory with that engine; a class
+        above ``imbfast.gather-limit`` goes through the approximate sharded
+        search, whose recall is measured against the exact sharded search
+        (see :mod:`imbfast.dask`).
 
     Attributes
     ----------

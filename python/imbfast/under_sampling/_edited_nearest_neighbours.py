@@ -111,7 +111,12 @@ class EditedNearestNeighbours(
         "approx" (an inverted file of FAISS k-means cells, calibrated to
         recall 0.99 on a sample of queries, its candidates re-ranked with
         exact distances; see :func:`imbfast.neighbors.kneighbors`). Ignored
-        when ``n_neighbors`` is an object. Not available on dask input.
+        when ``n_neighbors`` is an object. On dask input (an int or an
+        imbfast ``NearestNeighbors``, whose ``algorithm``, ``approx_recall``
+        and ``nprobe`` are then used) every partition searches its own rows
+        with that engine, the answers are merged, and ``neighbors_recall_``
+        is measured against the exact sharded search (see
+        :mod:`imbfast.dask`).
 
     Attributes
     ----------

@@ -124,8 +124,10 @@ class TomekLinks(NeighborsModeMixin, DaskDispatchMixin, BaseCleaningSampler):
         How neighbours are searched: "exact" (imbfast's exact engines) or
         "approx" (an inverted file of FAISS k-means cells, calibrated to
         recall 0.99 on a sample of queries, its candidates re-ranked with
-        exact distances; see :func:`imbfast.neighbors.kneighbors`). Not
-        available on dask input.
+        exact distances; see :func:`imbfast.neighbors.kneighbors`). On dask
+        input every partition searches its own rows with that engine, the
+        answers are merged, and ``neighbors_recall_`` is measured against
+        the exact sharded search (see :mod:`imbfast.dask`).
 
     Attributes
     ----------
