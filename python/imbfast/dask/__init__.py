@@ -5,6 +5,12 @@ install with ``pip install "imbfast[dask]"``. The samplers return lazy dask
 collections of the kind they were given, equal to what the same sampler
 returns on the same data held in memory.
 
+With ``neighbors="approx"`` the searches against the partitions use the
+approximate engine per partition (:func:`sharded_kneighbors`); the result is
+then no longer exact, and ``neighbors_recall_`` is measured on a sample of
+1000 queries against the exact sharded search. Partitions smaller than the
+engine's index threshold are searched exactly.
+
 Configuration (``dask.config``):
 
 ``imbfast.gather-limit``
