@@ -323,13 +323,16 @@ def _direct_recall(found, X, query_rows, k):
 
 @pytest.fixture(scope="module")
 def large_partitions():
-    """Two partitions above _APPROX_MIN_N rows: each builds an index."""
+    """Two partitions above _APPROX_MIN_N rows: each builds an index.
+
+    Unclustered rows, so that one probed cell misses neighbours (and no
+    exact shortcut of the approximate engine applies).
+    """
     from imbfast import neighbors
 
     n = 2 * (neighbors._APPROX_MIN_N + 2000)
     rng = np.random.default_rng(4)
-    centres = rng.normal(scale=4.0, size=(200, 6))
-    X = centres[rng.integers(0, 200, n)] + rng.normal(scale=0.6, size=(n, 6))
+    X = rng.normal(size=(n, 6))
     X[n // 2 + 5] = X[7]  # an exact duplicate in the other partition
     y = (rng.random(n) < 0.05).astype(np.int64)
     return X, y, da.from_array(X, chunks=(n // 2, -1))
