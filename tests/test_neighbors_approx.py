@@ -280,12 +280,19 @@ def test_bogus_neighbors_rejected(cls):
         cls(neighbors="bogus").fit_resample(X, y)
 
 
-def test_dask_input_with_approx_rejected():
+def test_dask_input_with_approx_accepted():
+    # Partitions below the index size are searched exactly: the in-memory
+    # result, with a measured recall of 1 (more in tests/test_dask.py).
     da = pytest.importorskip("dask.array")
+    import dask
+
     X, y = _imbalanced(400)
     Xd, yd = da.from_array(X, chunks=100), da.from_array(y, chunks=100)
-    with pytest.raises(ValueError, match="approximate search is not available on dask"):
-        TomekLinks(neighbors="approx").fit_resample(Xd, yd)
+    sampler = TomekLinks(neighbors="approx")
+    with dask.config.set(scheduler="sync"):
+        X_res = sampler.fit_resample(Xd, yd)[0].compute()
+    np.testing.assert_array_equal(X_res, TomekLinks().fit_resample(X, y)[0])
+    assert sampler.neighbors_recall_ == 1.0
 
 
 def test_auto_engine_answers_exactly_when_pruning_is_cheap(monkeypatch):
