@@ -35,7 +35,7 @@ and the partition cost about ``3 / sqrt(n)`` of the brute force).
 Memory: the float32 copy of the input (when it is float64 or needs
 scaling) while partitioning, the cell, order, fine cell and distance to the
 centroid of every row (O(n)), an ``nlist x nlist`` table of centroid
-distances, O(n_queries * k) lists, the second pass's row list of every
+distances, O(n_queries * k) lists, the second pass's fine-cell list of every
 block, and per running block the rows it gathers. Measured at 10M x 32
 float32 (1000 clusters, k=4): 3.5 GB peak RSS including the 1.28 GB input,
 150 s on 2 threads (build 36 s, fine cells 11 s, first pass 59 s, second
@@ -45,6 +45,7 @@ pass 44 s), 0.074% of the brute force's distances.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -70,6 +71,11 @@ MARGIN = 1e-9
 ABS_SLACK = 1e-200
 # Extra candidates of the fused kernel's float32 pass.
 FUSED_EXTRA = 4
+# With a work budget, the first pass gives up once this many blocks (taken
+# in random order) predict more work than the budget.
+_SAMPLE_BLOCKS = 8
+# Elements of the temporaries of one bound test (about 8 MB each).
+_NEEDED_CHUNK = 1 << 20
 # Rows per chunk when computing distances to the centroids.
 _CHUNK = 1 << 16
 
@@ -274,14 +280,19 @@ def _needed(
     its rounding error is covered by the margin. Compared squared:
     ``||q - c||^2 - MARGIN * (|q|^2 + |c|^2) <= (u_q + r)^2``.
     """
-    c2 = np.einsum("ij,ij->i", Cc, Cc)
-    lhs = Qc @ Cc.T
-    lhs *= -2.0
-    lhs += (1.0 - MARGIN) * q2[:, None]
-    lhs += (1.0 - MARGIN) * c2[None, :] - ABS_SLACK
-    reach = u[:, None] + radius[None, :]
-    reach *= reach
-    return lhs <= reach
+    c2 = (1.0 - MARGIN) * np.einsum("ij,ij->i", Cc, Cc) - ABS_SLACK
+    out = np.empty((Qc.shape[0], Cc.shape[0]), dtype=bool)
+    step = max(1, _NEEDED_CHUNK // max(1, Cc.shape[0]))  # bounded temporaries
+    for lo in range(0, Qc.shape[0], step):
+        hi = min(Qc.shape[0], lo + step)
+        lhs = Qc[lo:hi] @ Cc.T
+        lhs *= -2.0
+        lhs += (1.0 - MARGIN) * q2[lo:hi, None]
+        lhs += c2[None, :]
+        reach = u[lo:hi, None] + radius[None, :]
+        reach *= reach
+        np.less_equal(lhs, reach, out=out[lo:hi])
+    return out
 
 
 def _power_of_two_scale(arrays: np.ndarray | tuple[np.ndarray, ...]) -> float:
@@ -351,7 +362,7 @@ def _plan_by_queries(
     needy = np.flatnonzero(need.any(axis=1))
     if not needy.size:
         return _NONE, _NONE
-    return _union(part, fine[keep[need[needy].any(axis=0)]]), needy
+    return fine[keep[need[needy].any(axis=0)]], needy
 
 
 def _plan_by_fine_cells(
@@ -398,7 +409,7 @@ def _plan_by_fine_cells(
     if not needy_parts:
         return _NONE, _NONE
     needy = np.sort(np.concatenate(needy_parts))
-    return _union(part, fine[used]), needy
+    return fine[used], needy
 
 
 def _drop_self(
@@ -494,11 +505,23 @@ def pruned_knn(
 
     out_idx = np.empty((nq, k), dtype=np.int64)
     out_dist = np.empty((nq, k), dtype=np.float64)
-    # Second-pass plans per block: (query ids, cells to search).
+    # Second-pass plans per block: (query ids, fine cells to search).
     plans: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     work = np.zeros(part.nlist)
 
+    total = float(n) * float(nq)
+    # With max_work, the first pass stops as soon as the work counted so far
+    # exceeds the budget (brute force: each pair once for all pairs).
+    budget = None
+    if max_work is not None:
+        budget = max_work * (total / 2 if self_query else total)
+    gave_up: list[int] = []
+    seen = [0, 0]  # blocks and queries done
+    lock = threading.Lock()
+
     def first_pass(a: int) -> None:
+        if gave_up:
+            return
         qs = q_order[q_offsets[a] : q_offsets[a + 1]]
         Qb = np.ascontiguousarray(Qsrc[qs])
         # The own cell's rows among themselves (each pair once, self
@@ -542,29 +565,43 @@ def pruned_knn(
             Qc = Qb.astype(np.float64) * scale - part.C[a]
             q2 = np.einsum("ij,ij->i", Qc, Qc)
             if self_query:
-                rows, needy = _plan_by_fine_cells(part, a, J, Qc, q2, u)
+                cells, needy = _plan_by_fine_cells(part, a, J, Qc, q2, u)
             else:
-                rows, needy = _plan_by_queries(part, a, J, Qc, q2, u, reach)
+                cells, needy = _plan_by_queries(part, a, J, Qc, q2, u, reach)
             if needy.size:
-                plans[a] = (qs[needy], rows)
-                done += needy.size * rows.shape[0]
+                plans[a] = (qs[needy], cells)
+                rows = int((part.F_start[cells + 1] - part.F_start[cells]).sum())
+                done += needy.size * rows
         work[a] = done
+        if budget is None:
+            return
+        with lock:
+            seen[0] += 1
+            seen[1] += qs.shape[0]
+            spent = float(work.sum())
+            # The total can only grow; and once a few random blocks are in,
+            # their work per query predicts the rest (giving up is safe:
+            # the caller answers by brute force).
+            if spent > budget or (
+                seen[0] >= _SAMPLE_BLOCKS and spent / seen[1] * nq > budget
+            ):
+                gave_up.append(a)
 
     _run(lambda c: part.split(X, c), np.flatnonzero(part.counts).tolist(), n_threads)
     part.gather_fine()
     t1 = time.perf_counter()
-    blocks = np.flatnonzero(np.diff(q_offsets)).tolist()
-    _run(first_pass, blocks, n_threads)
+    blocks = np.flatnonzero(np.diff(q_offsets))
+    if budget is not None:  # random order: the first blocks are a fair sample
+        blocks = np.random.default_rng(0).permutation(blocks)
+    _run(first_pass, blocks.tolist(), n_threads)
     t2 = time.perf_counter()
-    total = float(n) * float(nq)
+    if gave_up:
+        return None
     work_fraction = float(work.sum()) / total
-    if max_work is not None:
-        brute = total / 2 if self_query else total
-        if work.sum() > max_work * brute:
-            return None
 
     def second_pass(a: int) -> None:
-        qs, ids = plans[a]
+        qs, cells = plans[a]
+        ids = _union(part, cells)
         k2 = min(k, ids.shape[0])
         ind, dist, _ = _core.fused_knn(
             np.ascontiguousarray(X[ids]),

@@ -20,10 +20,11 @@ Engines (all exact unless ``algorithm="approx"``):
   prunes nothing.
 - ``"auto"`` picks scan, tree or brute from n, d and k (see
   :func:`choose_algorithm`); where that is the brute force on a large
-  problem (at least ``200_000**2`` distance pairs), it first tries the pruned
+  problem (at least ``500_000**2`` distance pairs), it first tries the pruned
   search and keeps it when its second pass would compute at most 30% of the
-  brute force's distances (the attempt costs about ``3 / sqrt(n)`` of the
-  brute force); :func:`last_plan` says which ran.
+  brute force's distances, judged on a random sample of its blocks (a
+  failed attempt costs a few percent of the brute force); :func:`last_plan`
+  says which ran.
 
 The neighbour lists of these engines equal an exact brute-force float64
 search.
@@ -135,10 +136,12 @@ _TREE_RATIO_AT_50K = 0.09 / 0.66  # d=2
 _TREE_GROWTH_PER_DIM = 1.8
 
 # "auto" tries the pruned search on problems the brute force would answer
-# with at least this many distance pairs (the attempt costs about 3 / sqrt(n)
-# of the brute force), and gives up on it (before its second pass) when it
-# would compute more than this fraction of the brute force's distances.
-_PRUNED_AUTO_MIN_PAIRS = 200_000 * 200_000
+# with at least this many distance pairs, and gives up on it (before its
+# second pass) when it would compute more than this fraction of the brute
+# force's distances. A failed attempt (partition, fine cells, a random
+# sample of blocks) cost 3.2 s at 400k x 20 Gaussian rows on this loaded
+# machine, where the brute force takes about 37 s.
+_PRUNED_AUTO_MIN_PAIRS = 500_000 * 500_000
 _PRUNED_AUTO_MAX_WORK = 0.3
 
 ALGORITHMS = ("auto", "brute", "tree", "pruned", "approx")
