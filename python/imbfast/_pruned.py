@@ -603,14 +603,18 @@ def pruned_knn(
         qs, cells = plans[a]
         ids = _union(part, cells)
         k2 = min(k, ids.shape[0])
+        # Only rows within the first pass's k-th distance can enter a list
+        # (ties included): the kernel starts its thresholds there.
         ind, dist, _ = _core.fused_knn(
             np.ascontiguousarray(X[ids]),
             np.ascontiguousarray(Qsrc[qs]),
             k2,
             FUSED_EXTRA,
             1,
+            np.ascontiguousarray(out_dist[qs, -1]),
         )
-        out_idx[qs], out_dist[qs] = _merge(out_idx[qs], out_dist[qs], ids[ind], dist, k)
+        found = np.where(ind >= 0, ids[np.maximum(ind, 0)], -1)
+        out_idx[qs], out_dist[qs] = _merge(out_idx[qs], out_dist[qs], found, dist, k)
 
     n_second = sum(plan[0].shape[0] for plan in plans.values())
     _run(second_pass, sorted(plans), n_threads)
