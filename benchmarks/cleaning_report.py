@@ -20,7 +20,9 @@ from sklearn.datasets import make_classification
 name, impl, n, d, n_classes = sys.argv[1], sys.argv[2], int(sys.argv[3]), \
     int(sys.argv[4]), int(sys.argv[5])
 weights = [0.9, 0.1] if n_classes == 2 else [0.6, 0.3, 0.1][:n_classes]
-X, y = make_classification(n_samples=n, n_features=d, n_informative=min(d, 10),
+informative = min(10, max(2, d - 2))  # 10 (and 2 redundant) from d = 12 on
+X, y = make_classification(n_samples=n, n_features=d, n_informative=informative,
+                           n_redundant=min(2, d - informative),
                            n_classes=n_classes, weights=weights, flip_y=0.01,
                            random_state=0)
 if impl == "imblearn":
