@@ -23,7 +23,7 @@ Engines (all exact unless ``algorithm="approx"``):
   problem (at least ``500_000**2`` distance pairs), it first tries the pruned
   search and keeps it when its second pass would compute at most 30% of the
   brute force's distances, judged on a random sample of its blocks (a
-  failed attempt costs a few percent of the brute force); :func:`last_plan`
+  failed attempt cost 3.2 s at 400k x 20, under 10%); :func:`last_plan`
   says which ran.
 
 The neighbour lists of these engines equal an exact brute-force float64
