@@ -217,7 +217,8 @@ class Partition:
             [[0], np.cumsum(np.concatenate(sizes).astype(np.int64))]
         )
         self.fine_rows = np.concatenate(self.fine_ids)
-        self.fine_ids = []
+        # The flat arrays replace the per-cell lists (labels stay per cell).
+        self.fine_ids, self.fine_centres, self.fine_radius = [], [], []
 
     def _float32(self, A: np.ndarray) -> np.ndarray:
         if self.scale == 1.0:
@@ -381,11 +382,12 @@ def _plan_by_fine_cells(
     of per query; the queries are then tested against the fine cells some
     group kept.
     """
-    S = part.fine_centres[a] - part.C[a]
+    own = slice(part.fine_offsets[a], part.fine_offsets[a + 1])
+    S = part.F_centres[own] - part.C[a]
     s2 = np.einsum("ij,ij->i", S, S)
     U = np.zeros(S.shape[0])
     np.maximum.at(U, part.fine_label[a], u)
-    U += part.fine_radius[a]
+    U += part.F_radius[own]
     J = J[_needed(S, s2, part.C[J] - part.C[a], part.radius[J], U).any(axis=0)]
     if not J.size:
         return _NONE, _NONE

@@ -570,6 +570,19 @@ _APPROX_MAX_PROBE_SHARE = 0.2
 _APPROX_PRUNED_PROBES = 16
 
 
+def _answered_exactly(nq: int, target: float, **extra: Any) -> None:
+    """Record an ``algorithm="approx"`` search that was answered exactly."""
+    _LAST_PLAN.update(
+        requested="approx",
+        recall=1.0,
+        recall_stderr=0.0,
+        recall_sample=0,
+        recall_target=target,
+        **extra,
+    )
+    _record_recall(1.0, nq, False)
+
+
 def _approx_dense(
     X: np.ndarray,
     Q: np.ndarray | None,
@@ -592,14 +605,7 @@ def _approx_dense(
     nq = n if Q is None else Q.shape[0]
     if n < _APPROX_MIN_N or n * nq <= _BRUTE_MAX_PAIRS:
         idx, dist = _exact_dense(X, Q, k, n_threads, "auto")
-        _LAST_PLAN.update(
-            requested="approx",
-            recall=1.0,
-            recall_stderr=0.0,
-            recall_sample=0,
-            recall_target=target,
-        )
-        _record_recall(1.0, nq, False)
+        _answered_exactly(nq, target)
         return idx, dist
 
     if engine == "auto" and _APPROX_PRUNED_PROBES > 0:
@@ -610,20 +616,9 @@ def _approx_dense(
             idx, dist, info = found
             _LAST_PLAN.clear()
             _LAST_PLAN.update(
-                requested="approx",
-                algorithm="pruned",
-                n=n,
-                n_queries=nq,
-                d=d,
-                k=k,
-                dtype=str(X.dtype),
-                recall=1.0,
-                recall_stderr=0.0,
-                recall_sample=0,
-                recall_target=target,
-                **info,
+                algorithm="pruned", n=n, n_queries=nq, d=d, k=k, dtype=str(X.dtype)
             )
-            _record_recall(1.0, nq, False)
+            _answered_exactly(nq, target, **info)
             return idx, dist
     if engine == "auto":
         engine = "cells"
@@ -676,15 +671,8 @@ def _approx_dense(
             if per_query.mean() < target:
                 index.release()
                 idx, dist = _exact_dense(X, Q, k, n_threads, "auto")
-                _LAST_PLAN.update(
-                    requested="approx",
-                    recall=1.0,
-                    recall_stderr=0.0,
-                    recall_sample=0,
-                    recall_target=target,
-                    index_gave_up=f"recall {per_query.mean():.4f} at nprobe={probe}",
-                )
-                _record_recall(1.0, nq, False)
+                gave_up = f"recall {per_query.mean():.4f} at nprobe={probe}"
+                _answered_exactly(nq, target, index_gave_up=gave_up)
                 return idx, dist
         else:
             probe = min(int(nprobe), index.max_probe)
@@ -845,15 +833,7 @@ def squared_kneighbors(
         ind, dist = _exact_sparse(Xs, Qs, k, n_threads)
         if algorithm == "approx":
             _LAST_PLAN.clear()
-            _LAST_PLAN.update(
-                requested="approx",
-                algorithm="sparse",
-                recall=1.0,
-                recall_stderr=0.0,
-                recall_sample=0,
-                recall_target=float(approx_recall),
-            )
-            _record_recall(1.0, ind.shape[0], False)
+            _answered_exactly(ind.shape[0], float(approx_recall), algorithm="sparse")
         return ind, dist
     Xd = _as_float(np.asarray(X))
     if Xd.ndim != 2:
