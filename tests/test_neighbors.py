@@ -54,6 +54,15 @@ def make_data(kind, n, d, seed):
     if kind == "grid":
         # Integer coordinates: many exactly equal distances.
         return rng.integers(0, 4, size=(n, d)).astype(np.float64)
+    if kind == "binary":
+        # Flags: few distinct rows, hundreds of exact duplicates each.
+        return (rng.random((n, d)) < 0.3).astype(np.float64)
+    if kind == "onehot":
+        # A wide-range amount column beside one-hot blocks: float32 cannot
+        # resolve neighbour distances against the amount's magnitude.
+        amount = np.round(rng.lognormal(8, 1.2, n))
+        blocks = [np.eye(4)[rng.integers(0, 4, n)] for _ in range(max(1, d // 4))]
+        return np.column_stack([amount, *blocks])
     if kind == "offset":
         # Far from the origin: the float32 pass works on centred data.
         return rng.standard_normal((n, d)) * 1e-3 + 1e4
@@ -129,10 +138,46 @@ def test_fused_pass_reports_its_plan_and_falls_back_on_ties():
     assert plan["algorithm"] == "brute"
     assert plan["symmetric"] is True
     assert plan["n_candidates"] == 5 + 8
-    assert plan["n_fallback"] > 0
+    assert plan["n_tie_pass"] > 0
     np.testing.assert_array_equal(ind, reference(X, 5)[0])
     kneighbors(make_data("random", 400, 3, seed=0), 5, algorithm="brute")
-    assert last_plan()["n_fallback"] == 0
+    assert last_plan()["n_tie_pass"] == 0
+
+
+@pytest.mark.parametrize("kind", ["grid", "binary", "onehot"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_tie_pass_is_exact_on_discrete_data(kind, dtype):
+    # Integer, binary and one-hot data have more rows tied at the k-th
+    # distance than a candidate list holds: those queries take the tie pass
+    # (a second float32 pass at a fixed radius), never a scalar scan, and
+    # the answer is still the exact (distance, index) order.
+    X = make_data(kind, 1500, 12, seed=3).astype(dtype)
+    Q = X[::7] + (X[:1] if kind == "grid" else 0)
+    for query in (None, Q):
+        ind, dist = _core.fused_knn(X, query, 6, 8, 2)[:2]
+        ref_ind, ref_dist = reference(X, 6, query)
+        np.testing.assert_array_equal(ind, ref_ind)
+        np.testing.assert_array_equal(dist, ref_dist)
+    info = _core.fused_knn(X, None, 6, 8, 2)[2]
+    assert 0 < info["n_tie_pass"] <= X.shape[0]
+
+
+def test_tie_pass_respects_within():
+    X = make_data("binary", 1200, 10, seed=4)
+    Q = X[:300]
+    ref_ind, ref_dist = reference(X, 5, Q)
+    within = ref_dist[:, 2].copy()  # the third distance: ties straddle it
+    ind, dist, _ = _core.fused_knn(X, Q, 5, 2, 2, within)
+    keep = ref_dist <= within[:, None]
+    np.testing.assert_array_equal(np.where(keep, ref_ind, -1), ind)
+    np.testing.assert_array_equal(np.where(keep, ref_dist, np.inf), dist)
+
+
+def test_fused_extra_candidates_never_overflow():
+    X = make_data("random", 50, 3, seed=0)
+    ind, _, info = _core.fused_knn(X, None, 1, 2**63 - 1, 2)
+    assert info["n_candidates"] == 49
+    np.testing.assert_array_equal(ind, reference(X, 1)[0])
 
 
 def test_fused_binding_direct():
@@ -216,7 +261,7 @@ def test_tiny_and_huge_magnitudes(scale):
     # no underflow, and the proof still holds.
     X = make_data("random", 800, 3, seed=4) * scale
     ind = kneighbors(X, 3, algorithm="brute")
-    assert last_plan()["n_fallback"] == 0
+    assert last_plan()["n_tie_pass"] == 0
     np.testing.assert_array_equal(ind, reference(X, 3)[0])
     # The pruned search computes its bounds on scaled data too.
     Xc = make_data("clustered", 800, 40, seed=4) * scale

@@ -101,7 +101,7 @@ py::tuple fused(const py::array& X, const py::object& Q_obj, std::int64_t k,
                                       within);
     }
     py::dict info;
-    info["n_fallback"] = stats.n_fallback;
+    info["n_tie_pass"] = stats.n_tie_pass;
     info["n_candidates"] = stats.n_candidates;
     info["symmetric"] = stats.symmetric;
     return py::make_tuple(out_idx, out_dist, info);
@@ -159,7 +159,7 @@ void register_neighbors(pybind11::module_& m) {
         py::arg("X"), py::arg("Q"), py::arg("k"), py::arg("n_extra") = 8,
         py::arg("n_threads") = 1, py::arg("within") = py::none(),
         "Exact k-NN by a fused float32 SIMD pass and exact re-ranking; returns (indices, "
-        "squared distances, info dict with n_fallback, n_candidates, symmetric). With "
+        "squared distances, info dict with n_tie_pass, n_candidates, symmetric). With "
         "`within` (float64, one squared distance per query) only rows at most that far "
         "count; missing entries are index -1, distance inf.");
 }

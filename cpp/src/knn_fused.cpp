@@ -16,7 +16,8 @@
 // the query rows and, through a column-wise minimum, to the database rows.
 // Each thread then owns private lists for all rows; they are merged at the
 // end. Exactness comes from the re-ranking step (double distances, ties by
-// index, proof by the float32 error bound, exact scan when the proof fails).
+// index, proof by the per-pair lower bounds of the float32 pass) and, for a
+// query whose proof fails, from the tie pass (see tie_pass).
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -24,6 +25,7 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "imbfast/dispatch.hpp"
@@ -47,7 +49,27 @@ constexpr std::int64_t kAlign = 48;    // lcm(kMR, kNR): row padding
 constexpr float kInf = std::numeric_limits<float>::infinity();
 constexpr double kU32 = 1.0 / 16777216.0;  // unit roundoff of float32
 
+// Absolute slack of the lower bounds, for the absolute (not relative) error
+// of float32 values near underflow; far below any representable distance of
+// the scaled data that matters.
+constexpr double kTiny = 1e-30;
+
 std::int64_t round_up(std::int64_t v, std::int64_t m) { return (v + m - 1) / m * m; }
+
+// The largest float32 <= v (v finite or infinite).
+float round_down(double v) {
+    float f = static_cast<float>(v);
+    if (static_cast<double>(f) > v) f = std::nextafter(f, -kInf);
+    return f;
+}
+
+// A float32 threshold t such that every tile value <= v passes `value < t`.
+float threshold_above(double v) {
+    if (!(v < static_cast<double>(std::numeric_limits<float>::max()))) return kInf;
+    float f = static_cast<float>(v);
+    if (static_cast<double>(f) < v) f = std::nextafter(f, kInf);
+    return std::nextafter(f, kInf);
+}
 
 // Per-row candidate lists: max-heaps of (approximate distance, row) holding
 // at most c entries. thr[r] is +inf until the heap is full, then its top.
@@ -57,6 +79,10 @@ struct Lists {
     std::vector<std::int32_t> idx;
     std::vector<std::int32_t> count;
     std::vector<float> thr;
+    // Collect mode (the tie pass): thresholds stay fixed and every (query,
+    // row) pair below its query's threshold is recorded instead of kept.
+    bool collect = false;
+    std::vector<std::pair<std::int32_t, std::int32_t>> hits;
 
     void init(std::int64_t rows, std::int64_t cap) {
         c = cap;
@@ -123,9 +149,21 @@ struct Packed {
     std::int64_t n = 0, n_pad = 0, d = 0, da = 0;  // da = d + 2
     AlignedFloats rows;    // (n_pad / 6) x da x 6, query form (-q, 1, |q|^2/2)
     AlignedFloats panels;  // (n_pad / 16) x da x 16, database form (y, |y|^2/2, 1)
-    std::vector<double> norms64;  // squared norms of the float32 rows
-    double max_norm = 0.0;
 };
+
+// Relative error E of the float32 pass: a tile computes the half squared
+// distance of a query q and a row y (centred, scaled) as
+// |q|^2/2 + |y|^2/2 - <q, y> from float32 copies, and its error is at most
+// E * (|q|^2 + |y|^2) / 2: input rounding to float32 (4u), the (d+2)-term
+// float32 inner product (2(d+2)u, with or without FMA) and the rounding of
+// the half norms (u) give (2d + 9)u; (2d + 16)u with 1% slack is used.
+// pack() stores each half norm shrunk by (1 - E) (rounded down, minus a tiny
+// absolute term), so every tile value is a LOWER BOUND of the true half
+// squared distance, per pair: no global bound, no maximum norm. A row whose
+// tile value is above t therefore has a true half distance above t.
+double pass_error(std::int64_t d) {
+    return (2.0 * static_cast<double>(d) + 16.0) * kU32 * 1.01;
+}
 
 template <class T>
 void pack(const T* X, std::int64_t n, std::int64_t d, const std::vector<double>& mean,
@@ -138,7 +176,9 @@ void pack(const T* X, std::int64_t n, std::int64_t d, const std::vector<double>&
     const auto size = static_cast<std::size_t>(P.n_pad * da);
     if (want_rows) P.rows.assign(size, 0.0f);
     if (want_panels) P.panels.assign(size, 0.0f);
-    P.norms64.assign(static_cast<std::size_t>(n), 0.0);
+    // Every tile value is a lower bound of the half squared distance: the
+    // half norms are shrunk by the pass's whole error (see pass_error).
+    const double shrink = 1.0 - pass_error(d);
     std::atomic<bool> bad{false};
     parallel_for(P.n_pad, n_threads, 1024, [&](std::int64_t begin, std::int64_t end) {
         for (std::int64_t i = begin; i < end; ++i) {
@@ -156,9 +196,8 @@ void pack(const T* X, std::int64_t n, std::int64_t d, const std::vector<double>&
                     if (panel) panel[j * kNR] = v;
                     norm += static_cast<double>(v) * static_cast<double>(v);
                 }
-                half_norm = static_cast<float>(0.5 * norm);
+                half_norm = round_down(0.5 * norm * shrink - kTiny);
                 if (!std::isfinite(half_norm)) bad.store(true);
-                P.norms64[static_cast<std::size_t>(i)] = norm;
             }
             if (row) {
                 row[d * kMR] = 1.0f;
@@ -173,8 +212,6 @@ void pack(const T* X, std::int64_t n, std::int64_t d, const std::vector<double>&
     if (bad.load())
         throw std::invalid_argument(
             "fused_knn: X contains NaN or infinity, or values too large for float32");
-    for (std::int64_t i = 0; i < n; ++i)
-        P.max_norm = std::max(P.max_norm, P.norms64[static_cast<std::size_t>(i)]);
 }
 
 // Offers the values of one 6 x 16 tile (buf) to the lists. rmask[r] flags
@@ -192,8 +229,13 @@ IMBFAST_INLINE void offer(const float (*buf)[kNR], const int* rmask, int cmask, 
             const std::int64_t j = y + l;
             if (kDiag && j == q) continue;  // self, excluded by index
             const float v = buf[r][l];
-            if (v < rows.thr[static_cast<std::size_t>(q)])
-                rows.insert(q, v, static_cast<std::int32_t>(j));
+            if (v < rows.thr[static_cast<std::size_t>(q)]) {
+                if (rows.collect)
+                    rows.hits.emplace_back(static_cast<std::int32_t>(q),
+                                           static_cast<std::int32_t>(j));
+                else
+                    rows.insert(q, v, static_cast<std::int32_t>(j));
+            }
         }
     }
     while (cmask) {
@@ -393,13 +435,102 @@ std::int64_t block_rows(std::int64_t d) {
     return std::clamp<std::int64_t>(target / kAlign, 1, 32) * kAlign;
 }
 
-// Error bound of an approximate squared distance 2 * <q', y'> for a query
-// of squared norm qn: input rounding to float32 (4u), the (d+2)-term float32
-// inner product (2(d+2)u, with or without FMA) and the rounding of the half
-// norms (u), all in units of ||q||^2 + max ||y||^2: (2d + 9)u, given as
-// (2d + 16)u with 1% slack, plus an absolute term for underflow.
-double error_bound(double qn, double max_norm, std::int64_t d) {
-    return (2.0 * static_cast<double>(d) + 16.0) * kU32 * (qn + max_norm) * 1.01 + 1e-30;
+constexpr double kNoBound = std::numeric_limits<double>::infinity();
+
+// v * scale^2 / 2: a squared distance in the half units of the float32 pass.
+// (Two multiplications: scale^2 alone could overflow.)
+double half_scaled(double v, double scale) { return 0.5 * (v * scale * scale); }
+
+// Drops the entries of one written result row beyond `bound` and pads the
+// row to k with index -1 and distance +inf.
+void finish_row(std::int64_t* idx, double* dist, std::int64_t w, std::int64_t k, double bound) {
+    while (w > 0 && dist[w - 1] > bound) --w;
+    for (std::int64_t j = w; j < k; ++j) {
+        idx[j] = -1;
+        dist[j] = std::numeric_limits<double>::infinity();
+    }
+}
+
+// Query blocks of the non-symmetric pass: large enough to reuse each
+// database block, small enough to share the work among threads.
+std::int64_t query_block_rows(std::int64_t n_pad, std::int64_t S, int n_workers) {
+    const std::int64_t SQ =
+        round_up(std::max<std::int64_t>(n_pad / (4 * n_workers), kMR), kMR);
+    return std::min<std::int64_t>(SQ, 4 * S);
+}
+
+// The tie pass, for the queries whose candidate list could not be proven
+// complete: typically more rows than a list holds tie at (or within the
+// float32 error of) the k-th distance, as on integer, binary, one-hot or
+// duplicated data. Each such query is searched again over all rows with its
+// threshold fixed just above its current k-th exact distance, an upper bound
+// of the true k-th distance (those k rows are at most that far). Every row
+// whose tile value (a lower bound) passes is ranked by its exact distance; a
+// row that fails is farther than that radius and cannot be a neighbour, nor
+// win a tie. No candidate list is kept, so any number of ties costs O(k)
+// memory per query: one float32 SIMD pass per such query, plus one exact
+// distance per row within the radius. The result is exact by construction.
+template <class T>
+void tie_pass(const T* X, std::int64_t d, const T* Q, const std::vector<std::int64_t>& redo,
+              const std::vector<double>& mean, double scale, const Packed& PX, std::int64_t k,
+              std::int64_t* out_idx, double* out_dist, int n_workers, const double* within) {
+    const auto m = static_cast<std::int64_t>(redo.size());
+    const T* source = Q ? Q : X;
+    std::vector<T> rows(static_cast<std::size_t>(m * d));
+    for (std::int64_t r = 0; r < m; ++r)
+        std::copy(source + redo[static_cast<std::size_t>(r)] * d,
+                  source + (redo[static_cast<std::size_t>(r)] + 1) * d, rows.begin() + r * d);
+    Packed PR;
+    pack(rows.data(), m, d, mean, scale, true, false, n_workers, PR);
+
+    // Fixed thresholds; padding rows never pass.
+    std::vector<float> thr(static_cast<std::size_t>(PR.n_pad), -kInf);
+    for (std::int64_t r = 0; r < m; ++r) {
+        const std::int64_t g = redo[static_cast<std::size_t>(r)];
+        double radius = out_dist[g * k + k - 1];
+        if (out_idx[g * k + k - 1] < 0) radius = within ? within[g] : kNoBound;
+        thr[static_cast<std::size_t>(r)] = threshold_above(half_scaled(radius, scale));
+    }
+    const SqDist<T> sqdist = pick_sqdist<T>();
+    const std::int64_t S = block_rows(PX.da);
+    const std::int64_t nb = (PX.n_pad + S - 1) / S;
+    const std::int64_t SQ = query_block_rows(PR.n_pad, S, n_workers);
+    const std::int64_t n_items = (PR.n_pad + SQ - 1) / SQ;
+    const BlockFn fn = pick_block<false, false>();
+    parallel_for(n_items, n_workers, 1, [&](std::int64_t ib, std::int64_t ie) {
+        Lists L;
+        L.thr = thr;
+        L.collect = true;
+        std::vector<TopK> tops(static_cast<std::size_t>(SQ), TopK(k));
+        for (std::int64_t item = ib; item < ie; ++item) {
+            const std::int64_t q_begin = item * SQ;
+            const std::int64_t q_end = std::min(PR.n_pad, q_begin + SQ);
+            for (auto& t : tops) t.clear();
+            Block blk{PR.rows.data(), q_begin, q_end, PX.panels.data(), 0, 0, PX.da};
+            for (std::int64_t B = 0; B < nb; ++B) {
+                blk.y_begin = B * S;
+                blk.y_end = std::min(PX.n_pad, (B + 1) * S);
+                L.hits.clear();
+                fn(blk, L, L);
+                for (const auto& [q, j] : L.hits) {
+                    const std::int64_t g = redo[static_cast<std::size_t>(q)];
+                    if (!Q && j == g) continue;  // self, excluded by index
+                    tops[static_cast<std::size_t>(q - q_begin)].push(
+                        sanitize(sqdist(rows.data() + std::int64_t{q} * d,
+                                        X + std::int64_t{j} * d, d)),
+                        j);
+                }
+            }
+            for (std::int64_t q = q_begin; q < std::min(q_end, m); ++q) {
+                const std::int64_t g = redo[static_cast<std::size_t>(q)];
+                const auto w = static_cast<std::int64_t>(
+                    tops[static_cast<std::size_t>(q - q_begin)].write(out_idx + g * k,
+                                                                     out_dist + g * k));
+                finish_row(out_idx + g * k, out_dist + g * k, w, k,
+                           within ? within[g] : kNoBound);
+            }
+        }
+    });
 }
 
 }  // namespace
@@ -421,7 +552,8 @@ FusedStats fused_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std
     if (!X || !out_idx || !out_dist) throw std::invalid_argument("fused_knn: null buffer");
     const bool sym = Q == nullptr;
     const std::int64_t pool = sym ? n - 1 : n;
-    const std::int64_t c = std::min(pool, k + n_extra);
+    // k <= pool (checked), so this never overflows, whatever n_extra is.
+    const std::int64_t c = n_extra >= pool - k ? pool : k + n_extra;
     stats.n_candidates = c;
     stats.symmetric = sym;
     const int n_workers = clamp_threads(n_threads);
@@ -483,23 +615,14 @@ FusedStats fused_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std
         });
     } else {
         lists[0].init(QP.n_pad, c);
-        // A query's threshold starts at its bound (scaled, half squared
-        // distance, plus the float32 pass's error bound, rounded up).
-        for (std::int64_t i = 0; within && i < nq; ++i) {
-            const double w = within[i] * scale * scale;
-            const double err = error_bound(QP.norms64[static_cast<std::size_t>(i)],
-                                           PX.max_norm, d);
-            const double start = 0.5 * (w + err) * (1.0 + 1e-6);
+        // A query's threshold starts just above its bound (scaled, half
+        // squared distance): tile values are lower bounds, so every row
+        // within the bound passes.
+        for (std::int64_t i = 0; within && i < nq; ++i)
             lists[0].thr[static_cast<std::size_t>(i)] =
-                start >= static_cast<double>(std::numeric_limits<float>::max())
-                    ? kInf
-                    : std::nextafter(static_cast<float>(start), kInf);
-        }
+                threshold_above(half_scaled(within[i], scale));
         const std::int64_t nb = (PX.n_pad + S - 1) / S;
-        // Query blocks: large enough to reuse each database block, small
-        // enough to share the work among threads.
-        std::int64_t SQ = round_up(std::max<std::int64_t>(QP.n_pad / (4 * n_workers), kMR), kMR);
-        SQ = std::min<std::int64_t>(SQ, 4 * S);
+        const std::int64_t SQ = query_block_rows(QP.n_pad, S, n_workers);
         const std::int64_t n_items = (QP.n_pad + SQ - 1) / SQ;
         const BlockFn fn = pick_block<false, false>();
         parallel_for(n_items, n_workers, 1, [&](std::int64_t ib, std::int64_t ie) {
@@ -515,59 +638,49 @@ FusedStats fused_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std
         });
     }
 
-    // Exact re-ranking with the completeness proof.
+    // Exact re-ranking with the completeness proof. Every row outside the
+    // candidates has a tile value >= `worst` (it was rejected by, or evicted
+    // from, a list whose threshold only decreases), hence a true half
+    // squared distance >= worst. If the k-th exact distance among the
+    // candidates is below 2 * worst, no outside row can be as close, not even
+    // a tie with a lower index: the list is the exact answer.
     const SqDist<T> sqdist = pick_sqdist<T>();
-    std::atomic<std::int64_t> n_fallback{0};
+    std::vector<std::uint8_t> unproven(static_cast<std::size_t>(nq), 0);
     parallel_for(nq, n_workers, 64, [&](std::int64_t begin, std::int64_t end) {
         TopK top(k);
-        std::int64_t local_fallback = 0;
         for (std::int64_t i = begin; i < end; ++i) {
             const T* q = sym ? X + i * d : Q + i * d;
-            const std::int64_t self = sym ? i : -1;
             top.clear();
-            double worst = std::numeric_limits<double>::infinity();
+            float worst = kInf;
             std::int64_t seen = 0;
             for (const Lists& L : lists) {
                 if (L.c == 0) continue;  // a worker that never started
                 const std::int32_t m = L.count[static_cast<std::size_t>(i)];
                 const std::int32_t* I = L.idx.data() + i * c;
-                for (std::int32_t e = 0; e < m; ++e) top.push(sanitize(sqdist(q, X + std::int64_t{I[e]} * d, d)), I[e]);
+                for (std::int32_t e = 0; e < m; ++e)
+                    top.push(sanitize(sqdist(q, X + std::int64_t{I[e]} * d, d)), I[e]);
                 seen += m;
-                // List values are half squared distances.
-                worst = std::min(worst, 2.0 * static_cast<double>(L.thr[static_cast<std::size_t>(i)]));
+                worst = std::min(worst, L.thr[static_cast<std::size_t>(i)]);
             }
             // With a bound, a list that never filled holds every row within
             // it: the others were rejected against the starting threshold.
             const bool short_list =
                 within && seen < c && !std::isinf(lists[0].thr[static_cast<std::size_t>(i)]);
             bool complete = seen >= pool || short_list;
-            std::int64_t w = -1;  // entries written so far (-1: none)
-            if (!complete && static_cast<std::int64_t>(top.size()) == k) {
-                w = static_cast<std::int64_t>(top.write(out_idx + i * k, out_dist + i * k));
-                const double bound =
-                    error_bound(QP.norms64[static_cast<std::size_t>(i)], PX.max_norm, d);
-                // Compared in the scaled units of the float32 pass.
-                // (Two multiplications: scale^2 alone could overflow.)
-                if (out_dist[i * k + k - 1] * scale * scale < worst - bound) complete = true;
-            }
-            if (!complete) {
-                ++local_fallback;
-                top.clear();
-                scan_all(X, n, d, q, self, sqdist, top);
-                w = -1;
-            }
-            if (w < 0)
-                w = static_cast<std::int64_t>(top.write(out_idx + i * k, out_dist + i * k));
-            // Only rows within the bound count (the exact scan saw them all).
-            while (within && w > 0 && out_dist[i * k + w - 1] > within[i]) --w;
-            for (std::int64_t j = w; j < k; ++j) {
-                out_idx[i * k + j] = -1;
-                out_dist[i * k + j] = std::numeric_limits<double>::infinity();
-            }
+            const auto w = static_cast<std::int64_t>(top.write(out_idx + i * k, out_dist + i * k));
+            if (!complete && w == k &&
+                half_scaled(out_dist[i * k + k - 1], scale) < static_cast<double>(worst))
+                complete = true;
+            if (!complete) unproven[static_cast<std::size_t>(i)] = 1;
+            finish_row(out_idx + i * k, out_dist + i * k, w, k, within ? within[i] : kNoBound);
         }
-        n_fallback += local_fallback;
     });
-    stats.n_fallback = n_fallback.load();
+    std::vector<std::int64_t> redo;
+    for (std::int64_t i = 0; i < nq; ++i)
+        if (unproven[static_cast<std::size_t>(i)]) redo.push_back(i);
+    stats.n_tie_pass = static_cast<std::int64_t>(redo.size());
+    if (!redo.empty())
+        tie_pass(X, d, Q, redo, mean, scale, PX, k, out_idx, out_dist, n_workers, within);
     return stats;
 }
 

@@ -38,7 +38,7 @@ void brute_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std::int6
                std::int64_t k, std::int64_t* out_idx, double* out_dist, int n_threads);
 
 struct FusedStats {
-    std::int64_t n_fallback = 0;   // queries answered by the exact scan
+    std::int64_t n_tie_pass = 0;   // queries searched again by the tie pass
     std::int64_t n_candidates = 0; // candidates kept per query by the float32 pass
     bool symmetric = false;        // all-pairs pass that computed each pair once
 };
@@ -47,25 +47,31 @@ struct FusedStats {
 //
 // The rows are centred on the mean of X, scaled by a power of two (exact)
 // so the largest coordinate is in [1, 2), and copied to float32, the
-// database packed in transposed panels of 16 rows. Register-blocked SIMD tiles of 6
-// queries x 16 rows compute ||q||^2 + ||y||^2 - 2<q, y> and keep, per query,
-// the `k + n_extra` smallest in a heap whose largest value is the running
-// threshold, so most tiles are rejected by one vector compare; no distance
-// matrix is ever stored. When querying X itself each pair is computed once and
-// offered to both rows' lists. The candidates are then re-ranked exactly as in
-// refine_knn (double distances, ties by lower index) and proven complete with
-// the error bound of the float32 pass; a query whose proof fails is answered by
-// an exact scan. Same conventions and result as brute_knn.
+// database packed in transposed panels of 16 rows. Register-blocked SIMD
+// tiles of 6 queries x 16 rows compute a LOWER BOUND of each half squared
+// distance (the float32 error of every pair is subtracted through the packed
+// norms) and keep, per query, the `k + n_extra` smallest in a heap whose
+// largest value is the running threshold, so most tiles are rejected by one
+// vector compare; no distance matrix is ever stored. When querying X itself
+// each pair is computed once and offered to both rows' lists. The candidates
+// are then re-ranked with exact double distances (ties by lower index); the
+// list is proven complete when its k-th exact distance is below every
+// excluded row's lower bound. A query whose proof fails (more rows tie at the
+// k-th distance than the list holds: integer, binary, one-hot, duplicated
+// data) goes to the tie pass: one more float32 pass with its threshold fixed
+// at its k-th exact distance, every row under it ranked exactly, in O(k)
+// memory however many rows tie. Same conventions and result as brute_knn;
+// no query is ever answered by a scalar scan.
 // Memory: X's float32 copy (twice: rows and panels), O(nq * (k + n_extra))
-// lists, per thread when querying X itself.
+// lists, per thread when querying X itself; the tie pass copies its queries.
 //
 // within (optional, queries only): a squared distance per query. The search
 // then returns, for each query, the k nearest rows among those at squared
 // distance <= within[i] (exact, ties by index), padded with index -1 and
 // distance +inf when fewer rows are that close. The float32 pass starts each
-// query's threshold at within[i] plus the pass's error bound, so rows that
-// cannot qualify never enter a list; a list that stays short is complete by
-// construction (no exact scan).
+// query's threshold just above within[i] (tile values are lower bounds), so
+// rows that cannot qualify never enter a list; a list that stays short is
+// complete by construction.
 template <class T>
 FusedStats fused_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std::int64_t nq,
                      std::int64_t k, std::int64_t n_extra, std::int64_t* out_idx,
