@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
 
 import imbfast
 from imbfast import _core
-from imbfast.base import resolve_n_jobs
+from imbfast.base import resolve_n_jobs, usable_cpus
 
 
 def interp_args(n=10, d=3, k=2, m=5, dtype=np.float64):
@@ -108,7 +113,7 @@ def test_empty_inputs_are_fine():
 
 def test_resolve_n_jobs_never_exceeds_hardware():
     hw = _core.hardware_threads()
-    assert resolve_n_jobs(None) == 1
+    assert resolve_n_jobs(None) == resolve_n_jobs(-1) == usable_cpus()
     assert resolve_n_jobs(1) == 1
     assert resolve_n_jobs(100_000) <= hw
     assert resolve_n_jobs(-1) <= hw
@@ -117,6 +122,19 @@ def test_resolve_n_jobs_never_exceeds_hardware():
         resolve_n_jobs(0)
     with pytest.raises(TypeError, match="n_jobs"):
         resolve_n_jobs(1.5)
+
+
+def test_default_threads_follow_limits():
+    # n_jobs=None honours threadpoolctl limits and OMP_NUM_THREADS, as
+    # scikit-learn's compiled routines do.
+    with threadpool_limits(1):
+        assert resolve_n_jobs(None) == 1
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    code = "from imbfast.base import resolve_n_jobs; print(resolve_n_jobs(None))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split()[-1] == "1"
 
 
 def test_show_config(capsys):

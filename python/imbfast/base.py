@@ -19,15 +19,39 @@ from sklearn.utils import _safe_indexing
 from imbfast import _core
 
 
+def usable_cpus() -> int:
+    """CPUs this process may run on (affinity mask and cgroup quota)."""
+    return max(1, min(cpu_count(), _core.hardware_threads()))
+
+
+def default_threads() -> int:
+    """Threads for ``n_jobs=None``: what scikit-learn's compiled code uses.
+
+    scikit-learn's OpenMP routines (such as the brute-force neighbour search
+    imbalanced-learn runs by default) use ``omp_get_max_threads()`` capped at
+    the usable CPUs, which honours ``OMP_NUM_THREADS`` and
+    ``threadpoolctl.threadpool_limits``. FAISS's OpenMP runtime answers the
+    same question for the calling thread (threadpoolctl limits every loaded
+    OpenMP runtime).
+    """
+    import faiss  # loaded on first use (about 60 ms)
+
+    return max(1, min(int(faiss.omp_get_max_threads()), usable_cpus()))
+
+
 def resolve_n_jobs(n_jobs: int | None) -> int:
-    """Turn joblib's ``n_jobs`` convention into a number of threads.
+    """Turn ``n_jobs`` into a number of threads.
 
     Parameters
     ----------
     n_jobs : int or None
-        ``None`` means 1; ``-1`` all CPUs, ``-2`` all but one, and so on.
-        A positive count is capped at the number of CPUs: imbfast never
-        starts more threads than the hardware has.
+        ``None`` uses every core the process may use, as scikit-learn's
+        compiled routines do (respecting the CPU affinity mask,
+        ``OMP_NUM_THREADS`` and ``threadpoolctl`` limits); ``1`` one
+        thread; ``-1`` all CPUs, ``-2`` all but one, and so on (joblib's
+        convention). A positive count is capped at the number of CPUs:
+        imbfast never starts more threads than the hardware has. Results
+        never depend on it.
 
     Returns
     -------
@@ -35,7 +59,7 @@ def resolve_n_jobs(n_jobs: int | None) -> int:
         At least 1 and at most the number of CPUs available to the process.
     """
     if n_jobs is None:
-        return 1
+        return default_threads()
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral):
         raise TypeError(f"n_jobs must be an int or None, got {n_jobs!r}.")
     n_jobs = int(n_jobs)
@@ -43,7 +67,7 @@ def resolve_n_jobs(n_jobs: int | None) -> int:
         raise ValueError(
             "n_jobs == 0 has no meaning; use None, a positive or a negative int."
         )
-    n_cpus = max(1, min(cpu_count(), _core.hardware_threads()))
+    n_cpus = usable_cpus()
     if n_jobs < 0:
         return max(1, n_cpus + 1 + n_jobs)
     return min(n_jobs, n_cpus)

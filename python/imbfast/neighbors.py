@@ -894,7 +894,9 @@ def kneighbors(
         The query points. ``None`` queries the rows of X themselves, and a
         row is then never its own neighbour (excluded by index).
     n_jobs : int, default=None
-        Threads, with joblib's meaning.
+        Threads, ``None`` (default) uses every core
+        the process may use, ``1`` one thread (see
+        ``imbfast.base.resolve_n_jobs``).
     return_distance : bool, default=False
         Also return the Euclidean distances.
     algorithm : {"auto", "brute", "tree", "pruned", "approx"}, default="auto"
@@ -943,7 +945,8 @@ class NearestNeighbors(BaseEstimator):
     n_neighbors : int, default=5
         Number of neighbours returned by :meth:`kneighbors` by default.
     n_jobs : int, default=None
-        Threads, with joblib's meaning (``-1`` uses all CPUs).
+        Threads, ``None`` (default) uses every core the process
+        may use, ``1`` one thread, ``-1`` all CPUs (see ``resolve_n_jobs``).
     algorithm : {"auto", "brute", "tree", "pruned", "approx"}, default="auto"
         The engine; the exact ones all return the same neighbours,
         ``"approx"`` trades recall for speed (see :func:`kneighbors`).

@@ -448,7 +448,8 @@ def stratified_sample(
     random_state : int, RandomState instance or None, default=None
         An int is the seed itself; otherwise one 63-bit seed is drawn.
     n_jobs : int, default=None
-        Threads, joblib's convention.
+        Threads, ``None`` (default) uses every core the process may use,
+        ``1`` one thread (see ``imbfast.base.resolve_n_jobs``).
 
     Returns
     -------

@@ -88,7 +88,9 @@ class SMOTEENN(_SMOTEThenClean):
         An imbfast or imbalanced-learn ENN to use instead of the default
         ``EditedNearestNeighbours(sampling_strategy='all')``.
     n_jobs : int, default=None
-        Threads of the default SMOTE and ENN, with joblib's meaning.
+        Threads of the default SMOTE and ENN, ``None`` (default) uses every core
+        the process may use, ``1`` one thread (see
+        ``imbfast.base.resolve_n_jobs``).
     neighbors : {"exact", "approx"}, default="exact"
         Neighbour search of the default SMOTE and ENN: "exact" or "approx" (an
         inverted file of FAISS k-means cells, calibrated to recall 0.99, its
@@ -181,7 +183,9 @@ class SMOTETomek(_SMOTEThenClean):
         An imbfast or imbalanced-learn TomekLinks to use instead of the
         default ``TomekLinks(sampling_strategy='all')``.
     n_jobs : int, default=None
-        Threads of the default SMOTE and TomekLinks, with joblib's meaning.
+        Threads of the default SMOTE and TomekLinks, ``None`` (default) uses every core
+        the process may use, ``1`` one thread (see
+        ``imbfast.base.resolve_n_jobs``).
     neighbors : {"exact", "approx"}, default="exact"
         Neighbour search of the default SMOTE and Tomek links: "exact" or
         "approx" (an inverted file of FAISS k-means cells, calibrated to

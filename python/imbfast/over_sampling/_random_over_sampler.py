@@ -50,7 +50,9 @@ class RandomOverSampler(DaskDispatchMixin, BaseOverSampler):
         Factor of the smoothed bootstrap: a float for every class or a dict
         per class; ``None`` is a plain bootstrap.
     n_jobs : int, default=None
-        Threads for gathering rows, with joblib's meaning.
+        Threads for gathering rows, ``None`` (default) uses every core
+        the process may use, ``1`` one thread (see
+        ``imbfast.base.resolve_n_jobs``).
 
     Attributes
     ----------

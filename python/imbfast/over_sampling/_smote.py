@@ -49,9 +49,9 @@ class SMOTE(NeighborsModeMixin, DaskDispatchMixin, BaseOverSampler):
         ``n_neighbors`` counts the sample itself (imbalanced-learn's
         convention).
     n_jobs : int, default=None
-        Threads for the neighbour search and interpolation, with joblib's
-        meaning; never more than the machine has. The output does not depend
-        on it.
+        Threads for the neighbour search and interpolation: ``None``
+        (default) uses every core the process may use, ``1`` one thread;
+        never more than the machine has. The output does not depend on it.
     neighbors : {"exact", "approx"}, default="exact"
         How neighbours are searched: "exact" (imbfast's exact engines) or
         "approx" (an inverted file of FAISS k-means cells, calibrated to

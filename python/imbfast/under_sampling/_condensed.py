@@ -138,7 +138,9 @@ class OneSidedSelection(_PrototypeSelection):
     n_seeds_S : int, default=1
         Samples of each targeted class put in the initial set.
     n_jobs : int, default=None
-        Threads, with joblib's meaning. The result does not depend on it.
+        Threads: ``None`` (default) uses every core the process may use,
+        ``1`` one thread (see ``imbfast.base.resolve_n_jobs``). The result
+        does not depend on it.
     neighbors : {"exact", "approx"}, default="exact"
         How neighbours are searched: "exact" (imbfast's exact engines) or
         "approx" (an inverted file of FAISS k-means cells, calibrated to
@@ -236,7 +238,9 @@ class CondensedNearestNeighbour(_PrototypeSelection):
     n_seeds_S : int, default=1
         Samples of each targeted class put in the initial set.
     n_jobs : int, default=None
-        Threads, with joblib's meaning. The result does not depend on it.
+        Threads: ``None`` (default) uses every core the process may use,
+        ``1`` one thread (see ``imbfast.base.resolve_n_jobs``). The result
+        does not depend on it.
     neighbors : {"exact", "approx"}, default="exact"
         How neighbours are searched: "exact" (imbfast's exact engines) or
         "approx" (an inverted file of FAISS k-means cells, calibrated to

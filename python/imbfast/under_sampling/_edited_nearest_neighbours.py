@@ -105,7 +105,9 @@ class EditedNearestNeighbours(
         'mode' when the most frequent neighbour label is its own (ties to
         the smaller label).
     n_jobs : int, default=None
-        Threads, with joblib's meaning. The result does not depend on it.
+        Threads: ``None`` (default) uses every core the process may use,
+        ``1`` one thread (see ``imbfast.base.resolve_n_jobs``). The result
+        does not depend on it.
     neighbors : {"exact", "approx"}, default="exact"
         How neighbours are searched: "exact" (imbfast's exact engines) or
         "approx" (an inverted file of FAISS k-means cells, calibrated to
@@ -237,7 +239,9 @@ class RepeatedEditedNearestNeighbours(
     kind_sel : {'all', 'mode'}, default='all'
         Selection rule of each pass, as in :class:`EditedNearestNeighbours`.
     n_jobs : int, default=None
-        Threads, with joblib's meaning. The result does not depend on it.
+        Threads: ``None`` (default) uses every core the process may use,
+        ``1`` one thread (see ``imbfast.base.resolve_n_jobs``). The result
+        does not depend on it.
     neighbors : {"exact", "approx"}, default="exact"
         How neighbours are searched: "exact" (imbfast's exact engines) or
         "approx" (an inverted file of FAISS k-means cells, calibrated to
@@ -388,7 +392,9 @@ class AllKNN(NeighborsModeMixin, _IterativeCleaning, BaseCleaningSampler):
         Whether to keep going when a class becomes smaller than the
         original minority.
     n_jobs : int, default=None
-        Threads, with joblib's meaning. The result does not depend on it.
+        Threads: ``None`` (default) uses every core the process may use,
+        ``1`` one thread (see ``imbfast.base.resolve_n_jobs``). The result
+        does not depend on it.
     neighbors : {"exact", "approx"}, default="exact"
         How neighbours are searched: "exact" (imbfast's exact engines) or
         "approx" (an inverted file of FAISS k-means cells, calibrated to

@@ -56,7 +56,9 @@ class NeighbourhoodCleaningRule(NeighborsModeMixin, BaseCleaningSampler):
         A class is cleaned in A2 only when it has more than
         ``threshold_cleaning`` times the minority count.
     n_jobs : int, default=None
-        Threads, with joblib's meaning. The result does not depend on it.
+        Threads: ``None`` (default) uses every core the process may use,
+        ``1`` one thread (see ``imbfast.base.resolve_n_jobs``). The result
+        does not depend on it.
     neighbors : {"exact", "approx"}, default="exact"
         How neighbours are searched: "exact" (imbfast's exact engines) or
         "approx" (an inverted file of FAISS k-means cells, calibrated to

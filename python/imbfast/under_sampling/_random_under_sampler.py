@@ -37,7 +37,9 @@ class RandomUnderSampler(DaskDispatchMixin, BaseUnderSampler):
     replacement : bool, default=False
         Whether to draw with replacement.
     n_jobs : int, default=None
-        Threads for gathering rows, with joblib's meaning.
+        Threads for gathering rows, ``None`` (default) uses every core
+        the process may use, ``1`` one thread (see
+        ``imbfast.base.resolve_n_jobs``).
 
     Attributes
     ----------

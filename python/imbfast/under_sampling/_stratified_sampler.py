@@ -40,7 +40,8 @@ class StratifiedSampler(DaskDispatchMixin, BaseUnderSampler):
     replacement : bool, default=False
         Draw with replacement (exact counts; see ``stratified_sample``).
     n_jobs : int, default=None
-        Threads, joblib's convention.
+        Threads, ``None`` (default) uses every core the process may use,
+        ``1`` one thread (see ``imbfast.base.resolve_n_jobs``).
 
     Attributes
     ----------

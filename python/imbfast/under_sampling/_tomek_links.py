@@ -119,7 +119,9 @@ class TomekLinks(NeighborsModeMixin, DaskDispatchMixin, BaseCleaningSampler):
         list of labels, or a callable returning a dict whose keys are the
         labels.
     n_jobs : int, default=None
-        Threads, with joblib's meaning. The result does not depend on it.
+        Threads: ``None`` (default) uses every core the process may use,
+        ``1`` one thread (see ``imbfast.base.resolve_n_jobs``). The result
+        does not depend on it.
     neighbors : {"exact", "approx"}, default="exact"
         How neighbours are searched: "exact" (imbfast's exact engines) or
         "approx" (an inverted file of FAISS k-means cells, calibrated to
