@@ -131,9 +131,8 @@ def test_default_threads_follow_limits():
         assert resolve_n_jobs(None) == 1
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     code = "from imbfast.base import resolve_n_jobs; print(resolve_n_jobs(None))"
-    out = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
-    )
+    cmd = [sys.executable, "-c", code]
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
     assert out.stdout.split()[-1] == "1"
 
 

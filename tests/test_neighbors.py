@@ -358,3 +358,28 @@ def test_fused_within_bound(kind, dtype):
         _core.fused_knn(X, Q, 2, 8, 1, np.full(60, np.nan))
     with pytest.raises(ValueError, match="within"):
         _core.fused_knn(X, Q, 2, 8, 1, np.zeros(59))
+
+
+def test_list_input_and_empty_queries():
+    # Regressions found by fuzzing: a list X raised AttributeError, and the
+    # pruned search divided by zero on an empty query set.
+    np.testing.assert_array_equal(kneighbors([[0.0], [1.0], [3.0]], 1), [[1], [0], [1]])
+    X = make_data("random", 100, 3, seed=0)
+    for engine in ENGINES:
+        ind, dist = kneighbors(
+            X, 2, query=np.empty((0, 3)), algorithm=engine, return_distance=True
+        )[::-1]
+        assert ind.shape == dist.shape == (0, 2)
+
+
+def test_float32_fit_float64_query_is_not_rounded():
+    # The query 0.1 + 1e-12 rounds to float32 0.1 (a tie broken to row 0);
+    # in float64 row 1 (0.2f) is strictly nearer, as scikit-learn finds.
+    X = np.array([[0.0], [0.2]], dtype=np.float32)
+    q = np.array([[0.10000000149 + 1e-12]])
+    expected = SkNearestNeighbors(n_neighbors=1).fit(X).kneighbors(q)[1]
+    assert expected[0, 0] == 1
+    np.testing.assert_array_equal(
+        NearestNeighbors(n_neighbors=1).fit(X).kneighbors(q)[1], expected
+    )
+    np.testing.assert_array_equal(kneighbors(X, 1, query=q), expected)

@@ -11,7 +11,8 @@ namespace imbfast {
 
 namespace {
 
-constexpr std::int64_t kGrain = 4096;
+// A few operations per row: a thread needs many rows to pay for itself.
+constexpr std::int64_t kGrain = kMinWorkPerThread / 8;
 
 void check_id(std::int64_t id, std::int64_t n, const char* what) {
     if (id < 0 || id >= n)

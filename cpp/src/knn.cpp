@@ -39,7 +39,7 @@ RefineStats refine_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, s
     // When the candidate lists can hold every row, they are complete.
     const bool complete = c >= n;
 
-    parallel_for(nq, n_threads, 64, [&](std::int64_t begin, std::int64_t end) {
+    parallel_for(nq, n_threads, grain_for(c * d), [&](std::int64_t begin, std::int64_t end) {
         TopK top(k);
         std::int64_t local_fallback = 0;
         for (std::int64_t i = begin; i < end; ++i) {
@@ -84,7 +84,7 @@ void brute_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std::int6
     if (nq == 0) return;
     if (!X || !out_idx || !out_dist) throw std::invalid_argument("brute_knn: null buffer");
     const SqDist<T> sqdist = pick_sqdist<T>();
-    parallel_for(nq, n_threads, 16, [&](std::int64_t begin, std::int64_t end) {
+    parallel_for(nq, n_threads, grain_for(n * d), [&](std::int64_t begin, std::int64_t end) {
         TopK top(k);
         for (std::int64_t i = begin; i < end; ++i) {
             top.clear();

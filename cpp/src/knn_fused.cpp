@@ -180,7 +180,7 @@ void pack(const T* X, std::int64_t n, std::int64_t d, const std::vector<double>&
     // half norms are shrunk by the pass's whole error (see pass_error).
     const double shrink = 1.0 - pass_error(d);
     std::atomic<bool> bad{false};
-    parallel_for(P.n_pad, n_threads, 1024, [&](std::int64_t begin, std::int64_t end) {
+    parallel_for(P.n_pad, n_threads, grain_for(d), [&](std::int64_t begin, std::int64_t end) {
         for (std::int64_t i = begin; i < end; ++i) {
             float* row = want_rows ? P.rows.data() + (i / kMR) * da * kMR + (i % kMR) : nullptr;
             float* panel =
@@ -556,7 +556,12 @@ FusedStats fused_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std
     const std::int64_t c = n_extra >= pool - k ? pool : k + n_extra;
     stats.n_candidates = c;
     stats.symmetric = sym;
-    const int n_workers = clamp_threads(n_threads);
+    // Threads worth starting for the distance pass (each pair once when
+    // querying X itself); in double, as n^2 d can pass 2^63.
+    const double work = (sym ? 0.5 * static_cast<double>(n) : static_cast<double>(nq)) *
+                        static_cast<double>(n) * static_cast<double>(d);
+    const int n_workers = threads_for(
+        static_cast<std::int64_t>(std::min(work, 1e18)), n_threads);
 
     std::vector<double> mean(static_cast<std::size_t>(d), 0.0);
     for (std::int64_t i = 0; i < n; ++i)
@@ -646,7 +651,7 @@ FusedStats fused_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std
     // a tie with a lower index: the list is the exact answer.
     const SqDist<T> sqdist = pick_sqdist<T>();
     std::vector<std::uint8_t> unproven(static_cast<std::size_t>(nq), 0);
-    parallel_for(nq, n_workers, 64, [&](std::int64_t begin, std::int64_t end) {
+    parallel_for(nq, n_workers, grain_for(c * d), [&](std::int64_t begin, std::int64_t end) {
         TopK top(k);
         for (std::int64_t i = begin; i < end; ++i) {
             const T* q = sym ? X + i * d : Q + i * d;

@@ -202,7 +202,8 @@ void kdtree_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std::int
     Tree tree;
     build(X, n, d, tree);
     // Self queries run in tree order, so consecutive queries share nodes.
-    parallel_for(nq, n_threads, 256, [&](std::int64_t begin, std::int64_t end) {
+    // A query visits a few leaves of about 16 rows each.
+    parallel_for(nq, n_threads, grain_for(64 * d), [&](std::int64_t begin, std::int64_t end) {
         TopK top(k);
         Searcher s{tree, top, k, -1, {}};
         std::vector<double> q(static_cast<std::size_t>(d));

@@ -13,7 +13,7 @@ namespace imbfast {
 namespace {
 
 // Bytes of output per thread below which threading costs more than it saves.
-constexpr std::int64_t kGrainBytes = 1 << 16;
+constexpr std::int64_t kGrainBytes = kMinWorkPerThread;
 
 std::int64_t grain_rows(std::int64_t row_bytes) {
     return kGrainBytes / std::max<std::int64_t>(row_bytes, 1) + 1;

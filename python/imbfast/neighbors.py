@@ -345,6 +345,11 @@ def _exact_dense(
         "k": k,
         "dtype": str(X.dtype),
     }
+    if nq == 0:
+        plan["algorithm"] = "scan"
+        _LAST_PLAN.clear()
+        _LAST_PLAN.update(plan)
+        return np.empty((0, k), dtype=np.int64), np.empty((0, k))
     engine = choose_algorithm(n, nq, d, k) if algorithm == "auto" else algorithm
     if engine == "pruned" or (
         algorithm == "auto" and engine == "brute" and n * nq >= _PRUNED_AUTO_MIN_PAIRS
@@ -815,6 +820,12 @@ def squared_kneighbors(
     k = int(n_neighbors)
     if k < 1:
         raise ValueError(f"n_neighbors must be >= 1, got {n_neighbors}.")
+    if not sparse.issparse(X):
+        X = np.asarray(X)
+    if query is not None and not sparse.issparse(query):
+        query = np.asarray(query)
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-dimensional, got shape {X.shape}.")
     n = X.shape[0]
     available = n if query is not None else n - 1
     if k > available:
@@ -835,9 +846,11 @@ def squared_kneighbors(
             _LAST_PLAN.clear()
             _answered_exactly(ind.shape[0], float(approx_recall), algorithm="sparse")
         return ind, dist
-    Xd = _as_float(np.asarray(X))
-    if Xd.ndim != 2:
-        raise ValueError(f"X must be 2-dimensional, got shape {Xd.shape}.")
+    Xd = _as_float(X)
+    if query is not None and Xd.dtype == np.float32 and query.dtype != np.float32:
+        # A float64 query is not rounded to float32: the search runs in
+        # float64 (as scikit-learn does), so the nearest row stays nearest.
+        Xd = Xd.astype(np.float64)
     Qd = None if query is None else np.ascontiguousarray(query, dtype=Xd.dtype)
     if Qd is not None and (Qd.ndim != 2 or Qd.shape[1] != Xd.shape[1]):
         raise ValueError(

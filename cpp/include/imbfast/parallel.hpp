@@ -24,6 +24,23 @@ inline int clamp_threads(int n_threads) {
     return std::max(1, std::min(n_threads, hardware_threads()));
 }
 
+// The least work (in simple operations: a multiply-add, a byte copied)
+// worth a thread of its own. Starting and joining a thread costs tens of
+// microseconds, and far more on a busy machine, so small inputs run on the
+// calling thread: about a millisecond of work per thread at the least.
+constexpr std::int64_t kMinWorkPerThread = std::int64_t{1} << 21;
+
+// The grain (items per thread at the least) for items of the given cost.
+inline std::int64_t grain_for(std::int64_t work_per_item) {
+    return std::max<std::int64_t>(1, kMinWorkPerThread / std::max<std::int64_t>(1, work_per_item));
+}
+
+// Threads worth starting for `total_work` operations (1 to n_threads).
+inline int threads_for(std::int64_t total_work, int n_threads) {
+    const std::int64_t useful = total_work / kMinWorkPerThread;
+    return static_cast<int>(std::max<std::int64_t>(1, std::min<std::int64_t>(useful, clamp_threads(n_threads))));
+}
+
 // Calls fn(begin, end) for consecutive chunks covering [0, n).
 // `grain` is the smallest chunk worth a thread: inputs with n <= grain run
 // on the calling thread. The chunking never changes what is computed, only
