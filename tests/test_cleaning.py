@@ -473,3 +473,47 @@ def test_in_imblearn_pipeline(noisy3):
         pipe = Pipeline([("sampler", sampler), ("clf", LogisticRegression())])
         pipe.fit(X, y)
         assert pipe.predict(X).shape == y.shape
+
+
+@pytest.mark.parametrize(
+    ("name", "params"),
+    [
+        ("EditedNearestNeighbours", {}),
+        ("EditedNearestNeighbours", {"kind_sel": "mode", "n_neighbors": 4}),
+        ("RepeatedEditedNearestNeighbours", {"max_iter": 3}),
+        ("AllKNN", {"n_neighbors": 3}),
+        ("NeighbourhoodCleaningRule", {}),
+    ],
+)
+@pytest.mark.parametrize("weights", [[0.97, 0.03], [0.85, 0.1, 0.05]])
+def test_enn_prefilter_same_as_imblearn(monkeypatch, name, params, weights):
+    # Large enough for the pre-filter: most majority rows are settled by a
+    # bound within their block and their nearest other-class row, unsearched.
+    from imbfast.under_sampling import _cleaning
+
+    settled = []
+    original = _cleaning.NeighbourTable.settled
+
+    def spy(self, rows, others, k):
+        mask = original(self, rows, others, k)
+        settled.append(int(mask.sum()))
+        return mask
+
+    monkeypatch.setattr(_cleaning.NeighbourTable, "settled", spy)
+    X, y = make_classification(
+        n_samples=30_000,
+        n_features=4,
+        n_informative=3,
+        n_redundant=0,
+        n_classes=len(weights),
+        n_clusters_per_class=1,
+        weights=weights,
+        flip_y=0.01,
+        random_state=0,
+    )
+    ours = getattr(fast_under, name)(**params)
+    X_a, y_a = ours.fit_resample(X, y)
+    X_b, y_b = getattr(imb_under, name)(**params).fit_resample(X, y)
+    np.testing.assert_array_equal(X_a, X_b)
+    np.testing.assert_array_equal(y_a, y_b)
+    assert sum(settled) > 10_000
