@@ -9,10 +9,10 @@ a thread count and moving rows through the C++ core.
 from __future__ import annotations
 
 import numbers
+import os
 from typing import Any
 
 import numpy as np
-from joblib import cpu_count
 from scipy import sparse
 from sklearn.utils import _safe_indexing
 
@@ -20,8 +20,12 @@ from imbfast import _core
 
 
 def usable_cpus() -> int:
-    """CPUs this process may run on (affinity mask and cgroup quota)."""
-    return max(1, min(cpu_count(), _core.hardware_threads()))
+    """CPUs this process may run on (its affinity mask where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        n = len(os.sched_getaffinity(0))
+    else:  # pragma: no cover - macOS, Windows
+        n = os.cpu_count() or 1
+    return max(1, min(n, _core.hardware_threads()))
 
 
 def default_threads() -> int:
