@@ -123,8 +123,11 @@ from imbfast import _core
 from imbfast._pruned import pruned_knn
 from imbfast.base import resolve_n_jobs
 
-# Below this many distance evaluations the plain exact scan needs no setup.
-_BRUTE_MAX_PAIRS = 200_000
+# Below this much work (distance pairs x features) the plain exact scan,
+# which needs no setup, beats the fused pass (measured with
+# benchmarks/engine_choice.py: 178 x 178 x 64 digits rows take 1.5 ms by
+# scan and 0.4 ms by the fused pass; 178 x 178 x 13 wine rows 0.3 / 0.2 ms).
+_SCAN_MAX_WORK = 400_000
 # Extra candidates kept by the float32 pass beyond k.
 _EXTRA_CANDIDATES = 8
 # KD-tree versus fused brute force, measured on Gaussian data at 50k rows,
@@ -144,11 +147,30 @@ _TREE_GROWTH_PER_DIM = 1.8
 _PRUNED_AUTO_MIN_PAIRS = 500_000 * 500_000
 _PRUNED_AUTO_MAX_WORK = 0.3
 
-ALGORITHMS = ("auto", "brute", "tree", "pruned", "approx")
+# Data the float32 pass cannot resolve. Where float32 cannot separate the
+# neighbours of most rows (a wide-range column beside one-hot blocks: the
+# distances that matter are below float32's resolution of the norms, or
+# many rows tie), most queries need the fused engine's tie pass and the
+# brute force costs about three passes. "auto" probes the brute force on
+# _PROBE_QUERIES evenly spaced rows when the search is at least
+# _PROBE_MIN_WORK (pairs x features); when more than _PROBE_MAX_TIES of them
+# need the tie pass it takes the pruned search (cells are centred locally,
+# so float32 resolves them) from _PROBE_PRUNED_PAIRS pairs on, else the
+# KD-tree (double). Measured (benchmarks/engine_choice.py, census-like
+# numeric + one-hot, d=130): 10k rows all-pairs brute 770 ms, tree 387 ms;
+# 30k rows brute 4.3 s, pruned 1.0 s.
+_PROBE_QUERIES = 256
+_PROBE_MIN_WORK = 1_000_000_000
+_PROBE_MAX_TIES = 0.25
+_PROBE_PRUNED_PAIRS = 200_000_000
+
+ALGORITHMS = ("auto", "scan", "brute", "tree", "pruned", "approx")
 
 # Approximate search (algorithm="approx").
-# Below this many rows the index is not worth building: the search is exact.
+# Below this many rows, or distance pairs, the index is not worth building:
+# the search is exact.
 _APPROX_MIN_N = 1 << 14
+_APPROX_MIN_PAIRS = 200_000
 # Queries in the recall calibration sample (fewer when there are fewer).
 _APPROX_SAMPLE = 1000
 # Cells per sqrt(n) and k-means settings of the inverted file.
@@ -301,7 +323,7 @@ def choose_algorithm(n: int, n_queries: int, d: int, k: int) -> str:
     algorithm : str
         ``"scan"`` (tiny problems), ``"tree"`` or ``"brute"``.
     """
-    if n * n_queries <= _BRUTE_MAX_PAIRS:
+    if n * n_queries * d <= _SCAN_MAX_WORK:
         return "scan"
     if d <= _TREE_MAX_D:
         brute_per_dim = (0.6 + 0.03 * d) / 0.66
@@ -351,10 +373,15 @@ def _exact_dense(
         _LAST_PLAN.update(plan)
         return np.empty((0, k), dtype=np.int64), np.empty((0, k))
     engine = choose_algorithm(n, nq, d, k) if algorithm == "auto" else algorithm
+    if algorithm == "auto" and engine == "brute" and n * nq * d >= _PROBE_MIN_WORK:
+        ties = _probe_tie_fraction(X, Q, k, n_threads)
+        plan["probe_tie_fraction"] = ties
+        if ties > _PROBE_MAX_TIES:
+            engine = "pruned" if n * nq >= _PROBE_PRUNED_PAIRS else "tree"
     if engine == "pruned" or (
         algorithm == "auto" and engine == "brute" and n * nq >= _PRUNED_AUTO_MIN_PAIRS
     ):
-        max_work = None if engine == "pruned" else _PRUNED_AUTO_MAX_WORK
+        max_work = None if algorithm == "pruned" else _PRUNED_AUTO_MAX_WORK
         found = pruned_knn(X, Q, k, n_threads, max_work)
         if found is not None:
             idx, dist, info = found
@@ -363,6 +390,7 @@ def _exact_dense(
             _LAST_PLAN.update(plan)
             return idx, dist
         plan["pruned_tried"] = True
+        engine = "brute"
     if engine == "scan":
         idx, dist = _core.brute_knn(X, Q, k, n_threads)
     elif engine == "tree":
@@ -374,6 +402,19 @@ def _exact_dense(
     _LAST_PLAN.clear()
     _LAST_PLAN.update(plan)
     return idx, dist
+
+
+def _probe_tie_fraction(
+    X: np.ndarray, Q: np.ndarray | None, k: int, n_threads: int
+) -> float:
+    """Share of evenly spaced sample queries that need the fused tie pass."""
+    source = X if Q is None else Q
+    rows = np.linspace(0, source.shape[0] - 1, _PROBE_QUERIES).astype(np.int64)
+    # The sample rows query all of X (themselves included: one more).
+    _, _, info = _core.fused_knn(
+        X, np.ascontiguousarray(source[rows]), k + 1, _EXTRA_CANDIDATES, n_threads
+    )
+    return info["n_tie_pass"] / rows.shape[0]
 
 
 def _sample_truth(
@@ -608,7 +649,7 @@ def _approx_dense(
 
     n, d = X.shape
     nq = n if Q is None else Q.shape[0]
-    if n < _APPROX_MIN_N or n * nq <= _BRUTE_MAX_PAIRS:
+    if n < _APPROX_MIN_N or n * nq <= _APPROX_MIN_PAIRS:
         idx, dist = _exact_dense(X, Q, k, n_threads, "auto")
         _answered_exactly(nq, target)
         return idx, dist
@@ -786,7 +827,7 @@ def squared_kneighbors(
         The query points; ``None`` queries the rows of X, each excluding itself.
     n_threads : int, default=1
         Threads (already resolved, see :func:`imbfast.base.resolve_n_jobs`).
-    algorithm : {"auto", "brute", "tree", "pruned", "approx"}, default="auto"
+    algorithm : {"auto", "scan", "brute", "tree", "pruned", "approx"}, default="auto"
         The engine; the exact ones return the same neighbours, ``"approx"``
         may miss some (see the module docstring).
     approx_recall : float, default=0.99
@@ -912,7 +953,7 @@ def kneighbors(
         ``imbfast.base.resolve_n_jobs``).
     return_distance : bool, default=False
         Also return the Euclidean distances.
-    algorithm : {"auto", "brute", "tree", "pruned", "approx"}, default="auto"
+    algorithm : {"auto", "scan", "brute", "tree", "pruned", "approx"}, default="auto"
         The engine (see the module docstring); the exact ones return the same
         neighbours. ``"approx"`` searches an inverted file of k-means cells
         and re-ranks its candidates exactly; its estimated recall is in
@@ -960,7 +1001,7 @@ class NearestNeighbors(BaseEstimator):
     n_jobs : int, default=None
         Threads, ``None`` (default) uses every core the process
         may use, ``1`` one thread, ``-1`` all CPUs (see ``resolve_n_jobs``).
-    algorithm : {"auto", "brute", "tree", "pruned", "approx"}, default="auto"
+    algorithm : {"auto", "scan", "brute", "tree", "pruned", "approx"}, default="auto"
         The engine; the exact ones all return the same neighbours,
         ``"approx"`` trades recall for speed (see :func:`kneighbors`).
     approx_recall : float, default=0.99

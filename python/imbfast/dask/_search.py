@@ -162,10 +162,10 @@ def measure_recall(
 
 def chunks_indexed(X: Any, n_queries: int) -> bool:
     """Whether some chunk of X is large enough for the approximate engine's index."""
-    from imbfast.neighbors import _APPROX_MIN_N, _BRUTE_MAX_PAIRS
+    from imbfast.neighbors import _APPROX_MIN_N, _APPROX_MIN_PAIRS
 
     largest = max(X.chunks[0], default=0)
-    return largest >= _APPROX_MIN_N and largest * n_queries > _BRUTE_MAX_PAIRS
+    return largest >= _APPROX_MIN_N and largest * n_queries > _APPROX_MIN_PAIRS
 
 
 def search_settings(nn: Any) -> dict[str, Any]:

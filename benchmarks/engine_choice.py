@@ -1,0 +1,102 @@
+"""Is ``algorithm="auto"`` within 1.3x of the fastest exact engine?
+
+For each dataset of the realistic set (see ``realistic_data.py``) and size,
+times every exact engine (scan, tree, brute, pruned) on the same search, the
+way the samplers run it: all rows among all rows (ENN, Tomek links) and the
+minority class among itself (SMOTE), k=3 and k=6, with the thread count of
+``n_jobs=None``. Each engine gets one warm-up and the median of ``--rounds``
+calls; every engine's answer is asserted equal to the others'. Prints the
+choice of ``"auto"``, its time over the fastest engine's, and the worst ratio.
+
+Usage: python benchmarks/engine_choice.py --sizes 1000,10000,30000 --rounds 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import realistic_data
+from imbfast.base import resolve_n_jobs
+from imbfast.neighbors import last_plan, squared_kneighbors
+
+ENGINES = ["scan", "tree", "brute", "pruned", "auto"]
+# Engines whose cost is known to be hopeless beyond a size: skipped there.
+LIMITS = {"scan": 2e9, "tree": 5e10, "pruned": 1e12}
+
+
+def timed(X, Q, k, engine, threads, rounds):
+    squared_kneighbors(X, k, query=Q, n_threads=threads, algorithm=engine)
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        out = squared_kneighbors(X, k, query=Q, n_threads=threads, algorithm=engine)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), out, last_plan()["algorithm"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="1000,10000,30000")
+    parser.add_argument(
+        "--datasets",
+        default="counts,flags,quantized,mixed,gaussian,digits,breast_cancer,wine",
+    )
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args(argv)
+    threads = resolve_n_jobs(None)
+    print(f"threads {threads}, median of {args.rounds}")
+    print("| dataset | search | n x nq x d | " + " | ".join(ENGINES) + " | auto/best |")
+    print("|---|---|---|" + "---:|" * len(ENGINES) + "---:|")
+    worst = 1.0
+    seen: set[str] = set()
+    for size in map(int, args.sizes.split(",")):
+        for ds in args.datasets.split(","):
+            if ds in realistic_data.BUNDLED:
+                if ds in seen:
+                    continue
+                seen.add(ds)
+            X, y = realistic_data.make(ds, size)
+            minority = np.ascontiguousarray(X[y == 1])
+            for label, data, k in (("all", X, 3), ("class", minority, 6)):
+                if data.shape[0] <= k + 1:
+                    continue
+                n, d = data.shape
+                times, ref, picked = {}, None, ""
+                for engine in ENGINES:
+                    if engine in LIMITS and n * n * d > LIMITS[engine]:
+                        times[engine] = float("nan")
+                        continue
+                    seconds, out, algo = timed(
+                        data, None, k, engine, threads, args.rounds
+                    )
+                    if ref is None:
+                        ref = out
+                    assert np.array_equal(out[0], ref[0]), (ds, engine)
+                    times[engine] = seconds
+                    if engine == "auto":
+                        picked = algo
+                best = min(t for e, t in times.items() if e != "auto" and t == t)
+                ratio = times["auto"] / best
+                worst = max(worst, ratio)
+                cells = " | ".join(
+                    "-" if t != t else f"{t * 1e3:.1f}" for t in times.values()
+                )
+                print(
+                    f"| {ds} | {label} k={k} | {n} x {n} x {d} | {cells} "
+                    f"({picked}) | {ratio:.2f} |",
+                    flush=True,
+                )
+    print(f"\nworst auto/best: {worst:.2f} (times in ms)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
