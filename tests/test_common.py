@@ -15,6 +15,7 @@ from imbfast.under_sampling import (
     AllKNN,
     CondensedNearestNeighbour,
     EditedNearestNeighbours,
+    NearMiss,
     NeighbourhoodCleaningRule,
     OneSidedSelection,
     RandomUnderSampler,
@@ -38,6 +39,8 @@ SAMPLERS = [
     SMOTEENN(random_state=0),
     SMOTETomek(random_state=0),
     StratifiedSampler(random_state=0),
+    NearMiss(),
+    NearMiss(version=2),
 ]
 
 

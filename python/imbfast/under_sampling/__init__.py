@@ -9,6 +9,7 @@ from imbfast.under_sampling._edited_nearest_neighbours import (
     EditedNearestNeighbours,
     RepeatedEditedNearestNeighbours,
 )
+from imbfast.under_sampling._nearmiss import NearMiss
 from imbfast.under_sampling._neighbourhood_cleaning_rule import (
     NeighbourhoodCleaningRule,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "AllKNN",
     "CondensedNearestNeighbour",
     "EditedNearestNeighbours",
+    "NearMiss",
     "NeighbourhoodCleaningRule",
     "OneSidedSelection",
     "RandomUnderSampler",
