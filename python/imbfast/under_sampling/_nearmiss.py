@@ -252,7 +252,7 @@ class NearMiss(NeighborsModeMixin, BaseUnderSampler):
     ...                            random_state=10)
     >>> X_res, y_res = NearMiss(version=2).fit_resample(X, y)
     >>> sorted(Counter(y_res).items())
-    [(np.int64(0), 100), (np.int64(1), 100)]
+    [(np.int64(0), 102), (np.int64(1), 102)]
     """
 
     _parameter_constraints: dict = {
