@@ -145,7 +145,7 @@ def test_iht_random_state_instance_continues_the_stream():
 def binary():
     X, y = _data(400, 6, weights=(0.3, 0.7), seed=6)
     reference = InstanceHardnessThreshold(estimator=SMALL_FOREST, random_state=0)
-    X_ref, y_ref = reference.fit_resample(X, y)
+    reference.fit_resample(X, y)
     return X, y, reference.sample_indices_
 
 

@@ -111,9 +111,7 @@ class ClusterCentroids(BaseUnderSampler):
                 " `n_clusters` and a fitted parameter `cluster_centers_`."
             )
 
-    def _class_block(
-        self, X_class: Any, centroids: np.ndarray, n_threads: int
-    ) -> Any:
+    def _class_block(self, X_class: Any, centroids: np.ndarray, n_threads: int) -> Any:
         """The rows standing for one class: centroids or their nearest rows."""
         if self.voting_ == "hard":
             nearest = kneighbors(X_class, 1, query=centroids, n_jobs=self.n_jobs)
