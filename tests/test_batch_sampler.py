@@ -68,11 +68,18 @@ def test_deterministic_per_epoch(labels):
     assert list(c) != epoch0
 
 
-def test_epoch_advances_when_iteration_starts(labels):
+def test_epoch_advances_when_the_first_batch_is_drawn(labels):
+    """An iterator created but never read (DataLoader with workers makes one)
+    does not use up an epoch."""
     sampler = BalancedBatchSampler(labels, batch_size=100, random_state=0)
+    unused = iter(sampler)
     it = iter(sampler)
-    assert sampler.epoch == 1
-    assert len(next(it)) == 100
+    assert sampler.epoch == 0
+    first = next(it)
+    assert sampler.epoch == 1 and len(first) == 100
+    del unused
+    sampler.set_epoch(0)
+    assert next(iter(sampler)) == first
 
 
 def test_drop_last_sampling_strategy_and_label_kinds(labels):

@@ -899,9 +899,9 @@ class BalancedBatchSampler:
     Attributes
     ----------
     epoch : int
-        The epoch the next ``iter()`` yields; it advances by one at every
-        ``iter()``, and :meth:`set_epoch` sets it (as with PyTorch's
-        ``DistributedSampler``).
+        The epoch the next pass yields; it advances by one when a pass
+        starts (its first batch is drawn), and :meth:`set_epoch` sets it
+        (as with PyTorch's ``DistributedSampler``).
     classes_ : ndarray
         The sorted labels.
 
@@ -963,12 +963,14 @@ class BalancedBatchSampler:
         return len(self._plan.sizes)
 
     def __iter__(self) -> Iterator[list[int]]:
-        """The batches of the current epoch, as lists of row indices."""
+        """The batches of the current epoch, as lists of row indices.
+
+        The epoch is read (and advanced) when the first batch is drawn, not
+        when the iterator is created: PyTorch's multi-process ``DataLoader``
+        creates one iterator it never uses before the one it reads.
+        """
         epoch = self.epoch
         self.epoch += 1
-        return self._epoch_batches(epoch)
-
-    def _epoch_batches(self, epoch: int) -> Iterator[list[int]]:
         state = np.random.SeedSequence([self._seed, epoch]).generate_state(1)
         rng = np.random.RandomState(int(state[0]))
         for idx in self._plan.batches(rng, 1):
