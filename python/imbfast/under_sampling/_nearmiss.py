@@ -79,6 +79,26 @@ def _exact_row(q: np.ndarray, X: Any, chunk: int) -> np.ndarray:
     return out
 
 
+def _top_candidates(sq: np.ndarray, kk: int) -> tuple[np.ndarray, np.ndarray]:
+    """Columns of the kk largest values per row, and the largest value left out.
+
+    A value-only partition (several times cheaper than ``argpartition``)
+    finds each row's threshold; the columns at or above it are the
+    candidates. Rows where ties at the threshold give more than kk columns
+    are rare; the block then falls back to ``argpartition``.
+    """
+    b, m = sq.shape
+    part = np.partition(sq, m - kk, axis=1)
+    threshold = part[:, m - kk].copy()
+    excluded = part[:, : m - kk].max(axis=1)
+    del part
+    mask = sq >= threshold[:, None]
+    if np.count_nonzero(mask) == b * kk:
+        return np.nonzero(mask)[1].reshape(b, kk), excluded
+    order = np.argpartition(sq, m - kk - 1, axis=1)
+    return order[:, m - kk :], excluded
+
+
 def farthest_distances(
     X_query: Any, X_ref: Any, k: int, n_threads: int = 1
 ) -> np.ndarray:
@@ -142,10 +162,7 @@ def farthest_distances(
             sq += q_norms[rows, None]
             sq += r_norms[None, :]
             if kk < m:
-                part = np.argpartition(sq, m - kk - 1, axis=1)
-                cand = part[:, m - kk :]
-                excluded = np.take_along_axis(sq, part[:, m - kk - 1 : m - kk], axis=1)
-                excluded = excluded[:, 0]
+                cand, excluded = _top_candidates(sq, kk)
             else:
                 cand = np.broadcast_to(np.arange(m), (rows.shape[0], m))
                 excluded = np.full(rows.shape[0], -np.inf)
