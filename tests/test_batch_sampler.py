@@ -151,7 +151,10 @@ def test_inside_a_torch_dataloader(labels):
 
     features = torch.arange(labels.shape[0], dtype=torch.float32)[:, None]
     dataset = TensorDataset(features, torch.as_tensor(labels))
-    sampler = BalancedBatchSampler(labels, batch_size=30, random_state=0)
+    # Labels given as a tensor give the same batches as the NumPy labels.
+    sampler = BalancedBatchSampler(
+        torch.as_tensor(labels), batch_size=30, random_state=0
+    )
     loader = DataLoader(dataset, batch_sampler=sampler)
     assert len(loader) == len(sampler)
     expected = list(BalancedBatchSampler(labels, batch_size=30, random_state=0))
