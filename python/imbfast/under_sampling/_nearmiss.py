@@ -20,6 +20,7 @@ from imbfast.neighbors import (
     NearestNeighbors,
     NeighborsModeMixin,
     algorithm_for,
+    kneighbors,
 )
 from imbfast.under_sampling._cleaning import (
     first_seen_minority,
@@ -99,17 +100,75 @@ def _top_candidates(sq: np.ndarray, kk: int) -> tuple[np.ndarray, np.ndarray]:
     return order[:, m - kk :], excluded
 
 
+def _farthest_lifted(
+    Q: np.ndarray, R: np.ndarray, k: int, n_threads: int
+) -> np.ndarray:
+    """Dense farthest search as a nearest search in d + 1 dimensions.
+
+    With rows centred on R's mean, ``q' = (q, 0)`` and
+    ``r' = (-r, sqrt(2 * max|r|^2 - 2 * |r|^2))`` satisfy
+    ``|q' - r'|^2 = 2 |q|^2 + 2 max|r|^2 - |q - r|^2``: the nearest lifted
+    rows are the farthest original ones, so imbfast's exact k-NN engines
+    find them. ``k`` plus a few lifted neighbours are taken, their
+    distances recomputed from the original rows, and the choice is proven
+    complete against the first row left out (a query whose proof fails is
+    answered by an exact scan).
+    """
+    n_q, d = Q.shape
+    m = R.shape[0]
+    centre = R.mean(axis=0)
+    Qc, Rc = Q - centre, R - centre
+    q_norms = np.einsum("ij,ij->i", Qc, Qc)
+    r_norms = np.einsum("ij,ij->i", Rc, Rc)
+    r_max = float(r_norms.max())
+    lift_q = np.zeros((n_q, d + 1))
+    lift_q[:, :d] = Qc
+    lift_r = np.empty((m, d + 1))
+    np.negative(Rc, out=lift_r[:, :d])
+    lift_r[:, d] = np.sqrt(np.maximum(2.0 * r_max - 2.0 * r_norms, 0.0))
+    del Qc, Rc
+    kk = min(m, k + _FARTHEST_MARGIN)
+    ind = kneighbors(lift_r, kk, query=lift_q, n_jobs=n_threads)
+    del lift_q, lift_r
+    out = np.empty((n_q, k))
+    block = max(1, _BLOCK_ELEMENTS // max(kk * d, 1))
+    for start in range(0, n_q, block):
+        rows = np.arange(start, min(start + block, n_q))
+        cand = ind[rows]
+        exact = _exact_sq(Q[rows], R[cand.ravel()].reshape(rows.shape[0], kk, d))
+        if kk < m:
+            # The first row left out is the lifted kk-th neighbour at best:
+            # its distance is at most that of the last candidate (up to
+            # rounding), which the chosen rows must beat.
+            last = exact[np.arange(rows.shape[0]), kk - 1]
+        exact.sort(axis=1)
+        chosen = exact[:, kk - k :]
+        if kk < m:
+            scale = q_norms[rows] + r_max
+            bound = 16.0 * (d + 4) * _EPS * (scale + np.sqrt(scale) + 1.0)
+            proven = chosen[:, 0] > last + bound
+            for i in np.flatnonzero(~proven):
+                full = _exact_row(Q[rows[i]], R, max(1, _BLOCK_ELEMENTS // max(d, 1)))
+                full.sort()
+                chosen[i] = full[m - k :]
+        out[rows] = np.sqrt(chosen)
+    return out
+
+
 def farthest_distances(
     X_query: Any, X_ref: Any, k: int, n_threads: int = 1
 ) -> np.ndarray:
     """Euclidean distances to the k farthest rows of X_ref, per query row.
 
-    The queries are processed in blocks, so memory stays bounded whatever
-    the sizes (no ``n_query x n_ref`` matrix). A float64 GEMM pass finds
-    ``k`` plus a few candidates per query; their distances are recomputed
-    exactly from differences, and the choice is proven complete with a
-    bound on the GEMM pass's rounding error (a query whose proof fails is
-    answered by an exact scan of all reference rows).
+    Memory stays bounded whatever the sizes (no ``n_query x n_ref``
+    matrix). Dense input: the farthest rows are the nearest ones of a
+    lifted problem in one more dimension (see :func:`_farthest_lifted`),
+    searched by imbfast's exact engines. Sparse input: blocks of queries, a
+    float64 GEMM pass finding ``k`` plus a few candidates per query. Either
+    way the candidates' distances are recomputed exactly from differences,
+    and the choice is proven complete with a bound on the rounding of the
+    candidate pass (a query whose proof fails is answered by an exact scan
+    of all reference rows).
 
     Parameters
     ----------
@@ -120,7 +179,8 @@ def farthest_distances(
     k : int
         Number of farthest rows, at most ``n_ref``.
     n_threads : int, default=1
-        BLAS threads for the GEMM pass; the result does not depend on it.
+        Threads of the search (BLAS threads for sparse input); the result
+        does not depend on it.
 
     Returns
     -------
@@ -134,19 +194,11 @@ def farthest_distances(
     m = R.shape[0]
     if not 1 <= k <= m:
         raise ValueError(f"k must be in [1, {m}], got {k}.")
-    is_sparse = sparse.issparse(Q) or sparse.issparse(R)
-    if is_sparse:
-        Q, R = sparse.csr_matrix(Q), sparse.csr_matrix(R)
-        Qc, Rc = Q, R
-        q_norms = np.asarray(Q.multiply(Q).sum(axis=1)).ravel()
-        r_norms = np.asarray(R.multiply(R).sum(axis=1)).ravel()
-    else:
-        # Centring keeps the GEMM's cancellation small; exact distances are
-        # computed from the original rows.
-        centre = R.mean(axis=0)
-        Qc, Rc = Q - centre, R - centre
-        q_norms = np.einsum("ij,ij->i", Qc, Qc)
-        r_norms = np.einsum("ij,ij->i", Rc, Rc)
+    if not (sparse.issparse(Q) or sparse.issparse(R)):
+        return _farthest_lifted(Q, R, k, n_threads)
+    Q, R = sparse.csr_matrix(Q), sparse.csr_matrix(R)
+    q_norms = np.asarray(Q.multiply(Q).sum(axis=1)).ravel()
+    r_norms = np.asarray(R.multiply(R).sum(axis=1)).ravel()
     kk = min(m, k + _FARTHEST_MARGIN)
     block = max(1, min(4096, _BLOCK_ELEMENTS // max(m, kk * d, 1)))
     out = np.empty((n_q, k))
@@ -154,10 +206,7 @@ def farthest_distances(
     with threadpool_limits(limits=n_threads, user_api="blas"):
         for start in range(0, n_q, block):
             rows = np.arange(start, min(start + block, n_q))
-            cross = Qc[rows] @ Rc.T
-            if sparse.issparse(cross):
-                cross = cross.toarray()
-            sq = np.asarray(cross)
+            sq = (Q[rows] @ R.T).toarray()
             sq *= -2.0
             sq += q_norms[rows, None]
             sq += r_norms[None, :]
@@ -166,6 +215,7 @@ def farthest_distances(
             else:
                 cand = np.broadcast_to(np.arange(m), (rows.shape[0], m))
                 excluded = np.full(rows.shape[0], -np.inf)
+            del sq
             Qb = _dense_rows(Q, rows)
             Pb = _dense_rows(R, cand.ravel()).reshape(rows.shape[0], kk, d)
             exact = _exact_sq(Qb, Pb)
