@@ -32,8 +32,9 @@ _N_NEIGHBORS = [
     Interval(numbers.Integral, 1, None, closed="left"),
     HasMethods(["kneighbors", "kneighbors_graph"]),
 ]
-# Extra candidates kept per query by the float64 GEMM pass of the farthest
-# search before the exact re-ranking.
+# Extra candidates kept per query by the candidate pass of the farthest
+# search (lifted k-NN, or the GEMM blocks for sparse input) before the exact
+# re-ranking.
 _FARTHEST_MARGIN = 8
 # Elements of one block's GEMM (queries x minority rows), about 8 MB.
 _BLOCK_ELEMENTS = 1 << 20
@@ -239,8 +240,9 @@ class NearMiss(NeighborsModeMixin, BaseUnderSampler):
     parameters, fitted attributes and, on data without distance ties, the
     same rows in the same order (grouped by class in sorted label order).
     The neighbour searches are imbfast's exact engines; version 2's
-    farthest neighbours are found block by block, never holding a
-    majority x minority distance matrix.
+    farthest neighbours are found as the nearest neighbours of a lifted
+    problem (see :func:`farthest_distances`), never holding a
+    majority x minority distance matrix as imbalanced-learn does.
 
     Parameters
     ----------
@@ -307,8 +309,9 @@ class NearMiss(NeighborsModeMixin, BaseUnderSampler):
     (as imbalanced-learn silently does) and warns.
 
     Peak memory: the output, O(n_samples * n_neighbors) neighbour ids and
-    distances, and for version 2 a bounded block (a few 8 MB arrays)
-    of distances.
+    distances; for version 2 also a lifted float64 copy of the class and
+    the minority (one extra column), or for sparse input a bounded block
+    (a few 8 MB arrays) of distances.
 
     Examples
     --------
