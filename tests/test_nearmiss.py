@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 import tracemalloc
 
 import imblearn.under_sampling as imb_under
@@ -164,17 +167,40 @@ def test_farthest_distances_with_ties_fall_back_to_the_exact_scan():
     )
 
 
-def test_farthest_search_streams_in_blocks():
-    """No n_query x n_ref matrix: peak memory is far below its 320 MB."""
+def test_sparse_farthest_search_streams_in_blocks():
+    """Sparse input: GEMM blocks, no n_query x n_ref matrix (its 320 MB)."""
     rng = np.random.default_rng(2)
     Q, R = rng.normal(size=(20000, 10)), rng.normal(size=(2000, 10))
+    Q[np.abs(Q) < 0.3] = 0.0
+    Qs, Rs = sparse.csr_matrix(Q), sparse.csr_matrix(R)
     tracemalloc.start()
     try:
-        farthest_distances(Q, R, 3)
+        farthest_distances(Qs, Rs, 3)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert peak < 60e6
+    assert peak < 80e6
+
+
+def test_dense_farthest_search_memory_is_bounded():
+    """Dense input (lifted k-NN, C++ buffers included): the process grows by
+    far less than the 1.3 GB an n_query x n_ref float64 matrix would take."""
+    code = textwrap.dedent(
+        """
+        import resource, numpy as np
+        from imbfast.under_sampling._nearmiss import farthest_distances
+        rng = np.random.default_rng(3)
+        Q, R = rng.normal(size=(40000, 10)), rng.normal(size=(4000, 10))
+        farthest_distances(Q[:100], R[:100], 3)
+        base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        farthest_distances(Q, R, 3, n_threads=2)
+        print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024)
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert float(out.stdout.strip()) < 200
 
 
 def test_version_2_with_k_above_the_minority_warns_and_matches():
