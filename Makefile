@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test test-torch bench lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,15 @@ demo: $(VENV)/.installed-test
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest --doctest-modules --pyargs imbfast tests
+
+# Optional: BalancedBatchSampler inside a real torch DataLoader. Tries the
+# CPU-only wheel index first; where it is unreachable, plain `pip install
+# torch` (on Linux that wheel pulls the CUDA libraries, several GB).
+test-torch: $(VENV)/.installed-test
+	$(BIN)/python -c "import torch" 2>/dev/null || \
+		$(BIN)/python -m pip install --quiet torch --index-url https://download.pytorch.org/whl/cpu || \
+		$(BIN)/python -m pip install --quiet torch
+	$(BIN)/python -m pytest tests/test_batch_sampler.py -rs
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m pytest benchmarks --benchmark-only --benchmark-group-by=group --benchmark-columns=median,min,rounds

@@ -87,6 +87,9 @@ METHODS = [
     "enn",
     "smote-tomek",
     "smote-enn",
+    "near-miss",
+    "cluster-centroids",
+    "instance-hardness",
 ]
 
 
@@ -135,6 +138,17 @@ def test_resample_end_to_end(frame, tmp_path, fmt, method):
             bool
         )
         assert added.sum() == counts.sum() - N and not added[:N].any()
+    elif method in ("near-miss", "cluster-centroids", "instance-hardness"):
+        added = np.asarray(result["added"] if fmt != "npy" else result[:, -1])
+        added = added.astype(bool)
+        if method == "instance-hardness":
+            # Thresholds on probabilities: at least the minority count kept.
+            assert (counts >= original.min()).all() and (counts <= original).all()
+        else:
+            assert counts.tolist() == [original.min()] * 3
+        # ClusterCentroids' soft voting: the non-minority rows are centroids.
+        created = y_out.astype(int) != 2 if method == "cluster-centroids" else 0
+        np.testing.assert_array_equal(added, np.zeros_like(added) | created)
     if fmt in ("parquet", "csv"):
         assert list(result.columns) == [*data.columns, "added"]
         if fmt == "parquet":
@@ -351,3 +365,34 @@ def test_bench_prints_table_and_plot(tmp_path, capsys):
     )
     assert png.stat().st_size > 0
     assert cli.main(["bench", "--samplers", "nope", "--n", "100"]) == 2
+
+
+def test_bench_new_under_samplers(capsys):
+    code = cli.main(
+        [
+            "bench",
+            "--samplers",
+            "near-miss,cluster-centroids,instance-hardness",
+            "--n",
+            "300",
+            "--d",
+            "4",
+            "--repeat",
+            "1",
+            "--n-jobs",
+            "1",
+        ]
+    )
+    assert code == 0
+    text = capsys.readouterr().out
+    for name in ("near-miss", "cluster-centroids", "instance-hardness"):
+        assert f"| {name} | 300 | 4 |" in text
+
+
+def test_resample_help_lists_the_new_methods(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["resample", "--help"])
+    # argparse wraps lines at hyphens: compare without whitespace.
+    text = "".join(capsys.readouterr().out.split())
+    for name in ("near-miss", "cluster-centroids", "instance-hardness"):
+        assert name in text

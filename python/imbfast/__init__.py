@@ -25,4 +25,20 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a build tree
     __version__ = getattr(_core, "__version__", "0+unknown")
 
-__all__ = ["__version__", "show_config"]
+__all__ = ["__version__", "patch", "patched", "show_config", "unpatch"]
+
+# imbfast.patch() and friends sit at the top layer (like the cli): loaded on
+# first use, so that ``import imbfast`` stays light.
+_PATCH_NAMES = ("patch", "unpatch", "patched", "is_patched")
+
+
+def __getattr__(name: str):
+    if name in _PATCH_NAMES:
+        from imbfast import _patch
+
+        return getattr(_patch, name)
+    raise AttributeError(f"module 'imbfast' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_PATCH_NAMES})

@@ -45,9 +45,29 @@ METHODS = (
     "enn",
     "smote-tomek",
     "smote-enn",
+    "near-miss",
+    "cluster-centroids",
+    "instance-hardness",
 )
 STREAMING = ("random-under", "stratified")
-NEIGHBOUR_BASED = ("smote", "tomek", "enn", "smote-tomek", "smote-enn")
+NEIGHBOUR_BASED = (
+    "smote",
+    "tomek",
+    "enn",
+    "smote-tomek",
+    "smote-enn",
+    "near-miss",
+    "cluster-centroids",
+    "instance-hardness",
+)
+# --method -> (imbfast.under_sampling class, takes random_state)
+UNDER_SAMPLERS = {
+    "tomek": ("TomekLinks", False),
+    "enn": ("EditedNearestNeighbours", False),
+    "near-miss": ("NearMiss", False),
+    "cluster-centroids": ("ClusterCentroids", True),
+    "instance-hardness": ("InstanceHardnessThreshold", True),
+}
 BATCH_ROWS = 1 << 18
 
 
@@ -384,15 +404,17 @@ def _sampler(opts: Options) -> Any:
             n_jobs=opts.n_jobs,
             **common,
         )
-    if m in ("tomek", "enn"):
+    if m in UNDER_SAMPLERS:
         import imbfast.under_sampling as us
 
-        name = "TomekLinks" if m == "tomek" else "EditedNearestNeighbours"
+        name, seeded = UNDER_SAMPLERS[m]
         cls = getattr(us, name, None)
         if cls is None:
             raise UsageError(
                 f"--method {m}: imbfast.under_sampling.{name} is not available"
             )
+        if seeded:
+            common["random_state"] = opts.random_state
         return cls(n_jobs=opts.n_jobs, **common)
     import imbfast.combine as cb
     from imbfast.over_sampling import SMOTE
@@ -409,8 +431,13 @@ def _sampler(opts: Options) -> Any:
     )
 
 
-def _added_mask(sampler: Any, n_in: int, n_out: int) -> np.ndarray:
+def _added_mask(
+    sampler: Any, n_in: int, n_out: int, y_out: np.ndarray | None = None
+) -> np.ndarray:
     """True for output rows the sampler created rather than kept."""
+    if getattr(sampler, "voting_", None) == "soft" and y_out is not None:
+        # ClusterCentroids' soft voting: the targeted classes are centroids.
+        return np.isin(y_out, list(sampler.sampling_strategy_))
     idx = np.arange(n_out)
     # Combined samplers: the cleaning step's kept indices point into the
     # over-sampled data, whose rows past n_in are new.
@@ -527,7 +554,8 @@ def _run(opts: Options, X: Any, y: np.ndarray) -> tuple[Any, np.ndarray, np.ndar
         X_res, y_res = sampler.fit_resample(X, y)
     except (ValueError, TypeError) as exc:
         raise UsageError(f"--method {opts.method}: {_short(exc)}") from None
-    return X_res, np.asarray(y_res), _added_mask(sampler, len(y), len(y_res))
+    y_res = np.asarray(y_res)
+    return X_res, y_res, _added_mask(sampler, len(y), len(y_res), y_res)
 
 
 def _npz_resample(opts: Options) -> dict[Any, int]:

@@ -64,6 +64,27 @@ SAMPLERS: dict[str, tuple[str, str, str, str, bool]] = {
         True,
     ),
     "smote-enn": ("imbfast.combine", "SMOTEENN", "imblearn.combine", "SMOTEENN", True),
+    "near-miss": (
+        "imbfast.under_sampling",
+        "NearMiss",
+        "imblearn.under_sampling",
+        "NearMiss",
+        False,
+    ),
+    "cluster-centroids": (
+        "imbfast.under_sampling",
+        "ClusterCentroids",
+        "imblearn.under_sampling",
+        "ClusterCentroids",
+        True,
+    ),
+    "instance-hardness": (
+        "imbfast.under_sampling",
+        "InstanceHardnessThreshold",
+        "imblearn.under_sampling",
+        "InstanceHardnessThreshold",
+        True,
+    ),
 }
 
 

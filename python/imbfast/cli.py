@@ -159,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--method",
         required=True,
         help="random-under, random-over, stratified, smote, tomek, enn, "
-        "smote-tomek or smote-enn",
+        "smote-tomek, smote-enn, near-miss, cluster-centroids or instance-hardness",
     )
     res.add_argument(
         "--sampling-strategy",
@@ -192,7 +192,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--samplers",
         default="smote,random-under,stratified",
         help="comma-separated: smote, random-over, random-under, "
-        "stratified, tomek, enn, smote-tomek, smote-enn",
+        "stratified, tomek, enn, smote-tomek, smote-enn, near-miss, "
+        "cluster-centroids, instance-hardness",
     )
     bench.add_argument("--n", default="10000,100000", help="comma-separated row counts")
     bench.add_argument("--d", type=int, default=20, help="features")

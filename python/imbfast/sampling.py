@@ -14,7 +14,9 @@ class (with replacement, a row drawn several times appears that many times in
 a row).
 
 :func:`balanced_batches` yields mini-batches with a fixed class mix, epoch
-after epoch, without building a resampled copy of the data.
+after epoch, without building a resampled copy of the data;
+:class:`BalancedBatchSampler` hands the same batches' row indices to a
+PyTorch ``DataLoader`` (``batch_sampler=``) without importing torch.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from imbfast import _core
 from imbfast.base import resolve_n_jobs, take_rows
 
 __all__ = [
+    "BalancedBatchSampler",
     "StratifiedStream",
     "balanced_batches",
     "resolve_target",
@@ -684,6 +687,108 @@ def _index_rows(X: Any, idx: np.ndarray, n_threads: int) -> Any:
     return take_rows(X, idx, n_threads)
 
 
+class _BatchPlan:
+    """The class mix of balanced batches, and the row indices of each batch.
+
+    Shared by :func:`balanced_batches` (which gathers the rows) and
+    :class:`BalancedBatchSampler` (which hands the indices to a data loader):
+    validates the settings, splits every batch size between the classes
+    (largest remainder of the class weights) and draws the indices from one
+    random stream per class (see :func:`balanced_batches` for the semantics).
+    """
+
+    def __init__(
+        self,
+        y_arr: np.ndarray,
+        batch_size: Any,
+        class_weights: Mapping[Any, float] | None,
+        sampling_strategy: Any,
+        drop_last: bool,
+    ) -> None:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral):
+            raise TypeError(f"batch_size must be an int, got {batch_size!r}.")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
+        if class_weights is not None and sampling_strategy is not None:
+            raise ValueError("Pass class_weights or sampling_strategy, not both.")
+        n = y_arr.shape[0]
+        classes, inverse = np.unique(y_arr, return_inverse=True)
+        counts = np.bincount(inverse.ravel(), minlength=classes.shape[0])
+        if sampling_strategy is not None:
+            from imblearn.utils import check_sampling_strategy
+
+            added = check_sampling_strategy(sampling_strategy, y_arr, "over-sampling")
+            totals = counts.astype(np.float64)
+            for label, extra in added.items():
+                totals[int(np.searchsorted(classes, label))] += extra
+            weights, n_epoch_rows = totals, int(totals.sum())
+        else:
+            weights = (
+                np.ones(classes.shape[0])
+                if class_weights is None
+                else np.zeros(classes.shape[0])
+            )
+            for label, w in (class_weights or {}).items():
+                i = int(np.searchsorted(classes, label))
+                if i >= classes.shape[0] or classes[i] != label:
+                    raise ValueError(
+                        f"class_weights: class {label!r} is not present in y."
+                    )
+                if not np.isfinite(w) or w < 0:
+                    raise ValueError(
+                        f"class_weights: weight of {label!r} must be >= 0, got {w}."
+                    )
+                weights[i] = w
+            n_epoch_rows = n
+        if weights.sum() <= 0:
+            raise ValueError("class_weights: at least one weight must be positive.")
+        if np.count_nonzero(weights) > batch_size:
+            raise ValueError(
+                f"batch_size={batch_size} is smaller than the "
+                f"{np.count_nonzero(weights)} classes that must appear in a batch."
+            )
+        self.classes = classes
+        self.members = [
+            np.flatnonzero(inverse.ravel() == i) for i in range(classes.shape[0])
+        ]
+        n_full, rest = divmod(n_epoch_rows, batch_size)
+        self.sizes = [batch_size] * n_full + ([rest] if rest and not drop_last else [])
+        self.mixes = {s: _largest_remainder(s, weights) for s in set(self.sizes)}
+
+    def batches(
+        self, rng: np.random.RandomState, n_epochs: int | None
+    ) -> Iterator[np.ndarray]:
+        """Row indices of every batch of ``n_epochs`` epochs (None: forever).
+
+        Each class is read through its own permutation, reshuffled when it
+        runs out; the class streams continue across epochs; rows are
+        shuffled within each batch. All draws come from ``rng``.
+        """
+        members = self.members
+        orders = [rng.permutation(m) for m in members]
+        cursor = [0] * len(members)
+
+        def draw(i: int, k: int) -> np.ndarray:
+            taken = []
+            while k > 0:
+                if cursor[i] == len(orders[i]):
+                    orders[i] = rng.permutation(members[i])
+                    cursor[i] = 0
+                step = min(k, len(orders[i]) - cursor[i])
+                taken.append(orders[i][cursor[i] : cursor[i] + step])
+                cursor[i] += step
+                k -= step
+            return np.concatenate(taken) if taken else np.empty(0, dtype=np.int64)
+
+        epoch = 0
+        while n_epochs is None or epoch < n_epochs:
+            for size in self.sizes:
+                mix = self.mixes[size]
+                idx = np.concatenate([draw(i, int(q)) for i, q in enumerate(mix) if q])
+                yield idx[rng.permutation(idx.shape[0])]
+            epoch += 1
+
+
 def balanced_batches(
     X: Any,
     y: Any,
@@ -741,10 +846,6 @@ def balanced_batches(
     X_batch, y_batch
         Same container types as X and y.
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral):
-        raise TypeError(f"batch_size must be an int, got {batch_size!r}.")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
     if n_epochs is not None and (
         isinstance(n_epochs, bool)
         or not isinstance(n_epochs, numbers.Integral)
@@ -753,74 +854,125 @@ def balanced_batches(
         raise ValueError(
             f"n_epochs must be a non-negative int or None, got {n_epochs!r}."
         )
-    if class_weights is not None and sampling_strategy is not None:
-        raise ValueError("Pass class_weights or sampling_strategy, not both.")
     y_arr = _as_1d(y)
-    n = y_arr.shape[0]
-    if X.shape[0] != n:
-        raise ValueError(f"X has {X.shape[0]} rows but y has {n}.")
+    plan = _BatchPlan(y_arr, batch_size, class_weights, sampling_strategy, drop_last)
+    if X.shape[0] != y_arr.shape[0]:
+        raise ValueError(f"X has {X.shape[0]} rows but y has {y_arr.shape[0]}.")
     if sparse.issparse(X) and X.format not in ("csr", "csc"):
         X = X.tocsr()
-    classes, inverse = np.unique(y_arr, return_inverse=True)
-    counts = np.bincount(inverse.ravel(), minlength=classes.shape[0])
-    if sampling_strategy is not None:
-        from imblearn.utils import check_sampling_strategy
-
-        added = check_sampling_strategy(sampling_strategy, y_arr, "over-sampling")
-        totals = counts.astype(np.float64)
-        for label, extra in added.items():
-            totals[int(np.searchsorted(classes, label))] += extra
-        weights, n_epoch_rows = totals, int(totals.sum())
-    else:
-        weights = (
-            np.ones(classes.shape[0])
-            if class_weights is None
-            else np.zeros(classes.shape[0])
-        )
-        for label, w in (class_weights or {}).items():
-            i = int(np.searchsorted(classes, label))
-            if i >= classes.shape[0] or classes[i] != label:
-                raise ValueError(f"class_weights: class {label!r} is not present in y.")
-            if not np.isfinite(w) or w < 0:
-                raise ValueError(
-                    f"class_weights: weight of {label!r} must be >= 0, got {w}."
-                )
-            weights[i] = w
-        n_epoch_rows = n
-    if weights.sum() <= 0:
-        raise ValueError("class_weights: at least one weight must be positive.")
-    if np.count_nonzero(weights) > batch_size:
-        raise ValueError(
-            f"batch_size={batch_size} is smaller than the {np.count_nonzero(weights)} "
-            "classes that must appear in a batch."
-        )
     rng = check_random_state(random_state)
     n_threads = resolve_n_jobs(n_jobs)
-    members = [np.flatnonzero(inverse.ravel() == i) for i in range(classes.shape[0])]
-    n_full, rest = divmod(n_epoch_rows, batch_size)
-    sizes = [batch_size] * n_full + ([rest] if rest and not drop_last else [])
-    mixes = {s: _largest_remainder(s, weights) for s in set(sizes)}
-    orders = [rng.permutation(m) for m in members]
-    cursor = [0] * len(members)
+    for idx in plan.batches(rng, n_epochs):
+        y_batch = y.iloc[idx] if hasattr(y, "iloc") else y_arr[idx]
+        yield _index_rows(X, idx, n_threads), y_batch
 
-    def draw(i: int, k: int) -> np.ndarray:
-        taken = []
-        while k > 0:
-            if cursor[i] == len(orders[i]):
-                orders[i] = rng.permutation(members[i])
-                cursor[i] = 0
-            step = min(k, len(orders[i]) - cursor[i])
-            taken.append(orders[i][cursor[i] : cursor[i] + step])
-            cursor[i] += step
-            k -= step
-        return np.concatenate(taken) if taken else np.empty(0, dtype=np.int64)
 
-    epoch = 0
-    while n_epochs is None or epoch < n_epochs:
-        for size in sizes:
-            mix = mixes[size]
-            idx = np.concatenate([draw(i, int(q)) for i, q in enumerate(mix) if q])
-            idx = idx[rng.permutation(idx.shape[0])]
-            y_batch = y.iloc[idx] if hasattr(y, "iloc") else y_arr[idx]
-            yield _index_rows(X, idx, n_threads), y_batch
-        epoch += 1
+class BalancedBatchSampler:
+    """Balanced mini-batches of row indices, for a PyTorch ``DataLoader``.
+
+    ``DataLoader(dataset, batch_sampler=BalancedBatchSampler(y, 64))`` makes
+    every batch hold the class mix of :func:`balanced_batches` (the same
+    index logic), without resampling the dataset and without this module
+    importing torch: the sampler only implements the protocol a
+    ``batch_sampler`` needs (``__iter__`` yielding lists of int indices,
+    ``__len__``), so it also works with any other loader that takes one.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+        The labels of the dataset's rows (row i of the dataset has label
+        ``y[i]``): a list, NumPy array, pandas Series or CPU tensor.
+    batch_size : int
+        Rows per batch (at least the number of classes with weight > 0).
+    class_weights : dict, default=None
+        Non-negative weight per class; classes not listed weigh 0. Default:
+        equal weights, a balanced batch.
+    sampling_strategy : float, str, dict or callable, default=None
+        Alternative to ``class_weights``: weight each class by its size
+        after imbalanced-learn's over-sampling with this strategy.
+    random_state : int, RandomState instance or None, default=None
+        Base seed. Epoch ``e`` draws from a stream seeded by
+        ``(seed, e)``, so an epoch's batches depend only on the seed and
+        the epoch number. ``None`` draws a base seed once, at construction.
+    drop_last : bool, default=False
+        Drop the short last batch of each epoch.
+
+    Attributes
+    ----------
+    epoch : int
+        The epoch the next pass yields; it advances by one when a pass
+        starts (its first batch is drawn), and :meth:`set_epoch` sets it
+        (as with PyTorch's ``DistributedSampler``).
+    classes_ : ndarray
+        The sorted labels.
+
+    Notes
+    -----
+    Within an epoch, each class is read through its own random permutation
+    (small classes cycle, reshuffled, as often as needed); rows are shuffled
+    within each batch. Unlike :func:`balanced_batches`, whose class streams
+    continue from one epoch to the next, every epoch here starts fresh
+    streams from its own seed, so that ``set_epoch`` can replay any epoch.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from imbfast.sampling import BalancedBatchSampler
+    >>> y = np.array([0] * 90 + [1] * 10)
+    >>> sampler = BalancedBatchSampler(y, batch_size=10, random_state=0)
+    >>> len(sampler)
+    10
+    >>> batch = next(iter(sampler))
+    >>> int((y[batch] == 1).sum())
+    5
+    """
+
+    def __init__(
+        self,
+        y: Any,
+        batch_size: int,
+        *,
+        class_weights: Mapping[Any, float] | None = None,
+        sampling_strategy: Any = None,
+        random_state: Any = None,
+        drop_last: bool = False,
+    ) -> None:
+        y_arr = _as_1d(y)
+        self._plan = _BatchPlan(
+            y_arr, batch_size, class_weights, sampling_strategy, drop_last
+        )
+        self.batch_size = int(batch_size)
+        self.drop_last = bool(drop_last)
+        self.classes_ = self._plan.classes
+        self.n_samples = int(y_arr.shape[0])
+        if random_state is None:
+            self._seed = int(np.random.SeedSequence().generate_state(1)[0])
+        else:
+            self._seed = _seed(random_state)
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Make the next ``iter()`` yield the batches of this epoch."""
+        if isinstance(epoch, bool) or not isinstance(epoch, numbers.Integral):
+            raise TypeError(f"epoch must be an int, got {epoch!r}.")
+        if epoch < 0:
+            raise ValueError(f"epoch must be >= 0, got {epoch}.")
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        """Batches per epoch."""
+        return len(self._plan.sizes)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        """The batches of the current epoch, as lists of row indices.
+
+        The epoch is read (and advanced) when the first batch is drawn, not
+        when the iterator is created: PyTorch's multi-process ``DataLoader``
+        creates one iterator it never uses before the one it reads.
+        """
+        epoch = self.epoch
+        self.epoch += 1
+        state = np.random.SeedSequence([self._seed, epoch]).generate_state(1)
+        rng = np.random.RandomState(int(state[0]))
+        for idx in self._plan.batches(rng, 1):
+            yield idx.tolist()

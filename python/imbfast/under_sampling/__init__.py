@@ -1,5 +1,6 @@
 """Under-samplers: the same names and parameters as ``imblearn.under_sampling``."""
 
+from imbfast.under_sampling._cluster_centroids import ClusterCentroids
 from imbfast.under_sampling._condensed import (
     CondensedNearestNeighbour,
     OneSidedSelection,
@@ -9,6 +10,10 @@ from imbfast.under_sampling._edited_nearest_neighbours import (
     EditedNearestNeighbours,
     RepeatedEditedNearestNeighbours,
 )
+from imbfast.under_sampling._instance_hardness_threshold import (
+    InstanceHardnessThreshold,
+)
+from imbfast.under_sampling._nearmiss import NearMiss
 from imbfast.under_sampling._neighbourhood_cleaning_rule import (
     NeighbourhoodCleaningRule,
 )
@@ -18,8 +23,11 @@ from imbfast.under_sampling._tomek_links import TomekLinks
 
 __all__ = [
     "AllKNN",
+    "ClusterCentroids",
     "CondensedNearestNeighbour",
     "EditedNearestNeighbours",
+    "InstanceHardnessThreshold",
+    "NearMiss",
     "NeighbourhoodCleaningRule",
     "OneSidedSelection",
     "RandomUnderSampler",
