@@ -143,7 +143,7 @@ def test_importing_imbfast_does_not_import_imblearn_or_the_patch():
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
-    assert out.split() == ["False", "False"]
+    assert out.split()[-2:] == ["False", "False"]
 
 
 def test_modules_imported_while_patched_are_restored_too():
