@@ -50,7 +50,9 @@ _CHUNK_ROWS = 1 << 16
 
 def is_dataframe(X: Any) -> bool:
     """Whether X is a pandas DataFrame (pandas is not imported)."""
-    return type(X).__name__ == "DataFrame" and hasattr(X, "iloc") and hasattr(X, "dtypes")
+    return (
+        type(X).__name__ == "DataFrame" and hasattr(X, "iloc") and hasattr(X, "dtypes")
+    )
 
 
 def column_indices(X: Any, key: Any) -> np.ndarray:
@@ -327,6 +329,15 @@ class SMOTENC(NeighborsModeMixin, BaseOverSampler):
             dtype = block.dtype if dtype is None else np.result_type(dtype, block.dtype)
         return np.dtype(dtype)
 
+    def _dense_continuous(self, X: Any, rows: Any, dtype: np.dtype) -> np.ndarray:
+        """The checked continuous columns of some rows, as a dense array."""
+        block = check_array(
+            take(X, rows, self.continuous_features_), accept_sparse=["csr", "csc"]
+        )
+        if sparse.issparse(block):
+            block = block.toarray()
+        return block.astype(dtype, copy=False)
+
     def _fit_encoder(self, X: Any, dtype: np.dtype) -> Any:
         """Fit categorical_encoder_ without a one-hot (or full) copy of X.
 
@@ -353,14 +364,16 @@ class SMOTENC(NeighborsModeMixin, BaseOverSampler):
             enc = OneHotEncoder(handle_unknown="ignore", dtype=dtype).fit(col)
             uniques.append(enc.categories_[0])
         n_rows = max(u.shape[0] for u in uniques)
-        padded = [np.concatenate([u, np.repeat(u[-1:], n_rows - u.shape[0])]) for u in uniques]
+        padded = [
+            np.concatenate([u, np.repeat(u[-1:], n_rows - u.shape[0])]) for u in uniques
+        ]
         if is_dataframe(X):
             import pandas as pd
 
             table = pd.DataFrame(
                 {
                     X.columns[j]: pd.Series(p, dtype=X.dtypes.iloc[j])
-                    for j, p in zip(cat, padded)
+                    for j, p in zip(cat, padded, strict=True)
                 }
             )
         else:
@@ -390,12 +403,13 @@ class SMOTENC(NeighborsModeMixin, BaseOverSampler):
         self._validate_column_types(X)
         self._validate_estimator()
         n_threads = resolve_n_jobs(self.n_jobs)
-        cont, cat = self.continuous_features_, self.categorical_features_
 
         dtype = self._continuous_dtype(X)
         # imbalanced-learn would compute in an integer dtype here; imbfast
         # interpolates integer features in float64.
-        work_dtype = dtype if dtype in (np.float32, np.float64) else np.dtype(np.float64)
+        work_dtype = (
+            dtype if dtype in (np.float32, np.float64) else np.dtype(np.float64)
+        )
         X_ohe_all = self._fit_encoder(X, work_dtype)
         categories = self.categorical_encoder_.categories_
         widths = np.array([c.size for c in categories], dtype=np.int64)
@@ -410,13 +424,17 @@ class SMOTENC(NeighborsModeMixin, BaseOverSampler):
             if n_samples == 0:
                 continue
             idx = np.flatnonzero(y == class_sample)
-            blocks.append(
-                (class_sample,)
-                + self._class_block(
-                    X, X_ohe_all, idx, class_sample, n_samples, work_dtype, starts,
-                    n_threads,
-                )
+            cont_new, codes_new = self._class_block(
+                X,
+                X_ohe_all,
+                idx,
+                class_sample,
+                n_samples,
+                work_dtype,
+                starts,
+                n_threads,
             )
+            blocks.append((class_sample, cont_new, codes_new))
 
         n_new = sum(b[1].shape[0] for b in blocks)
         y_res = np.empty(y.shape[0] + n_new, dtype=y.dtype)
@@ -478,7 +496,9 @@ class SMOTENC(NeighborsModeMixin, BaseOverSampler):
                 f"Expected n_neighbors <= n_samples_fit, but n_neighbors = {k_total}, "
                 f"n_samples_fit = {n_c}, n_samples = {n_c}"
             )
-        Z = sparse.hstack([sparse.csr_matrix(X_cont), scaled], format="csr", dtype=dtype)
+        Z = sparse.hstack(
+            [sparse.csr_matrix(X_cont), scaled], format="csr", dtype=dtype
+        )
         codes = _one_code_per_feature(ohe, starts)
         if isinstance(self.nn_k_, NearestNeighbors) and codes is not None:
             self.nn_k_.fit(Z)
@@ -506,7 +526,15 @@ class SMOTENC(NeighborsModeMixin, BaseOverSampler):
         data = np.ascontiguousarray(vote_data)
         codes_new = np.empty((n_samples, n_cat), dtype=np.int64)
         for f in range(n_cat):
-            args = (indptr, indices, data, int(starts[f]), int(starts[f + 1]), nns, base_rows)
+            args = (
+                indptr,
+                indices,
+                data,
+                int(starts[f]),
+                int(starts[f + 1]),
+                nns,
+                base_rows,
+            )
             offsets = _core.vote_candidates(*args, n_threads)
             perm = vote_rng.permutation(int(offsets[-1])).astype(np.int64, copy=False)
             codes_new[:, f] = _core.vote_resolve(*args, offsets, perm, n_threads)
@@ -516,7 +544,9 @@ class SMOTENC(NeighborsModeMixin, BaseOverSampler):
     # ------------------------------------------------------------ output
 
     def _output_dtype(self, dtype: np.dtype) -> np.dtype:
-        cat_dtype = np.result_type(*[c.dtype for c in self.categorical_encoder_.categories_])
+        cat_dtype = np.result_type(
+            *[c.dtype for c in self.categorical_encoder_.categories_]
+        )
         return np.result_type(dtype, cat_dtype)
 
     def _decoded(self, f: int, codes: np.ndarray) -> np.ndarray:
@@ -530,7 +560,7 @@ class SMOTENC(NeighborsModeMixin, BaseOverSampler):
         n_new = sum(b[1].shape[0] for b in blocks)
         out = np.empty((n + n_new, X.shape[1]), dtype=self._output_dtype(dtype))
         for chunk in row_chunks(n):
-            out[chunk, cont] = check_array(take(X, chunk, cont)).astype(dtype, copy=False)
+            out[chunk, cont] = self._dense_continuous(X, chunk, dtype)
             if X_ohe_all is None:
                 out[chunk, cat] = take(X, chunk, cat)
         if X_ohe_all is not None:
@@ -555,17 +585,21 @@ class SMOTENC(NeighborsModeMixin, BaseOverSampler):
         cont, cat = self.continuous_features_, self.categorical_features_
         where = {int(j): f for f, j in enumerate(cat)}
         X_cont = np.concatenate(
-            [check_array(take(X, chunk, cont)).astype(dtype, copy=False)
-             for chunk in row_chunks(X.shape[0])]
+            [
+                self._dense_continuous(X, chunk, dtype)
+                for chunk in row_chunks(X.shape[0])
+            ]
             + [b[1] for b in blocks]
         )
         columns = {}
-        for pos, name in enumerate(X.columns):
+        for pos in range(X.shape[1]):
             if pos in where:
                 f = where[pos]
                 original = np.asarray(X.iloc[:, pos])
                 new = [self._decoded(f, b[2][:, f]) for b in blocks]
-                values = np.concatenate([original.astype(object), *new]) if new else original
+                values = (
+                    np.concatenate([original.astype(object), *new]) if new else original
+                )
             else:
                 values = X_cont[:, int(np.searchsorted(cont, pos))]
             columns[pos] = values
@@ -595,14 +629,20 @@ class SMOTENC(NeighborsModeMixin, BaseOverSampler):
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
+        # imbalanced-learn's SMOTENC accepts CSR/CSC input but says it does
+        # not; imbfast's tag tells the truth.
+        tags.input_tags.sparse = True
         tags.input_tags.string = True
         return tags
 
 
-def _one_code_per_feature(ohe: sparse.csr_matrix, starts: np.ndarray) -> np.ndarray | None:
-    """(n, n_features) int32 category codes when every row has exactly one
-    active column per feature block; None otherwise."""
+def _one_code_per_feature(
+    ohe: sparse.csr_matrix, starts: np.ndarray
+) -> np.ndarray | None:
+    """Category codes (n, n_features) int32, or None.
+
+    None unless every row has exactly one active column per feature block.
+    """
     n_cat = starts.shape[0] - 1
     n = ohe.shape[0]
     if ohe.nnz != n * n_cat or not np.all(np.diff(ohe.indptr) == n_cat):
