@@ -23,14 +23,17 @@ import tracemalloc
 import numpy as np
 import pandas as pd
 import pytest
+from imblearn.metrics.pairwise import ValueDifferenceMetric
+from imblearn.over_sampling import SMOTEN as ImbSMOTEN
 from imblearn.over_sampling import SMOTENC as ImbSMOTENC
 from scipy import sparse
 from sklearn.datasets import make_classification
+from sklearn.exceptions import DataConversionWarning
 from sklearn.neighbors import NearestNeighbors as SkNearestNeighbors
 from sklearn.preprocessing import OneHotEncoder
 
 from imbfast import _core
-from imbfast.over_sampling import SMOTENC
+from imbfast.over_sampling import SMOTEN, SMOTENC
 
 LETTERS = np.array(list("abcdefghijklmnopqrstuvwxyz"))
 
@@ -427,3 +430,156 @@ def test_smotenc_many_categories_many_new_rows_stay_small():
     # Every new category is one of the class's neighbours' categories.
     assert np.isin(X_res[n_maj + n_min :, 4], C[y == 1, 0]).all()
     assert peak < out_bytes + 64 * 2**20, peak
+
+
+# ---------------------------------------------------------------- SMOTEN
+
+
+def nominal_data(n, weights=(0.8, 0.2), d=8, levels=6, seed=0):
+    """Categories whose frequencies depend on the class (a generic VDM)."""
+    rng = np.random.RandomState(seed)
+    y = rng.choice(len(weights), size=n, p=list(weights))
+    X = np.empty((n, d), dtype=np.int64)
+    for f in range(d):
+        n_levels = levels + f
+        for c in range(len(weights)):
+            p = rng.dirichlet(np.ones(n_levels))
+            X[y == c, f] = rng.choice(n_levels, size=int((y == c).sum()), p=p)
+    return X, y
+
+
+def both_n(X, y, **params):
+    return SMOTEN(**params).fit_resample(X, y), ImbSMOTEN(**params).fit_resample(X, y)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("d", [6, 9])
+def test_smoten_int_parity(seed, d):
+    # Three features with a handful of levels would give distinct rows at
+    # equal distances; six or more make the metric generic.
+    X, y = nominal_data(500, d=d, seed=seed)
+    assert_same(*both_n(X, y, random_state=seed))
+
+
+def test_smoten_strings_multiclass_and_strategies():
+    X, y = nominal_data(700, weights=(0.5, 0.3, 0.2), d=6, seed=3)
+    Xs = LETTERS[X].astype(object)
+    labels = np.array(["ant", "bee", "cat"])[y]
+    for strategy in ["auto", "all", {"ant": 360, "bee": 300, "cat": 250}]:
+        assert_same(*both_n(Xs, labels, random_state=1, sampling_strategy=strategy))
+    ours = SMOTEN(random_state=np.random.RandomState(5)).fit_resample(Xs, labels)
+    theirs = ImbSMOTEN(random_state=np.random.RandomState(5)).fit_resample(Xs, labels)
+    assert_same(ours, theirs)
+    assert ours[0].dtype == object
+
+
+def test_smoten_dataframe_and_unicode_array():
+    X, y = nominal_data(400, d=5, seed=4)
+    df = pd.DataFrame(LETTERS[X], columns=[f"f{i}" for i in range(5)])
+    df["f1"] = df["f1"].astype("category")
+    assert_same(*both_n(df, pd.Series(y, name="t"), random_state=0))
+    assert_same(*both_n(LETTERS[X], y, random_state=0))  # dtype <U1
+
+
+@pytest.mark.filterwarnings(
+    "ignore:Passing a sparse matrix to SMOTEN:sklearn.exceptions.DataConversionWarning"
+)
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+def test_smoten_sparse_parity(fmt):
+    X, y = nominal_data(300, d=5, seed=6)
+    assert_same(*both_n(sparse.csr_matrix(X).asformat(fmt), y, random_state=0))
+
+
+def test_smoten_sparse_warns_like_imblearn():
+    X, y = nominal_data(100, d=3)
+    with pytest.warns(DataConversionWarning, match="converted to a dense array"):
+        SMOTEN(random_state=0).fit_resample(sparse.csr_matrix(X), y)
+
+
+def test_smoten_float_features_are_categories_as_in_imblearn():
+    """A continuous feature gives one category per value: no error, no O(n^2)."""
+    X, y = nominal_data(300, d=8, seed=7)
+    Xf = X.astype(np.float64)
+    Xf[:, 0] = np.random.RandomState(0).normal(size=300)
+    assert_same(*both_n(Xf, y, random_state=0))
+
+
+def test_smoten_neighbours_object_builds_the_matrix_like_imblearn():
+    X, y = nominal_data(400, d=6, seed=8)
+    nn = SkNearestNeighbors(n_neighbors=4)
+    assert_same(*both_n(X, y, random_state=0, k_neighbors=nn))
+    assert_same(*both_n(X, y, random_state=0, k_neighbors=2))
+
+
+def test_smoten_production_size_threads_do_not_change_the_result():
+    """A class of about 1,800 rows: many query blocks and tiles, two threads."""
+    X, y = nominal_data(6000, weights=(0.7, 0.3), d=10, levels=8, seed=9)
+    r1 = SMOTEN(random_state=0, n_jobs=1).fit_resample(X, y)
+    r2 = SMOTEN(random_state=0, n_jobs=2).fit_resample(X, y)
+    assert_same(r1, r2)
+    assert_same(r1, ImbSMOTEN(random_state=0).fit_resample(X, y))
+
+
+@pytest.mark.parametrize("n_classes", [2, 9, 10])
+def test_vdm_core_equals_imblearn_metric_bit_for_bit(n_classes):
+    """Tables and distances, including NumPy's pairwise sum over >= 8 classes."""
+    rng = np.random.RandomState(n_classes)
+    n, d = 400, 4
+    y = rng.randint(0, n_classes, size=n)
+    X = rng.randint(0, 300, size=(n, d)).astype(np.int32)
+    X[:, 1] %= 5
+    n_categories = X.max(axis=0).astype(np.int64) + 1
+    vdm = ValueDifferenceMetric(n_categories=n_categories).fit(X, y)
+    tables = _core.vdm_tables(X, y.astype(np.int64), n_classes, n_categories)
+    assert np.array_equal(
+        tables, np.concatenate([p.ravel() for p in vdm.proba_per_class_])
+    )
+    ours = _core.vdm_pairwise(X[:150], X, tables, n_classes, n_categories, 2)
+    assert np.array_equal(ours, vdm.pairwise(X[:150], X))
+    knn = _core.vdm_knn(X, tables, n_classes, n_categories, 4, 2)
+    full = vdm.pairwise(X)
+    expected = np.lexsort((np.tile(np.arange(n), (n, 1)), full), axis=1)[:, :4]
+    assert np.array_equal(knn, expected)
+
+
+def test_smoten_bad_input():
+    X, y = nominal_data(200, d=3)
+    Xf = X.astype(np.float64)
+    Xf[0, 0] = np.nan
+    for cls in (SMOTEN, ImbSMOTEN):
+        with pytest.raises(ValueError, match="contains NaN"):
+            cls().fit_resample(Xf, y)
+    Xf[0, 0] = np.inf
+    with pytest.raises(ValueError, match="contains infinity"):
+        SMOTEN().fit_resample(Xf, y)
+    n_min = int(np.sum(y == 1))
+    with pytest.raises(ValueError, match="Expected n_neighbors <= n_samples_fit"):
+        SMOTEN(k_neighbors=n_min).fit_resample(X, y)
+    y1 = np.zeros_like(y)
+    y1[0] = 1
+    for cls in (SMOTEN, ImbSMOTEN):
+        with pytest.raises(ValueError, match="Expected n_neighbors <= n_samples_fit"):
+            cls().fit_resample(X, y1)
+    with pytest.raises(IndexError):
+        _core.vdm_knn(
+            np.array([[5]], dtype=np.int32),
+            np.ones(2),
+            2,
+            np.array([1], dtype=np.int64),
+            1,
+        )
+
+
+def test_smoten_large_class_without_the_square_matrix():
+    """12,000 minority rows: imbalanced-learn's VDM matrix is 1.15 GB."""
+    X, y = nominal_data(40_000, weights=(0.7, 0.3), d=4, levels=30, seed=11)
+    n_min = int(np.sum(y == 1))
+    assert n_min > 11_000
+    tracemalloc.start()
+    try:
+        _, y_res = SMOTEN(random_state=0, n_jobs=2).fit_resample(X, y)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert np.bincount(y_res)[0] == np.bincount(y_res)[1]
+    assert peak < 64 * 2**20, peak
