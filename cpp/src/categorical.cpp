@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "imbfast/dispatch.hpp"
 #include "imbfast/parallel.hpp"
 
 namespace imbfast {
@@ -73,6 +74,67 @@ class TopK {
     std::size_t k_;
     std::vector<std::pair<double, std::int64_t>> heap_;
 };
+
+// ------------------------------------------------------------ the search
+
+// SMOTE-NC distances from query q to the tile [j0, j0 + len) of the
+// column-major class: squared continuous differences (feature order), then
+// cat_weight per differing category. One body compiled per ISA; with
+// -ffp-contract=off every ISA computes the same doubles.
+IMBFAST_INLINE void mixed_tile_body(const double* cont_t, const std::int32_t* codes_t,
+                                    std::int64_t n, std::int64_t n_cont, std::int64_t n_cat,
+                                    std::int64_t q, std::int64_t j0, std::int64_t len,
+                                    double cat_weight, double* __restrict dist) {
+    for (std::int64_t t = 0; t < len; ++t) dist[t] = 0.0;
+    for (std::int64_t f = 0; f < n_cont; ++f) {
+        const double qv = cont_t[f * n + q];
+        const double* __restrict col = cont_t + f * n + j0;
+        for (std::int64_t t = 0; t < len; ++t) {
+            const double diff = col[t] - qv;
+            dist[t] += diff * diff;
+        }
+    }
+    for (std::int64_t g = 0; g < n_cat; ++g) {
+        const std::int32_t qc = codes_t[g * n + q];
+        const std::int32_t* __restrict col = codes_t + g * n + j0;
+        for (std::int64_t t = 0; t < len; ++t) dist[t] += col[t] != qc ? cat_weight : 0.0;
+    }
+}
+
+using MixedTileFn = void (*)(const double*, const std::int32_t*, std::int64_t, std::int64_t,
+                             std::int64_t, std::int64_t, std::int64_t, std::int64_t, double,
+                             double*);
+
+void mixed_tile_generic(const double* cont_t, const std::int32_t* codes_t, std::int64_t n,
+                        std::int64_t n_cont, std::int64_t n_cat, std::int64_t q, std::int64_t j0,
+                        std::int64_t len, double cat_weight, double* dist) {
+    mixed_tile_body(cont_t, codes_t, n, n_cont, n_cat, q, j0, len, cat_weight, dist);
+}
+
+IMBFAST_TARGET_AVX2 void mixed_tile_avx2(const double* cont_t, const std::int32_t* codes_t,
+                                         std::int64_t n, std::int64_t n_cont, std::int64_t n_cat,
+                                         std::int64_t q, std::int64_t j0, std::int64_t len,
+                                         double cat_weight, double* dist) {
+    mixed_tile_body(cont_t, codes_t, n, n_cont, n_cat, q, j0, len, cat_weight, dist);
+}
+
+IMBFAST_TARGET_AVX512 void mixed_tile_avx512(const double* cont_t, const std::int32_t* codes_t,
+                                             std::int64_t n, std::int64_t n_cont,
+                                             std::int64_t n_cat, std::int64_t q, std::int64_t j0,
+                                             std::int64_t len, double cat_weight, double* dist) {
+    mixed_tile_body(cont_t, codes_t, n, n_cont, n_cat, q, j0, len, cat_weight, dist);
+}
+
+MixedTileFn pick_mixed_tile() {
+    switch (active_isa()) {
+        case Isa::avx512:
+            return &mixed_tile_avx512;
+        case Isa::avx2:
+            return &mixed_tile_avx2;
+        default:
+            return &mixed_tile_generic;
+    }
+}
 
 // ------------------------------------------------------------ the vote
 
@@ -281,6 +343,7 @@ void mixed_knn(const T* cont, std::int64_t n, std::int64_t n_cont, const std::in
         for (std::int64_t g = 0; g < n_cat; ++g)
             codes_t[static_cast<std::size_t>(g * n + i)] = codes[i * n_cat + g];
 
+    const MixedTileFn tile = pick_mixed_tile();
     const std::int64_t n_blocks = (n + kQueryBlock - 1) / kQueryBlock;
     parallel_for(n_blocks, n_threads, 1, [&](std::int64_t b_begin, std::int64_t b_end) {
         std::vector<TopK> tops;
@@ -292,22 +355,9 @@ void mixed_knn(const T* cont, std::int64_t n, std::int64_t n_cont, const std::in
             for (std::int64_t j0 = 0; j0 < n; j0 += kTile) {
                 const std::int64_t len = std::min(kTile, n - j0);
                 for (std::int64_t q = q0; q < q1; ++q) {
-                    double* __restrict dist = buf.data();
-                    for (std::int64_t t = 0; t < len; ++t) dist[t] = 0.0;
-                    for (std::int64_t f = 0; f < n_cont; ++f) {
-                        const double qv = cont_t[static_cast<std::size_t>(f * n + q)];
-                        const double* __restrict col = cont_t.data() + f * n + j0;
-                        for (std::int64_t t = 0; t < len; ++t) {
-                            const double diff = col[t] - qv;
-                            dist[t] += diff * diff;
-                        }
-                    }
-                    for (std::int64_t g = 0; g < n_cat; ++g) {
-                        const std::int32_t qc = codes_t[static_cast<std::size_t>(g * n + q)];
-                        const std::int32_t* __restrict col = codes_t.data() + g * n + j0;
-                        for (std::int64_t t = 0; t < len; ++t)
-                            dist[t] += col[t] != qc ? cat_weight : 0.0;
-                    }
+                    double* dist = buf.data();
+                    tile(cont_t.data(), codes_t.data(), n, n_cont, n_cat, q, j0, len,
+                         cat_weight, dist);
                     TopK& top = tops[static_cast<std::size_t>(q - q0)];
                     const double worst = top.worst();
                     for (std::int64_t t = 0; t < len; ++t) {
