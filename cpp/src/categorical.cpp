@@ -404,31 +404,40 @@ void vote_resolve(const std::int64_t* indptr, const std::int64_t* indices, const
                          n_new);
     if (offsets[0] != 0 || offsets[n_new] != n_perm)
         throw std::invalid_argument("vote_resolve: offsets do not cover the permutation");
-    // Where each candidate landed in the shuffle.
-    std::vector<std::int64_t> position(static_cast<std::size_t>(n_perm), -1);
-    for (std::int64_t q = 0; q < n_perm; ++q) {
-        check_index(perm[q], n_perm, "perm");
-        if (position[static_cast<std::size_t>(perm[q])] != -1)
+    for (std::int64_t i = 0; i < n_new; ++i)
+        if (offsets[i + 1] < offsets[i])
+            throw std::invalid_argument("vote_resolve: offsets must be non-decreasing");
+    // Each row keeps the candidate that comes first in the shuffled order
+    // (what np.unique(..., return_index=True) picks from the permuted
+    // candidate list): one pass over perm, stopping once every row has one
+    // (the part of perm read is checked). Memory: one byte per candidate and
+    // one rank per new row.
+    std::vector<std::uint8_t> seen(static_cast<std::size_t>(n_perm), 0);
+    std::vector<std::int64_t> rank(static_cast<std::size_t>(n_new), -1);
+    std::int64_t assigned = 0;
+    for (std::int64_t q = 0; q < n_perm && assigned < n_new; ++q) {
+        const std::int64_t c = perm[q];
+        check_index(c, n_perm, "perm");
+        if (seen[static_cast<std::size_t>(c)])
             throw std::invalid_argument("vote_resolve: perm is not a permutation");
-        position[static_cast<std::size_t>(perm[q])] = q;
+        seen[static_cast<std::size_t>(c)] = 1;
+        // The row whose candidates [offsets[i], offsets[i + 1]) hold c.
+        const std::int64_t i =
+            static_cast<std::int64_t>(std::upper_bound(offsets, offsets + n_new + 1, c) - offsets) - 1;
+        if (rank[static_cast<std::size_t>(i)] < 0) {
+            rank[static_cast<std::size_t>(i)] = c - offsets[i];
+            ++assigned;
+        }
     }
     parallel_for(n_new, n_threads, kRowGrain, [&](std::int64_t begin, std::int64_t end) {
         VoteScratch<T> s;
         for (std::int64_t i = begin; i < end; ++i) {
             row_candidates<T>(indptr, indices, data, block_start, block_end,
                               nns + base_rows[i] * k, k, s);
-            const std::int64_t first = offsets[i];
-            if (offsets[i + 1] - first != static_cast<std::int64_t>(s.candidates.size()))
+            if (offsets[i + 1] - offsets[i] != static_cast<std::int64_t>(s.candidates.size()))
                 throw std::invalid_argument("vote_resolve: offsets do not match the candidates");
-            std::int64_t best = -1, best_pos = std::numeric_limits<std::int64_t>::max();
-            for (std::size_t c = 0; c < s.candidates.size(); ++c) {
-                const std::int64_t pos = position[static_cast<std::size_t>(first) + c];
-                if (pos < best_pos) {
-                    best_pos = pos;
-                    best = s.candidates[c];
-                }
-            }
-            codes_out[i] = best < 0 ? -1 : best - block_start;
+            const std::int64_t r = rank[static_cast<std::size_t>(i)];
+            codes_out[i] = r < 0 ? -1 : s.candidates[static_cast<std::size_t>(r)] - block_start;
         }
     });
 }

@@ -159,10 +159,14 @@ class SMOTENC(NeighborsModeMixin, BaseOverSampler):
     sampling_strategy_ : dict
         Number of samples to generate per class.
     nn_k_ : estimator object
-        The neighbour searcher, fitted on the last over-sampled class's
-        scaled one-hot matrix (sparse, class rows only). With an int
-        ``k_neighbors`` the search itself runs in imbfast's categorical
-        kernel, which finds the same neighbours without that matrix.
+        The neighbour searcher. With an int ``k_neighbors`` it is an
+        unfitted :class:`imbfast.neighbors.NearestNeighbors` describing the
+        search (``k_neighbors + 1`` neighbours, self included): the search
+        runs in imbfast's categorical kernel, which finds the neighbours of
+        the scaled one-hot matrix without building it. A neighbours object
+        given as ``k_neighbors`` is cloned and fitted on the last class's
+        scaled one-hot matrix (sparse, class rows only), as in
+        imbalanced-learn.
     categorical_encoder_ : estimator
         The fitted one-hot encoder.
     categorical_features_ : ndarray of shape (n_cat_features,), dtype=int64
@@ -403,6 +407,7 @@ class SMOTENC(NeighborsModeMixin, BaseOverSampler):
         self._validate_column_types(X)
         self._validate_estimator()
         n_threads = resolve_n_jobs(self.n_jobs)
+        cont, cat = self.continuous_features_, self.categorical_features_
 
         dtype = self._continuous_dtype(X)
         # imbalanced-learn would compute in an integer dtype here; imbfast
@@ -417,14 +422,28 @@ class SMOTENC(NeighborsModeMixin, BaseOverSampler):
             self._check_encoder_width(X_ohe_all.shape[1])
         starts = np.concatenate([[0], np.cumsum(widths)]).astype(np.int64)
 
-        # Per class: the neighbours, the draws and the category votes.
+        # Per class: the neighbours, the draws and the category votes. Dense
+        # output is allocated once and each class writes into it; sparse and
+        # DataFrame output collect the new rows and stack them.
         self.median_std_ = {}
+        n = y.shape[0]
+        n_new = sum(int(v) for v in self.sampling_strategy_.values())
+        dense = not (sparse.issparse(X) or is_dataframe(X))
+        out = self._dense_original(X, X_ohe_all, n_new, work_dtype) if dense else None
+        y_res = np.empty(n + n_new, dtype=y.dtype)
+        y_res[:n] = y
         blocks = []
+        offset = n
         for class_sample, n_samples in self.sampling_strategy_.items():
             if n_samples == 0:
                 continue
             idx = np.flatnonzero(y == class_sample)
-            cont_new, codes_new = self._class_block(
+            sink = (
+                _IntoOutput(self, out, offset)
+                if dense
+                else _Collected(n_samples, cont.size, cat.size, work_dtype)
+            )
+            self._class_block(
                 X,
                 X_ohe_all,
                 idx,
@@ -433,22 +452,18 @@ class SMOTENC(NeighborsModeMixin, BaseOverSampler):
                 work_dtype,
                 starts,
                 n_threads,
+                sink,
             )
-            blocks.append((class_sample, cont_new, codes_new))
-
-        n_new = sum(b[1].shape[0] for b in blocks)
-        y_res = np.empty(y.shape[0] + n_new, dtype=y.dtype)
-        y_res[: y.shape[0]] = y
-        offset = y.shape[0]
-        for class_sample, cont_new, _ in blocks:
-            y_res[offset : offset + cont_new.shape[0]] = class_sample
-            offset += cont_new.shape[0]
+            y_res[offset : offset + n_samples] = class_sample
+            offset += n_samples
+            if not dense:
+                blocks.append((class_sample, sink.cont_new, sink.codes_new))
 
         if sparse.issparse(X):
             return self._assemble_sparse(X, X_ohe_all, blocks, work_dtype), y_res
         if is_dataframe(X):
             return self._assemble_frame(X, blocks, work_dtype), y_res
-        return self._assemble_dense(X, X_ohe_all, blocks, work_dtype), y_res
+        return out, y_res
 
     def _class_block(
         self,
@@ -460,8 +475,9 @@ class SMOTENC(NeighborsModeMixin, BaseOverSampler):
         dtype: np.dtype,
         starts: np.ndarray,
         n_threads: int,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """New continuous values and category codes of one class."""
+        sink: Any,
+    ) -> None:
+        """New continuous values and category codes of one class, to ``sink``."""
         cont, cat = self.continuous_features_, self.categorical_features_
         X_rows = take(X, idx)
         X_cont = check_array(take(X_rows, cols=cont), accept_sparse=["csr"])
@@ -474,10 +490,13 @@ class SMOTENC(NeighborsModeMixin, BaseOverSampler):
 
         if X_ohe_all is None:
             X_cat = take(X_rows, cols=cat)
+            del X_rows
             ohe = self.categorical_encoder_.transform(
                 X_cat.toarray() if sparse.issparse(X_cat) else X_cat
             )
+            del X_cat
         else:
+            del X_rows
             ohe = X_ohe_all[idx]
         ohe = sparse.csr_matrix(ohe, dtype=dtype)
         ohe.sum_duplicates()
@@ -485,9 +504,10 @@ class SMOTENC(NeighborsModeMixin, BaseOverSampler):
         # The one-hot cells of the class as imbalanced-learn scales them; when
         # the median is 0 it votes with the encoder's own values instead.
         scale = np.asarray(median_std / np.sqrt(2), dtype=dtype)
-        scaled = ohe.copy()
-        scaled.data[:] = scale
-        vote_data = ohe.data if math.isclose(median_std, 0) else scaled.data
+        if math.isclose(median_std, 0):
+            vote_data = np.ascontiguousarray(ohe.data)
+        else:
+            vote_data = np.full(ohe.nnz, scale, dtype=dtype)
 
         n_c, n_cat = X_cont.shape[0], cat.size
         k_total = self.nn_k_.n_neighbors
@@ -496,16 +516,22 @@ class SMOTENC(NeighborsModeMixin, BaseOverSampler):
                 f"Expected n_neighbors <= n_samples_fit, but n_neighbors = {k_total}, "
                 f"n_samples_fit = {n_c}, n_samples = {n_c}"
             )
-        Z = sparse.hstack(
-            [sparse.csr_matrix(X_cont), scaled], format="csr", dtype=dtype
-        )
         codes = _one_code_per_feature(ohe, starts)
         if isinstance(self.nn_k_, NearestNeighbors) and codes is not None:
-            self.nn_k_.fit(Z)
             cat_weight = 2.0 * float(scale) ** 2
-            nns, _ = _core.mixed_knn(X_cont, codes, cat_weight, k_total - 1, n_threads)
+            nns = _core.mixed_knn(X_cont, codes, cat_weight, k_total - 1, n_threads)[0]
         else:
+            # A neighbours object (or an encoder with several active columns
+            # per feature) searches the scaled one-hot matrix of the class,
+            # as in imbalanced-learn.
+            scaled = ohe.copy()
+            scaled.data[:] = scale
+            Z = sparse.hstack(
+                [sparse.csr_matrix(X_cont), scaled], format="csr", dtype=dtype
+            )
             nns = neighbors_excluding_self(self.nn_k_, Z)
+            del Z, scaled
+        del codes
         nns = np.ascontiguousarray(nns, dtype=np.int64)
 
         # imbalanced-learn's draws: the sample and neighbour, the step ...
@@ -513,8 +539,12 @@ class SMOTENC(NeighborsModeMixin, BaseOverSampler):
         samples = random_state.randint(low=0, high=nns.size, size=n_samples)
         steps = random_state.uniform(size=n_samples)
         samples = samples.astype(np.int64, copy=False)
-        cont_new = np.empty((n_samples, X_cont.shape[1]), dtype=dtype)
-        _core.smote_interpolate(X_cont, nns, samples, steps, cont_new, n_threads)
+        for rows in row_chunks(n_samples):
+            block = np.empty((rows.stop - rows.start, X_cont.shape[1]), dtype=dtype)
+            _core.smote_interpolate(
+                X_cont, nns, samples[rows], steps[rows], block, n_threads
+            )
+            sink.cont(rows, block)
 
         # ... then, from a fresh generator, one permutation per categorical
         # feature to break ties in the vote.
@@ -523,8 +553,8 @@ class SMOTENC(NeighborsModeMixin, BaseOverSampler):
         vote_rng = check_random_state(self.random_state)
         indptr = ohe.indptr.astype(np.int64)
         indices = ohe.indices.astype(np.int64)
-        data = np.ascontiguousarray(vote_data)
-        codes_new = np.empty((n_samples, n_cat), dtype=np.int64)
+        data = vote_data
+        del ohe
         for f in range(n_cat):
             args = (
                 indptr,
@@ -537,9 +567,8 @@ class SMOTENC(NeighborsModeMixin, BaseOverSampler):
             )
             offsets = _core.vote_candidates(*args, n_threads)
             perm = vote_rng.permutation(int(offsets[-1])).astype(np.int64, copy=False)
-            codes_new[:, f] = _core.vote_resolve(*args, offsets, perm, n_threads)
+            sink.cat(f, _core.vote_resolve(*args, offsets, perm, n_threads))
             del offsets, perm
-        return cont_new, codes_new
 
     # ------------------------------------------------------------ output
 
@@ -552,31 +581,23 @@ class SMOTENC(NeighborsModeMixin, BaseOverSampler):
     def _decoded(self, f: int, codes: np.ndarray) -> np.ndarray:
         return self.categorical_encoder_.categories_[f][codes]
 
-    def _assemble_dense(
-        self, X: np.ndarray, X_ohe_all: Any, blocks: list, dtype: np.dtype
+    def _dense_original(
+        self, X: np.ndarray, X_ohe_all: Any, n_new: int, dtype: np.dtype
     ) -> np.ndarray:
+        """The output array, its first rows holding X as imbalanced-learn returns it."""
         cont, cat = self.continuous_features_, self.categorical_features_
         n = X.shape[0]
-        n_new = sum(b[1].shape[0] for b in blocks)
         out = np.empty((n + n_new, X.shape[1]), dtype=self._output_dtype(dtype))
         for chunk in row_chunks(n):
             out[chunk, cont] = self._dense_continuous(X, chunk, dtype)
             if X_ohe_all is None:
                 out[chunk, cat] = take(X, chunk, cat)
-        if X_ohe_all is not None:
-            # A user-given encoder: the original rows come back through it,
-            # as in imbalanced-learn.
-            for chunk in row_chunks(n):
+            else:
+                # A user-given encoder: the original rows come back through
+                # it, as in imbalanced-learn.
                 ones = sparse.csr_matrix(X_ohe_all[chunk])
                 ones.data = np.ones_like(ones.data)
                 out[chunk, cat] = self.categorical_encoder_.inverse_transform(ones)
-        offset = n
-        for _, cont_new, codes_new in blocks:
-            m = cont_new.shape[0]
-            out[offset : offset + m, cont] = cont_new
-            for f, j in enumerate(cat):
-                out[offset : offset + m, j] = self._decoded(f, codes_new[:, f])
-            offset += m
         return out
 
     def _assemble_frame(self, X: Any, blocks: list, dtype: np.dtype) -> Any:
@@ -634,6 +655,36 @@ class SMOTENC(NeighborsModeMixin, BaseOverSampler):
         tags.input_tags.sparse = True
         tags.input_tags.string = True
         return tags
+
+
+class _IntoOutput:
+    """Writes one class's new rows straight into the dense output."""
+
+    def __init__(self, sampler: SMOTENC, out: np.ndarray, offset: int) -> None:
+        self.sampler, self.out, self.offset = sampler, out, offset
+
+    def cont(self, rows: slice, block: np.ndarray) -> None:
+        start, stop = self.offset + rows.start, self.offset + rows.stop
+        self.out[start:stop, self.sampler.continuous_features_] = block
+
+    def cat(self, f: int, codes: np.ndarray) -> None:
+        column = self.sampler.categorical_features_[f]
+        stop = self.offset + codes.shape[0]
+        self.out[self.offset : stop, column] = self.sampler._decoded(f, codes)
+
+
+class _Collected:
+    """Keeps one class's new rows (sparse and DataFrame output)."""
+
+    def __init__(self, n_new: int, n_cont: int, n_cat: int, dtype: np.dtype) -> None:
+        self.cont_new = np.empty((n_new, n_cont), dtype=dtype)
+        self.codes_new = np.empty((n_new, n_cat), dtype=np.int64)
+
+    def cont(self, rows: slice, block: np.ndarray) -> None:
+        self.cont_new[rows] = block
+
+    def cat(self, f: int, codes: np.ndarray) -> None:
+        self.codes_new[:, f] = codes
 
 
 def _one_code_per_feature(
