@@ -583,3 +583,30 @@ def test_smoten_large_class_without_the_square_matrix():
         tracemalloc.stop()
     assert np.bincount(y_res)[0] == np.bincount(y_res)[1]
     assert peak < 64 * 2**20, peak
+
+
+# ---------------------------------------------------------------- parameters
+
+
+@pytest.mark.parametrize("cls", [SMOTENC, SMOTEN])
+def test_approx_mode_searches_exactly_and_says_so(cls):
+    if cls is SMOTENC:
+        X, C, y = mixed_data(400, levels=4)
+        X, params = np.hstack([X, C]), {"categorical_features": [5, 6, 7]}
+    else:
+        X, y = nominal_data(400, d=6)
+        params = {}
+    exact = cls(random_state=0, **params)
+    approx = cls(random_state=0, neighbors="approx", **params)
+    assert_same(exact.fit_resample(X, y), approx.fit_resample(X, y))
+    assert approx.neighbors_recall_ == 1.0
+    assert not hasattr(exact, "neighbors_recall_")
+
+
+@pytest.mark.parametrize("cls", [SMOTENC, SMOTEN])
+def test_parameters_are_validated(cls):
+    X, y = nominal_data(100, d=3)
+    params = {"categorical_features": [0]} if cls is SMOTENC else {}
+    for bad in ({"k_neighbors": 0}, {"neighbors": "fast"}, {"n_jobs": "two"}):
+        with pytest.raises(ValueError):
+            cls(**params, **bad).fit_resample(X.astype(float), y)
