@@ -360,9 +360,14 @@ void mixed_knn(const T* cont, std::int64_t n, std::int64_t n_cont, const std::in
                          cat_weight, dist);
                     TopK& top = tops[static_cast<std::size_t>(q - q0)];
                     const double worst = top.worst();
+                    // Once the list is full most tiles hold nothing closer
+                    // than its worst: one branch-free pass tells.
+                    int closer = 0;
+                    for (std::int64_t t = 0; t < len; ++t) closer |= dist[t] < worst;
+                    if (!closer) continue;
                     for (std::int64_t t = 0; t < len; ++t) {
                         const std::int64_t j = j0 + t;
-                        if (j == q || !(dist[t] < worst || !top.full())) continue;
+                        if (j == q || !(dist[t] < worst)) continue;
                         top.offer(dist[t], j);
                     }
                 }
