@@ -610,3 +610,14 @@ def test_parameters_are_validated(cls):
     for bad in ({"k_neighbors": 0}, {"neighbors": "fast"}, {"n_jobs": "two"}):
         with pytest.raises(ValueError):
             cls(**params, **bad).fit_resample(X.astype(float), y)
+
+
+def test_list_input_comes_back_as_a_list():
+    X, C, y = mixed_data(200, levels=3)
+    Xl = np.hstack([X, C]).tolist()
+    ours, theirs = both(Xl, y.tolist(), categorical_features=[5, 6, 7], random_state=0)
+    assert isinstance(ours[0], list) and ours[0] == theirs[0]
+    assert list(ours[1]) == list(theirs[1])
+    Xn, yn = nominal_data(200, d=6)
+    ours, theirs = both_n(Xn.tolist(), yn.tolist(), random_state=0)
+    assert isinstance(ours[0], list) and ours[0] == theirs[0]
