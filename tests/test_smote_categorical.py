@@ -33,6 +33,7 @@ from sklearn.neighbors import NearestNeighbors as SkNearestNeighbors
 from sklearn.preprocessing import OneHotEncoder
 
 from imbfast import _core
+from imbfast.neighbors import last_plan, squared_kneighbors
 from imbfast.over_sampling import SMOTEN, SMOTENC
 
 LETTERS = np.array(list("abcdefghijklmnopqrstuvwxyz"))
@@ -621,3 +622,43 @@ def test_list_input_comes_back_as_a_list():
     Xn, yn = nominal_data(200, d=6)
     ours, theirs = both_n(Xn.tolist(), yn.tolist(), random_state=0)
     assert isinstance(ours[0], list) and ours[0] == theirs[0]
+
+
+@pytest.mark.parametrize(
+    ("n", "d_cont", "engine"), [(16_000, 2, "tree"), (6_000, 20, "brute")]
+)
+def test_smotenc_pruned_search_at_production_size(n, d_cont, engine):
+    """Classes of 2,400-7,200 rows with 300-level categories: the search
+    takes its candidates from imbfast.neighbors' exact continuous search
+    (KD-tree at d=2, fused brute force at d=20) and the rows sharing a
+    category."""
+    weights = (0.55, 0.45) if n > 10_000 else (0.6, 0.4)
+    X, C, y = mixed_data(
+        n, weights=weights, d_cont=d_cont, n_cat=3, levels=300, seed=12
+    )
+    Xn = np.hstack([X, C])
+    cats = list(range(d_cont, d_cont + 3))
+    ours = SMOTENC(categorical_features=cats, random_state=0, n_jobs=2)
+    result = ours.fit_resample(Xn, y)
+    plan = last_plan()
+    assert plan["n"] == plan["n_queries"] == int(np.sum(y == 1))
+    assert plan["algorithm"] == engine
+    theirs = ImbSMOTENC(categorical_features=cats, random_state=0).fit_resample(Xn, y)
+    assert_same(result, theirs)
+
+
+@pytest.mark.parametrize("levels", [3, 400])
+def test_core_pruned_search_equals_brute_force(levels):
+    """Proven lists and rescanned ones (few levels) both equal the brute force."""
+    X, C, _ = mixed_data(3000, d_cont=6, n_cat=4, levels=levels, seed=13)
+    codes = C.astype(np.int32)
+    expected, dist = _core.mixed_knn(X, codes, 0.8, 5, 2)
+    cand, cand_sq = squared_kneighbors(X, 21, n_threads=2)
+    idx, dist2, rescanned = _core.mixed_knn_pruned(
+        X, codes, 0.8, 5, cand, np.ascontiguousarray(cand_sq[:, -1]), 750, 2
+    )
+    assert np.array_equal(idx, expected) and np.array_equal(dist, dist2)
+    if levels == 3:
+        assert rescanned == 3000
+    else:
+        assert rescanned < 300

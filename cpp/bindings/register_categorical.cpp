@@ -43,6 +43,36 @@ py::tuple mixed_knn(const py::array& cont, const py::array& codes, double cat_we
     return py::make_tuple(idx, dist);
 }
 
+template <class T>
+py::tuple mixed_knn_pruned(const py::array& cont, const py::array& codes, double cat_weight,
+                           std::int64_t k, const py::array& cand, const py::array& cand_sq,
+                           std::int64_t max_shared, int n_threads) {
+    check_array<T>(cont, "cont", 2);
+    check_array<std::int32_t>(codes, "codes", 2);
+    check_array<std::int64_t>(cand, "cand", 2);
+    check_array<double>(cand_sq, "cand_sq", 1);
+    const std::int64_t n = cont.shape(0), kc = cand.shape(1);
+    check_dim(codes, "codes", 0, n);
+    check_dim(cand, "cand", 0, n);
+    check_dim(cand_sq, "cand_sq", 0, n);
+    if (k < 1 || k > n - 1)
+        throw py::value_error("k must be in [1, n - 1] = [1, " + std::to_string(n - 1) +
+                              "], got " + std::to_string(k));
+    py::array_t<std::int64_t> idx({n, k});
+    py::array_t<double> dist({n, k});
+    std::int64_t* idx_ptr = idx.mutable_data();
+    double* dist_ptr = dist.mutable_data();
+    std::int64_t scanned = 0;
+    {
+        py::gil_scoped_release release;  // read-only inputs, fresh outputs
+        scanned = imbfast::mixed_knn_pruned<T>(
+            ptr<T>(cont), n, cont.shape(1), ptr<std::int32_t>(codes), codes.shape(1), cat_weight,
+            k, ptr<std::int64_t>(cand), ptr<double>(cand_sq), kc, max_shared, idx_ptr, dist_ptr,
+            n_threads);
+    }
+    return py::make_tuple(idx, dist, scanned);
+}
+
 struct VoteArgs {
     py::array indptr, indices, data, nns, base_rows;
 };
@@ -119,6 +149,24 @@ void register_categorical(pybind11::module_& m) {
         py::arg("cont"), py::arg("codes"), py::arg("cat_weight"), py::arg("k"),
         py::arg("n_threads") = 1,
         "Exact k-NN within a class under SMOTENC's distance; returns (indices, distances).");
+
+    m.def(
+        "mixed_knn_pruned",
+        [](const py::array& cont, const py::array& codes, double cat_weight, std::int64_t k,
+           const py::array& cand, const py::array& cand_sq, std::int64_t max_shared,
+           int n_threads) {
+            if (is_float32(cont))
+                return mixed_knn_pruned<float>(cont, codes, cat_weight, k, cand, cand_sq,
+                                               max_shared, n_threads);
+            if (is_float64(cont))
+                return mixed_knn_pruned<double>(cont, codes, cat_weight, k, cand, cand_sq,
+                                                max_shared, n_threads);
+            bad_float_dtype("cont", cont);
+        },
+        py::arg("cont"), py::arg("codes"), py::arg("cat_weight"), py::arg("k"), py::arg("cand"),
+        py::arg("cand_sq"), py::arg("max_shared"), py::arg("n_threads") = 1,
+        "mixed_knn's neighbours from continuous candidates and shared categories; returns "
+        "(indices, distances, rows answered by the full scan).");
 
     m.def(
         "vote_candidates",

@@ -60,6 +60,19 @@ class TopK {
         }
     }
 
+    // For candidates in any order: keeps the k smallest (distance, index).
+    void offer_any(double dist, std::int64_t idx) {
+        const std::pair<double, std::int64_t> item{dist, idx};
+        if (heap_.size() < k_) {
+            heap_.push_back(item);
+            std::push_heap(heap_.begin(), heap_.end());
+        } else if (item < heap_.front()) {
+            std::pop_heap(heap_.begin(), heap_.end());
+            heap_.back() = item;
+            std::push_heap(heap_.begin(), heap_.end());
+        }
+    }
+
     // Writes the list nearest first and empties it.
     void drain(std::int64_t* idx, double* dist) {
         std::sort(heap_.begin(), heap_.end());
@@ -317,6 +330,54 @@ class Vdm {
 
 // ---------------------------------------------------------------- SMOTENC
 
+namespace {
+
+// The brute force over the column-major class for the given query rows (all
+// rows when `queries` is null), writing row q's list at out_idx + q * k.
+void tiled_search(const std::vector<double>& cont_t, const std::vector<std::int32_t>& codes_t,
+                  std::int64_t n, std::int64_t n_cont, std::int64_t n_cat, double cat_weight,
+                  std::int64_t k, const std::int64_t* queries, std::int64_t n_queries,
+                  std::int64_t* out_idx, double* out_dist, int n_threads) {
+    const MixedTileFn tile = pick_mixed_tile();
+    const std::int64_t n_blocks = (n_queries + kQueryBlock - 1) / kQueryBlock;
+    parallel_for(n_blocks, n_threads, 1, [&](std::int64_t b_begin, std::int64_t b_end) {
+        std::vector<TopK> tops;
+        for (std::int64_t q = 0; q < kQueryBlock; ++q) tops.emplace_back(k);
+        std::vector<double> buf(static_cast<std::size_t>(kTile));
+        for (std::int64_t blk = b_begin; blk < b_end; ++blk) {
+            const std::int64_t p0 = blk * kQueryBlock;
+            const std::int64_t p1 = std::min(n_queries, p0 + kQueryBlock);
+            for (std::int64_t j0 = 0; j0 < n; j0 += kTile) {
+                const std::int64_t len = std::min(kTile, n - j0);
+                for (std::int64_t p = p0; p < p1; ++p) {
+                    const std::int64_t q = queries == nullptr ? p : queries[p];
+                    double* dist = buf.data();
+                    tile(cont_t.data(), codes_t.data(), n, n_cont, n_cat, q, j0, len,
+                         cat_weight, dist);
+                    TopK& top = tops[static_cast<std::size_t>(p - p0)];
+                    const double worst = top.worst();
+                    // Once the list is full most tiles hold nothing closer
+                    // than its worst: one branch-free pass tells.
+                    int closer = 0;
+                    for (std::int64_t t = 0; t < len; ++t) closer |= dist[t] < worst;
+                    if (!closer) continue;
+                    for (std::int64_t t = 0; t < len; ++t) {
+                        const std::int64_t j = j0 + t;
+                        if (j == q || !(dist[t] < worst)) continue;
+                        top.offer(dist[t], j);
+                    }
+                }
+            }
+            for (std::int64_t p = p0; p < p1; ++p) {
+                const std::int64_t q = queries == nullptr ? p : queries[p];
+                tops[static_cast<std::size_t>(p - p0)].drain(out_idx + q * k, out_dist + q * k);
+            }
+        }
+    });
+}
+
+}  // namespace
+
 template <class T>
 void mixed_knn(const T* cont, std::int64_t n, std::int64_t n_cont, const std::int32_t* codes,
                std::int64_t n_cat, double cat_weight, std::int64_t k, std::int64_t* out_idx,
@@ -343,39 +404,134 @@ void mixed_knn(const T* cont, std::int64_t n, std::int64_t n_cont, const std::in
         for (std::int64_t g = 0; g < n_cat; ++g)
             codes_t[static_cast<std::size_t>(g * n + i)] = codes[i * n_cat + g];
 
-    const MixedTileFn tile = pick_mixed_tile();
-    const std::int64_t n_blocks = (n + kQueryBlock - 1) / kQueryBlock;
-    parallel_for(n_blocks, n_threads, 1, [&](std::int64_t b_begin, std::int64_t b_end) {
-        std::vector<TopK> tops;
-        for (std::int64_t q = 0; q < kQueryBlock; ++q) tops.emplace_back(k);
-        std::vector<double> buf(static_cast<std::size_t>(kTile));
-        for (std::int64_t blk = b_begin; blk < b_end; ++blk) {
-            const std::int64_t q0 = blk * kQueryBlock;
-            const std::int64_t q1 = std::min(n, q0 + kQueryBlock);
-            for (std::int64_t j0 = 0; j0 < n; j0 += kTile) {
-                const std::int64_t len = std::min(kTile, n - j0);
-                for (std::int64_t q = q0; q < q1; ++q) {
-                    double* dist = buf.data();
-                    tile(cont_t.data(), codes_t.data(), n, n_cont, n_cat, q, j0, len,
-                         cat_weight, dist);
-                    TopK& top = tops[static_cast<std::size_t>(q - q0)];
-                    const double worst = top.worst();
-                    // Once the list is full most tiles hold nothing closer
-                    // than its worst: one branch-free pass tells.
-                    int closer = 0;
-                    for (std::int64_t t = 0; t < len; ++t) closer |= dist[t] < worst;
-                    if (!closer) continue;
-                    for (std::int64_t t = 0; t < len; ++t) {
-                        const std::int64_t j = j0 + t;
-                        if (j == q || !(dist[t] < worst)) continue;
-                        top.offer(dist[t], j);
-                    }
-                }
+    tiled_search(cont_t, codes_t, n, n_cont, n_cat, cat_weight, k, nullptr, n, out_idx, out_dist,
+                 n_threads);
+}
+
+namespace {
+
+// One SMOTE-NC distance with the tile kernel's arithmetic (continuous
+// squared differences in feature order from 0, then the category weights).
+inline double mixed_distance(const std::vector<double>& cont_t,
+                             const std::vector<std::int32_t>& codes_t, std::int64_t n,
+                             std::int64_t n_cont, std::int64_t n_cat, double cat_weight,
+                             std::int64_t q, std::int64_t j) {
+    double dist = 0.0;
+    for (std::int64_t f = 0; f < n_cont; ++f) {
+        const double diff = cont_t[static_cast<std::size_t>(f * n + j)] -
+                            cont_t[static_cast<std::size_t>(f * n + q)];
+        dist += diff * diff;
+    }
+    for (std::int64_t g = 0; g < n_cat; ++g)
+        dist += codes_t[static_cast<std::size_t>(g * n + j)] !=
+                        codes_t[static_cast<std::size_t>(g * n + q)]
+                    ? cat_weight
+                    : 0.0;
+    return dist;
+}
+
+}  // namespace
+
+template <class T>
+std::int64_t mixed_knn_pruned(const T* cont, std::int64_t n, std::int64_t n_cont,
+                              const std::int32_t* codes, std::int64_t n_cat, double cat_weight,
+                              std::int64_t k, const std::int64_t* cand, const double* cand_sq,
+                              std::int64_t kc, std::int64_t max_shared, std::int64_t* out_idx,
+                              double* out_dist, int n_threads) {
+    // cand_sq holds one number per row: the squared continuous distance of
+    // its kc-th candidate.
+    if (n < 0 || n_cont < 0 || n_cat < 0) throw std::invalid_argument("mixed_knn: negative sizes");
+    if (k < 1 || k > n - 1)
+        throw std::invalid_argument("mixed_knn: k = " + std::to_string(k) +
+                                    " neighbours requested among " + std::to_string(n - 1) +
+                                    " other rows");
+    if (kc < k || kc > n - 1)
+        throw std::invalid_argument("mixed_knn_pruned: kc must be in [k, n - 1]");
+    if (!std::isfinite(cat_weight) || cat_weight < 0)
+        throw std::invalid_argument("mixed_knn: cat_weight must be finite and >= 0");
+    check_indices(cand, n * kc, n, "cand");
+    std::vector<double> cont_t(static_cast<std::size_t>(n * n_cont));
+    for (std::int64_t i = 0; i < n; ++i)
+        for (std::int64_t f = 0; f < n_cont; ++f) {
+            const double v = static_cast<double>(cont[i * n_cont + f]);
+            if (!std::isfinite(v)) throw std::invalid_argument("mixed_knn: non-finite value");
+            cont_t[static_cast<std::size_t>(f * n + i)] = v;
+        }
+    std::vector<std::int32_t> codes_t(static_cast<std::size_t>(n * n_cat));
+    // Inverted lists: rows by (feature, category), as offsets into `rows`.
+    std::vector<std::int64_t> level_start(static_cast<std::size_t>(n_cat + 1), 0);
+    for (std::int64_t g = 0; g < n_cat; ++g) {
+        std::int32_t top = 0;
+        for (std::int64_t i = 0; i < n; ++i) {
+            const std::int32_t c = codes[i * n_cat + g];
+            if (c < 0) throw std::out_of_range("mixed_knn_pruned: negative category code");
+            codes_t[static_cast<std::size_t>(g * n + i)] = c;
+            top = std::max(top, c);
+        }
+        level_start[g + 1] = level_start[g] + (n > 0 ? top + 2 : 1);
+    }
+    std::vector<std::int64_t> bucket(static_cast<std::size_t>(level_start[n_cat]), 0);
+    for (std::int64_t g = 0; g < n_cat; ++g) {
+        std::int64_t* b = bucket.data() + level_start[g];
+        for (std::int64_t i = 0; i < n; ++i) ++b[codes_t[static_cast<std::size_t>(g * n + i)] + 1];
+        for (std::int64_t c = 1; c < level_start[g + 1] - level_start[g]; ++c) b[c] += b[c - 1];
+    }
+    std::vector<std::int64_t> rows(static_cast<std::size_t>(n * n_cat));
+    {
+        std::vector<std::int64_t> fill(bucket);
+        for (std::int64_t g = 0; g < n_cat; ++g) {
+            std::int64_t* b = fill.data() + level_start[g];
+            for (std::int64_t i = 0; i < n; ++i) {
+                const std::int32_t c = codes_t[static_cast<std::size_t>(g * n + i)];
+                rows[static_cast<std::size_t>(g * n + b[c]++)] = i;
             }
-            for (std::int64_t q = q0; q < q1; ++q)
-                tops[static_cast<std::size_t>(q - q0)].drain(out_idx + q * k, out_dist + q * k);
+        }
+    }
+    // Rows whose candidates do not prove their list: answered by the tiled
+    // brute force afterwards (flagged here, collected in row order).
+    std::vector<std::uint8_t> failed(static_cast<std::size_t>(n), 0);
+    parallel_for(n, n_threads, 64, [&](std::int64_t begin, std::int64_t end) {
+        TopK top(k);
+        std::vector<std::int64_t> stamp(static_cast<std::size_t>(n), -1);
+        for (std::int64_t q = begin; q < end; ++q) {
+            std::int64_t shared = 0;
+            for (std::int64_t g = 0; g < n_cat; ++g) {
+                const std::int64_t* b = bucket.data() + level_start[g];
+                const std::int32_t c = codes_t[static_cast<std::size_t>(g * n + q)];
+                shared += b[c + 1] - b[c];
+            }
+            bool exact = shared <= max_shared;
+            if (exact) {
+                stamp[static_cast<std::size_t>(q)] = q;
+                auto visit = [&](std::int64_t j) {
+                    if (stamp[static_cast<std::size_t>(j)] == q) return;
+                    stamp[static_cast<std::size_t>(j)] = q;
+                    top.offer_any(mixed_distance(cont_t, codes_t, n, n_cont, n_cat, cat_weight, q, j),
+                                  j);
+                };
+                for (std::int64_t c = 0; c < kc; ++c) visit(cand[q * kc + c]);
+                for (std::int64_t g = 0; g < n_cat; ++g) {
+                    const std::int64_t* b = bucket.data() + level_start[g];
+                    const std::int32_t c = codes_t[static_cast<std::size_t>(g * n + q)];
+                    for (std::int64_t e = b[c]; e < b[c + 1]; ++e)
+                        visit(rows[static_cast<std::size_t>(g * n + e)]);
+                }
+                const double bound =
+                    (cand_sq[q] + cat_weight * static_cast<double>(n_cat)) *
+                    (1.0 - 1e-9);
+                exact = top.full() && top.worst() < bound;
+            }
+            // Written either way (an unproven list is overwritten below).
+            top.drain(out_idx + q * k, out_dist + q * k);
+            failed[static_cast<std::size_t>(q)] = exact ? 0 : 1;
         }
     });
+    std::vector<std::int64_t> rescan;
+    for (std::int64_t q = 0; q < n; ++q)
+        if (failed[static_cast<std::size_t>(q)]) rescan.push_back(q);
+    tiled_search(cont_t, codes_t, n, n_cont, n_cat, cat_weight, k, rescan.data(),
+                 static_cast<std::int64_t>(rescan.size()), out_idx, out_dist, n_threads);
+    return static_cast<std::int64_t>(rescan.size());
 }
 
 template <class T>
@@ -575,6 +731,10 @@ void neighbourhood_mode(const std::int32_t* codes, std::int64_t n, std::int64_t 
 #define IMBFAST_INSTANTIATE_CATEGORICAL(T)                                                       \
     template void mixed_knn<T>(const T*, std::int64_t, std::int64_t, const std::int32_t*,        \
                                std::int64_t, double, std::int64_t, std::int64_t*, double*, int); \
+    template std::int64_t mixed_knn_pruned<T>(                                                    \
+        const T*, std::int64_t, std::int64_t, const std::int32_t*, std::int64_t, double,         \
+        std::int64_t, const std::int64_t*, const double*, std::int64_t, std::int64_t,            \
+        std::int64_t*, double*, int);                                                            \
     template void vote_candidates<T>(const std::int64_t*, const std::int64_t*, const T*,          \
                                      std::int64_t, std::int64_t, std::int64_t, std::int64_t,     \
                                      const std::int64_t*, std::int64_t, const std::int64_t*,     \

@@ -25,6 +25,25 @@ void mixed_knn(const T* cont, std::int64_t n, std::int64_t n_cont, const std::in
                std::int64_t n_cat, double cat_weight, std::int64_t k, std::int64_t* out_idx,
                double* out_dist, int n_threads);
 
+// The same neighbours as mixed_knn, found from candidates: for every row,
+// its kc nearest rows under the continuous part alone (cand (n, kc), self
+// excluded; cand_sq (n) the squared continuous distance of the kc-th) plus
+// every row sharing at least one category with it (inverted lists built
+// here). A row outside both sets differs in every category and is at least
+// cand_sq[q] away in the continuous part, so the k best candidates
+// are the answer when the k-th is closer than
+// cand_sq[q] + cat_weight * n_cat (with a relative margin of 1e-9 for
+// the rounding of the two computations); otherwise, or when the shared
+// categories list more than max_shared rows, the row is answered by the full
+// scan. Distances are computed with mixed_knn's arithmetic, so the output
+// equals mixed_knn's. Returns the number of rows answered by the full scan.
+template <class T>
+std::int64_t mixed_knn_pruned(const T* cont, std::int64_t n, std::int64_t n_cont,
+                              const std::int32_t* codes, std::int64_t n_cat, double cat_weight,
+                              std::int64_t k, const std::int64_t* cand, const double* cand_sq,
+                              std::int64_t kc, std::int64_t max_shared, std::int64_t* out_idx,
+                              double* out_dist, int n_threads);
+
 // The category vote of imbalanced-learn's SMOTENC for one categorical
 // feature, in two passes so that the caller can draw the tie-breaking
 // permutation with NumPy in between.

@@ -42,10 +42,15 @@ from imbfast.neighbors import (
     NeighborsModeMixin,
     algorithm_for,
     neighbors_excluding_self,
+    squared_kneighbors,
 )
 
 # Rows converted, checked and copied at a time when streaming over X.
 _CHUNK_ROWS = 1 << 16
+# Classes up to this size are searched by the core's brute force directly.
+_BRUTE_MAX_CLASS = 2000
+# Continuous-only neighbours fetched per row beyond k by the pruned search.
+_EXTRA_CONTINUOUS = 16
 
 
 def is_dataframe(X: Any) -> bool:
@@ -518,8 +523,9 @@ class SMOTENC(NeighborsModeMixin, BaseOverSampler):
             )
         codes = _one_code_per_feature(ohe, starts)
         if isinstance(self.nn_k_, NearestNeighbors) and codes is not None:
-            cat_weight = 2.0 * float(scale) ** 2
-            nns = _core.mixed_knn(X_cont, codes, cat_weight, k_total - 1, n_threads)[0]
+            nns = _mixed_neighbors(
+                X_cont, codes, 2.0 * float(scale) ** 2, k_total - 1, n_threads
+            )
         else:
             # A neighbours object (or an encoder with several active columns
             # per feature) searches the scaled one-hot matrix of the class,
@@ -685,6 +691,34 @@ class _Collected:
 
     def cat(self, f: int, codes: np.ndarray) -> None:
         self.codes_new[:, f] = codes
+
+
+def _mixed_neighbors(
+    X_cont: np.ndarray, codes: np.ndarray, cat_weight: float, k: int, n_threads: int
+) -> np.ndarray:
+    """Exact k-NN of a class under SMOTE-NC's distance (self excluded).
+
+    Large classes whose categories are spread out (a row shares a category
+    with few others) take candidates from an exact continuous-only search
+    (imbfast.neighbors) plus the rows sharing a category, which the core
+    proves complete or answers by brute force; the others, and small
+    classes, go straight to the core's brute force. Both give the same
+    lists.
+    """
+    n_c = X_cont.shape[0]
+    shared = sum(
+        float(np.sum(np.bincount(codes[:, g]).astype(np.float64) ** 2)) / n_c
+        for g in range(codes.shape[1])
+    )
+    if n_c <= _BRUTE_MAX_CLASS or shared > n_c / 8:
+        return _core.mixed_knn(X_cont, codes, cat_weight, k, n_threads)[0]
+    kc = min(n_c - 1, k + _EXTRA_CONTINUOUS)
+    cand, cand_sq = squared_kneighbors(X_cont, kc, n_threads=n_threads)
+    kth_sq = np.ascontiguousarray(cand_sq[:, -1])
+    del cand_sq
+    return _core.mixed_knn_pruned(
+        X_cont, codes, cat_weight, k, cand, kth_sq, n_c // 4, n_threads
+    )[0]
 
 
 def _one_code_per_feature(
