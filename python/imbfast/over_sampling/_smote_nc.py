@@ -8,9 +8,11 @@ same random numbers in the same order but
 
 - fits the encoder on each column's distinct values (the same categories),
 - encodes only the rows of the class being over-sampled,
-- searches that class's neighbours in the C++ core with SMOTE-NC's distance
-  (continuous squared differences plus a constant per differing category),
-  without building the scaled one-hot matrix,
+- searches that class's neighbours exactly under SMOTE-NC's distance
+  (continuous squared differences plus a constant per differing category)
+  without building the scaled one-hot matrix: candidates from
+  imbfast.neighbors' continuous-only search and the rows sharing a category,
+  proven complete by the C++ core, or the core's brute force,
 - votes the categories of the new rows in the C++ core, streaming over them,
   with imbalanced-learn's tie rule (a permutation of all tied candidates,
   drawn by NumPy between the core's two passes),
@@ -204,12 +206,20 @@ class SMOTENC(NeighborsModeMixin, BaseOverSampler):
 
     Peak memory beyond the output: one column of X at a time while the
     encoder is fitted, the rows of the class being over-sampled (continuous
-    part, category codes, a CSR one-hot), O(n_class * k) neighbours, the
-    draws (two numbers per new row) and, per categorical feature, the
-    candidates of the vote (one int64 per new row when there are no ties).
-    Neither a one-hot copy of X nor a (new rows, k, categories) array is
-    built. The neighbour search is a brute force over the class (O(n_class^2)
-    time, O(n_class * k) memory).
+    part, category codes, a CSR one-hot), O(n_class * (k + 16)) neighbour
+    candidates, the draws (two numbers per new row) and, per categorical
+    feature, the candidates of the vote (one int64 per tied candidate: the
+    permutation imbalanced-learn draws over them). Neither a one-hot copy of
+    X nor a (new rows, k, categories) array is built.
+
+    The neighbour search is exact. For a class of more than 2,000 rows
+    whose categories are spread out, each row's candidates are its ``k + 16``
+    nearest rows under the continuous features alone (imbfast's exact
+    engines) and the rows sharing one of its categories; the core proves
+    that nothing else can be closer (every other row differs in all
+    categories and is farther in the continuous part) or searches that row
+    by brute force. Other classes are searched by the core's brute force
+    (O(n_class^2) time, O(n_class * k) memory).
 
     Examples
     --------
