@@ -1,6 +1,8 @@
 #include "imbfast/categorical.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <memory>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -570,24 +572,56 @@ void vote_resolve(const std::int64_t* indptr, const std::int64_t* indices, const
             throw std::invalid_argument("vote_resolve: offsets must be non-decreasing");
     // Each row keeps the candidate that comes first in the shuffled order
     // (what np.unique(..., return_index=True) picks from the permuted
-    // candidate list): one pass over perm, stopping once every row has one
-    // (the part of perm read is checked). Memory: one byte per candidate and
-    // one rank per new row.
-    std::vector<std::uint8_t> seen(static_cast<std::size_t>(n_perm), 0);
+    // candidate list): its rank among the row's candidates.
     std::vector<std::int64_t> rank(static_cast<std::size_t>(n_new), -1);
-    std::int64_t assigned = 0;
-    for (std::int64_t q = 0; q < n_perm && assigned < n_new; ++q) {
-        const std::int64_t c = perm[q];
-        check_index(c, n_perm, "perm");
-        if (seen[static_cast<std::size_t>(c)])
-            throw std::invalid_argument("vote_resolve: perm is not a permutation");
-        seen[static_cast<std::size_t>(c)] = 1;
-        // The row whose candidates [offsets[i], offsets[i + 1]) hold c.
-        const std::int64_t i =
-            static_cast<std::int64_t>(std::upper_bound(offsets, offsets + n_new + 1, c) - offsets) - 1;
-        if (rank[static_cast<std::size_t>(i)] < 0) {
-            rank[static_cast<std::size_t>(i)] = c - offsets[i];
-            ++assigned;
+    if (n_perm <= std::numeric_limits<std::int32_t>::max()) {
+        // Where each candidate landed (int32, filled in parallel), then the
+        // smallest position per row. A repeated or missing value of perm
+        // leaves some candidate without a position.
+        std::unique_ptr<std::atomic<std::int32_t>[]> pos(
+            new std::atomic<std::int32_t>[static_cast<std::size_t>(n_perm)]);
+        parallel_for(n_perm, n_threads, 1 << 16, [&](std::int64_t b, std::int64_t e) {
+            for (std::int64_t c = b; c < e; ++c) pos[c].store(-1, std::memory_order_relaxed);
+        });
+        parallel_for(n_perm, n_threads, 1 << 16, [&](std::int64_t b, std::int64_t e) {
+            for (std::int64_t q = b; q < e; ++q) {
+                check_index(perm[q], n_perm, "perm");
+                pos[perm[q]].store(static_cast<std::int32_t>(q), std::memory_order_relaxed);
+            }
+        });
+        parallel_for(n_new, n_threads, kRowGrain, [&](std::int64_t b, std::int64_t e) {
+            for (std::int64_t i = b; i < e; ++i) {
+                std::int32_t best = std::numeric_limits<std::int32_t>::max();
+                for (std::int64_t c = offsets[i]; c < offsets[i + 1]; ++c) {
+                    const std::int32_t p = pos[c].load(std::memory_order_relaxed);
+                    if (p < 0 || perm[p] != c)
+                        throw std::invalid_argument("vote_resolve: perm is not a permutation");
+                    if (p < best) {
+                        best = p;
+                        rank[static_cast<std::size_t>(i)] = c - offsets[i];
+                    }
+                }
+            }
+        });
+    } else {
+        // Over 2^31 candidates: one sequential pass over perm instead, one
+        // byte per candidate.
+        std::vector<std::uint8_t> seen(static_cast<std::size_t>(n_perm), 0);
+        std::int64_t assigned = 0;
+        for (std::int64_t q = 0; q < n_perm && assigned < n_new; ++q) {
+            const std::int64_t c = perm[q];
+            check_index(c, n_perm, "perm");
+            if (seen[static_cast<std::size_t>(c)])
+                throw std::invalid_argument("vote_resolve: perm is not a permutation");
+            seen[static_cast<std::size_t>(c)] = 1;
+            const std::int64_t i = static_cast<std::int64_t>(
+                                       std::upper_bound(offsets, offsets + n_new + 1, c) -
+                                       offsets) -
+                                   1;
+            if (rank[static_cast<std::size_t>(i)] < 0) {
+                rank[static_cast<std::size_t>(i)] = c - offsets[i];
+                ++assigned;
+            }
         }
     }
     parallel_for(n_new, n_threads, kRowGrain, [&](std::int64_t begin, std::int64_t end) {

@@ -547,7 +547,6 @@ class SMOTENC(NeighborsModeMixin, BaseOverSampler):
             )
             nns = neighbors_excluding_self(self.nn_k_, Z)
             del Z, scaled
-        del codes
         nns = np.ascontiguousarray(nns, dtype=np.int64)
 
         # imbalanced-learn's draws: the sample and neighbour, the step ...
@@ -567,20 +566,28 @@ class SMOTENC(NeighborsModeMixin, BaseOverSampler):
         base_rows = np.ascontiguousarray(samples // nns.shape[1])
         del samples, steps
         vote_rng = check_random_state(self.random_state)
-        indptr = ohe.indptr.astype(np.int64)
-        indices = ohe.indices.astype(np.int64)
-        data = vote_data
+        if codes is None:
+            full = (
+                ohe.indptr.astype(np.int64),
+                ohe.indices.astype(np.int64),
+                vote_data,
+            )
+        else:
+            # One category per row and feature: each feature's vote reads a
+            # one-entry-per-row CSR of its own column block (same values).
+            row_ptr = np.arange(n_c + 1, dtype=np.int64)
+            values = vote_data.reshape(n_c, n_cat)
         del ohe
         for f in range(n_cat):
-            args = (
-                indptr,
-                indices,
-                data,
-                int(starts[f]),
-                int(starts[f + 1]),
-                nns,
-                base_rows,
-            )
+            if codes is None:
+                csr = full
+            else:
+                csr = (
+                    row_ptr,
+                    codes[:, f].astype(np.int64) + starts[f],
+                    np.ascontiguousarray(values[:, f]),
+                )
+            args = (*csr, int(starts[f]), int(starts[f + 1]), nns, base_rows)
             offsets = _core.vote_candidates(*args, n_threads)
             perm = vote_rng.permutation(int(offsets[-1])).astype(np.int64, copy=False)
             sink.cat(f, _core.vote_resolve(*args, offsets, perm, n_threads))
