@@ -22,6 +22,8 @@ inline const char* dtype_name<double>() { return "float64"; }
 template <>
 inline const char* dtype_name<std::int64_t>() { return "int64"; }
 template <>
+inline const char* dtype_name<std::int32_t>() { return "int32"; }
+template <>
 inline const char* dtype_name<std::uint64_t>() { return "uint64"; }
 
 // Checks dtype, C-contiguity and number of dimensions of `a`.

@@ -10,4 +10,5 @@ PYBIND11_MODULE(_core, m) {
     imbfast_bindings::register_neighbors(m);
     imbfast_bindings::register_cleaning(m);
     imbfast_bindings::register_sampling(m);
+    imbfast_bindings::register_categorical(m);
 }

@@ -21,11 +21,17 @@ The other methods load the data into memory and run the sampler of the same
 name. Rows a sampler adds (SMOTE's synthetic rows, random-over's copies) are
 marked by ``--indicator-column``; for integer feature columns synthetic
 values are rounded to the nearest integer so column types are kept.
+
+``smote-nc`` (SMOTENC) takes its categorical columns from ``--categorical``
+(names; for ``.npy`` and ``.npz`` column indices of the file's array and of
+the feature array) or, without it, the categorical (dictionary) columns of a
+Parquet file. ``smote-n`` (SMOTEN) treats every feature as categorical.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import sys
@@ -48,6 +54,8 @@ METHODS = (
     "near-miss",
     "cluster-centroids",
     "instance-hardness",
+    "smote-nc",
+    "smote-n",
 )
 STREAMING = ("random-under", "stratified")
 NEIGHBOUR_BASED = (
@@ -85,6 +93,7 @@ class Options:
     random_state: int | None = None
     n_jobs: int | None = None
     k_neighbors: int = 5
+    categorical: list[Any] | None = None
     indicator_column: str | None = None
     overwrite: bool = False
     quiet: bool = False
@@ -404,6 +413,27 @@ def _sampler(opts: Options) -> Any:
             n_jobs=opts.n_jobs,
             **common,
         )
+    if m == "smote-nc":
+        from imbfast.over_sampling import SMOTENC
+
+        return SMOTENC(
+            categorical_features=(
+                "auto" if opts.categorical is None else opts.categorical
+            ),
+            random_state=opts.random_state,
+            k_neighbors=opts.k_neighbors,
+            n_jobs=opts.n_jobs,
+            **common,
+        )
+    if m == "smote-n":
+        from imbfast.over_sampling import SMOTEN
+
+        return SMOTEN(
+            random_state=opts.random_state,
+            k_neighbors=opts.k_neighbors,
+            n_jobs=opts.n_jobs,
+            **common,
+        )
     if m in UNDER_SAMPLERS:
         import imbfast.under_sampling as us
 
@@ -480,6 +510,7 @@ def _memory_resample(opts: Options, fmt: str) -> dict[Any, int]:
         X = np.delete(arr, col, axis=1)
         y = arr[:, col]
         _check_numeric_array(opts, X)
+        opts = _array_categorical(opts, arr.shape[1], col)
         X_res, y_res, added = _run(opts, X, y)
         X_res = np.asarray(X_res)
         if arr.dtype.kind in "biu":
@@ -507,6 +538,22 @@ def _memory_resample(opts: Options, fmt: str) -> dict[Any, int]:
         X = df[features].to_numpy(dtype=np.float64)
     else:
         X = df[features]
+    if opts.method == "smote-nc":
+        # Integer continuous columns are interpolated in float and rounded
+        # below, like SMOTE's.
+        named = opts.categorical or [
+            c for c in features if isinstance(df[c].dtype, pd.CategoricalDtype)
+        ]
+        to_float = {
+            c: np.float64
+            for c in features
+            if c not in named
+            and (
+                pd.api.types.is_integer_dtype(df[c])
+                or pd.api.types.is_bool_dtype(df[c])
+            )
+        }
+        X = X.astype(to_float) if to_float else X
     y = df[opts.target].to_numpy()
     X_res, y_res, added = _run(opts, X, y)
     out = (
@@ -516,7 +563,7 @@ def _memory_resample(opts: Options, fmt: str) -> dict[Any, int]:
     )
     for c in features:
         if pd.api.types.is_integer_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c]):
-            if isinstance(X_res, np.ndarray):
+            if isinstance(X_res, np.ndarray) or out[c].dtype.kind == "f":
                 out[c] = np.rint(out[c].to_numpy())
         out[c] = out[c].astype(df[c].dtype)
     out.insert(
@@ -539,6 +586,35 @@ def _memory_resample(opts: Options, fmt: str) -> dict[Any, int]:
         finally:
             writer.close()
     return {"rows": int(result.num_rows)}
+
+
+def _array_categorical(opts: Options, n_columns: int, target: int | None) -> Options:
+    """--categorical for arrays: column indices, made relative to the features.
+
+    ``target`` is the column of a .npy array holding the labels (the indices
+    count the file's columns), None for an .npz feature array.
+    """
+    if opts.categorical is None:
+        return opts
+    columns = []
+    for text in opts.categorical:
+        try:
+            j = int(text)
+        except ValueError:
+            raise UsageError(
+                f"--categorical: array columns are integer indices, got {text!r}"
+            ) from None
+        j = j + n_columns if j < 0 else j
+        if not 0 <= j < n_columns:
+            raise UsageError(
+                f"--categorical: column {text} outside the {n_columns} columns"
+            )
+        if target is not None:
+            if j == target:
+                raise UsageError(f"--categorical: column {text} is the target")
+            j = j - 1 if j > target else j
+        columns.append(j)
+    return dataclasses.replace(opts, categorical=columns)
 
 
 def _check_numeric_array(opts: Options, X: np.ndarray) -> None:
@@ -616,6 +692,7 @@ def _npz_resample(opts: Options) -> dict[Any, int]:
         if X.ndim != 2:
             raise UsageError(f"{rows[0]}: features must be 2-D, got {X.ndim}-D")
         _check_numeric_array(opts, X)
+        opts = _array_categorical(opts, X.shape[1], None)
         X_res, y_res, added = _run(opts, X, y)
         out = dict(arrays)
         out[rows[0]] = X_res

@@ -85,7 +85,25 @@ SAMPLERS: dict[str, tuple[str, str, str, str, bool]] = {
         "InstanceHardnessThreshold",
         True,
     ),
+    # Categorical data (see categorical_data): half the features for SMOTENC,
+    # all of them for SMOTEN.
+    "smote-nc": (
+        "imbfast.over_sampling",
+        "SMOTENC",
+        "imblearn.over_sampling",
+        "SMOTENC",
+        True,
+    ),
+    "smote-n": (
+        "imbfast.over_sampling",
+        "SMOTEN",
+        "imblearn.over_sampling",
+        "SMOTEN",
+        True,
+    ),
 }
+# Levels of each generated categorical feature.
+CATEGORY_LEVELS = 20
 
 
 @dataclass
@@ -117,6 +135,30 @@ def make_data(
     centers = rng.normal(scale=2.0, size=(n_classes, d))
     X = rng.normal(size=(n, d)) + centers[y]
     return X, y
+
+
+def categorical_data(
+    name: str, X: np.ndarray, seed: int
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """The data and extra parameters of a sampler that needs categories.
+
+    ``smote-nc``: the last half of the features (at least one) become
+    integer categories with CATEGORY_LEVELS levels, drawn independently of
+    the class; ``smote-n``: every feature does. Other samplers: X unchanged.
+    """
+    if name not in ("smote-nc", "smote-n"):
+        return X, {}
+    rng = np.random.default_rng(seed + 1)
+    n, d = X.shape
+    n_cat = d if name == "smote-n" else max(1, d // 2)
+    if name == "smote-nc" and n_cat == d:
+        raise ValueError("smote-nc needs --d >= 2 (continuous and categorical)")
+    codes = rng.integers(0, CATEGORY_LEVELS, size=(n, n_cat))
+    if name == "smote-n":
+        return codes, {}
+    X = X.copy()
+    X[:, d - n_cat :] = codes
+    return X, {"categorical_features": list(range(d - n_cat, d))}
 
 
 def _factory(module: str, name: str) -> Callable[..., Any] | None:
@@ -168,13 +210,14 @@ def run(
                 log(f"skipping {name}: {mod}.{cls} is not available")
                 continue
             theirs_cls = _factory(imod, icls)
-            kw = {"random_state": seed} if seeded else {}
+            X_s, extra = categorical_data(name, X, seed)
+            kw = {"random_state": seed, **extra} if seeded else dict(extra)
             ours = _median_time(
-                partial(_fit, ours_cls, {**kw, "n_jobs": n_jobs}, X, y), repeat
+                partial(_fit, ours_cls, {**kw, "n_jobs": n_jobs}, X_s, y), repeat
             )
             theirs = None
             if theirs_cls is not None:
-                theirs = _median_time(partial(_fit, theirs_cls, kw, X, y), repeat)
+                theirs = _median_time(partial(_fit, theirs_cls, kw, X_s, y), repeat)
             rows.append(Row(name, n, d, ours, theirs))
     return rows
 

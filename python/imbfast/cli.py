@@ -159,7 +159,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--method",
         required=True,
         help="random-under, random-over, stratified, smote, tomek, enn, "
-        "smote-tomek, smote-enn, near-miss, cluster-centroids or instance-hardness",
+        "smote-tomek, smote-enn, near-miss, cluster-centroids, instance-hardness, "
+        "smote-nc or smote-n",
     )
     res.add_argument(
         "--sampling-strategy",
@@ -170,6 +171,13 @@ def build_parser() -> argparse.ArgumentParser:
     res.add_argument("--random-state", type=int, default=None)
     res.add_argument("--n-jobs", type=int, default=None)
     res.add_argument("--k-neighbors", type=int, default=5, help="SMOTE's k_neighbors")
+    res.add_argument(
+        "--categorical",
+        default=None,
+        metavar="COLS",
+        help="smote-nc: comma-separated categorical feature columns (names; "
+        ".npy/.npz: column indices); default: a Parquet file's categorical columns",
+    )
     res.add_argument(
         "--indicator-column",
         default=None,
@@ -193,7 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="smote,random-under,stratified",
         help="comma-separated: smote, random-over, random-under, "
         "stratified, tomek, enn, smote-tomek, smote-enn, near-miss, "
-        "cluster-centroids, instance-hardness",
+        "cluster-centroids, instance-hardness, smote-nc, smote-n",
     )
     bench.add_argument("--n", default="10000,100000", help="comma-separated row counts")
     bench.add_argument("--d", type=int, default=20, help="features")
@@ -227,6 +235,11 @@ def run_resample(args: argparse.Namespace) -> int:
             random_state=args.random_state,
             n_jobs=args.n_jobs,
             k_neighbors=args.k_neighbors,
+            categorical=(
+                None
+                if args.categorical is None
+                else [c.strip() for c in args.categorical.split(",") if c.strip()]
+            ),
             indicator_column=args.indicator_column,
             overwrite=args.overwrite,
             quiet=args.quiet,

@@ -2,5 +2,7 @@
 
 from imbfast.over_sampling._random_over_sampler import RandomOverSampler
 from imbfast.over_sampling._smote import SMOTE
+from imbfast.over_sampling._smote_n import SMOTEN
+from imbfast.over_sampling._smote_nc import SMOTENC
 
-__all__ = ["SMOTE", "RandomOverSampler"]
+__all__ = ["SMOTE", "SMOTEN", "SMOTENC", "RandomOverSampler"]
