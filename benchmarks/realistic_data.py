@@ -160,7 +160,13 @@ BUNDLED: dict[str, Callable] = {
 }
 
 
-def make(name: str, n: int | None = None, d: int | None = None, seed: int = 0):
+def make(
+    name: str,
+    n: int | None = None,
+    d: int | None = None,
+    seed: int = 0,
+    minority: float = 0.1,
+):
     """Dataset ``name`` with n rows and d columns (defaults of each generator).
 
     Returns
@@ -170,7 +176,7 @@ def make(name: str, n: int | None = None, d: int | None = None, seed: int = 0):
     """
     if name in BUNDLED:
         return BUNDLED[name]()
-    kwargs = {"seed": seed}
+    kwargs = {"seed": seed, "minority": minority}
     if d is not None:
         kwargs["d"] = d
     return GENERATORS[name](n, **kwargs)

@@ -147,6 +147,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--d", type=int, default=None, help="override widths")
+    parser.add_argument(
+        "--minority", type=float, default=0.1, help="minority share (0.01: 99:1)"
+    )
     args = parser.parse_args(argv)
 
     import imblearn
@@ -175,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
                 if ds in seen_bundled:
                     continue
                 seen_bundled.add(ds)
-            X, y = realistic_data.make(ds, size, args.d)
+            X, y = realistic_data.make(ds, size, args.d, minority=args.minority)
             ties = has_ties(X)
             for name in args.samplers.split(","):
                 if X.shape[0] > MAX_ROWS.get(name, 1 << 62):

@@ -3,12 +3,19 @@
 Engines (all exact unless ``algorithm="approx"``):
 
 - ``"brute"``: the C++ fused kernel. A float32 SIMD pass over centred data
-  keeps a few more candidates than needed per query, without ever storing a
-  distance matrix (querying the fitted data computes each pair once); the
-  candidates are re-ranked with exact distances accumulated in double, ties
-  broken by the lower sample index, the query point itself excluded by index,
-  and the answer proven complete with an error bound of the float32 pass (a
-  query whose proof fails is answered by an exact scan).
+  computes a lower bound of every pair's distance (its float32 error is
+  subtracted per pair) and keeps a few more candidates than needed per
+  query, without ever storing a distance matrix (querying the fitted data
+  computes each pair once); the candidates are re-ranked with exact
+  distances accumulated in double, ties broken by the lower sample index,
+  the query point itself excluded by index, and the answer proven complete
+  by those bounds. A query whose proof fails (more rows tie at its k-th
+  distance than the list holds, as on integer, binary, one-hot or
+  duplicated data, or distances below float32's resolution) takes the tie
+  pass: one more float32 pass with its threshold fixed at its k-th exact
+  distance, every row under it ranked exactly, however many tie; the plan
+  counts them in ``n_tie_pass``.
+- ``"scan"``: an exact scan in double, for tiny problems (no set-up).
 - ``"tree"``: a C++ KD-tree searched in double, for low-dimensional data.
 - ``"pruned"``: cluster pruning (:mod:`imbfast._pruned`): k-means cells with
   exact radii, split again into fine cells; each query searches its own cell
@@ -19,7 +26,11 @@ Engines (all exact unless ``algorithm="approx"``):
   GEMM floor measured in the same run was 249 s); on unclustered data it
   prunes nothing.
 - ``"auto"`` picks scan, tree or brute from n, d and k (see
-  :func:`choose_algorithm`); where that is the brute force on a large
+  :func:`choose_algorithm`); on searches of at least 1e9 pairs x features
+  it then probes the fused pass on 256 rows, and when more than a quarter of
+  them need the tie pass (data float32 cannot resolve) it takes the pruned
+  search (from 2e8 pairs on) or the KD-tree instead (plan key
+  ``probe_tie_fraction``); where that is the brute force on a large
   problem (at least ``500_000**2`` distance pairs), it first tries the pruned
   search and keeps it when its second pass would compute at most 30% of the
   brute force's distances, judged on a random sample of its blocks (a
@@ -281,9 +292,11 @@ def last_plan() -> dict[str, Any]:
         ``algorithm`` (the engine used: ``"scan"``, ``"brute"``, ``"tree"``,
         ``"pruned"`` or, for ``"approx"``, ``"cells"`` or ``"faiss-ivf"``),
         ``requested``, ``n``, ``n_queries``, ``d``, ``k``,
-        ``dtype`` and, for the fused brute force, ``n_fallback`` (queries
-        answered by the exact scan because the float32 proof failed),
-        ``n_candidates`` and ``symmetric``; for the pruned search ``nlist``,
+        ``dtype`` and, for the fused brute force, ``n_tie_pass`` (queries
+        whose candidate list could not be proven complete and that took the
+        tie pass), ``n_candidates`` and ``symmetric``;
+        ``probe_tie_fraction`` when ``"auto"`` probed the data; for the
+        pruned search ``nlist``,
         ``work_fraction`` (distances computed over ``n * n_queries``),
         ``n_second_pass`` and ``build_seconds``; ``pruned_tried`` when
         ``"auto"`` tried the pruned search and fell back to the brute force.
