@@ -10,7 +10,12 @@ from sklearn.utils.estimator_checks import (
 )
 
 from imbfast.combine import SMOTEENN, SMOTETomek
-from imbfast.over_sampling import SMOTE, RandomOverSampler
+from imbfast.over_sampling import (
+    ADASYN,
+    SMOTE,
+    BorderlineSMOTE,
+    RandomOverSampler,
+)
 from imbfast.under_sampling import (
     AllKNN,
     CondensedNearestNeighbour,
@@ -26,6 +31,9 @@ from imbfast.under_sampling import (
 # One instance per sampler; every new sampler is added here.
 SAMPLERS = [
     SMOTE(random_state=0),
+    ADASYN(random_state=0),
+    BorderlineSMOTE(random_state=0),
+    BorderlineSMOTE(random_state=0, kind="borderline-2"),
     RandomOverSampler(random_state=0),
     RandomUnderSampler(random_state=0),
     TomekLinks(),

@@ -1,6 +1,8 @@
 """Over-samplers: the same names and parameters as ``imblearn.over_sampling``."""
 
+from imbfast.over_sampling._adasyn import ADASYN
+from imbfast.over_sampling._borderline_smote import BorderlineSMOTE
 from imbfast.over_sampling._random_over_sampler import RandomOverSampler
 from imbfast.over_sampling._smote import SMOTE
 
-__all__ = ["SMOTE", "RandomOverSampler"]
+__all__ = ["ADASYN", "SMOTE", "BorderlineSMOTE", "RandomOverSampler"]

@@ -1,0 +1,386 @@
+"""ADASYN, BorderlineSMOTE, SVMSMOTE, KMeansSMOTE: imbalanced-learn's output.
+
+Every sampler is run against imbalanced-learn 0.14 on the same tie-free
+data with the same integer random_state and must give the same X, y (and
+index attributes) with ``np.array_equal``, on every kind of input.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import warnings
+
+import imblearn.over_sampling as imb
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import sparse
+from sklearn.datasets import make_classification
+from sklearn.neighbors import NearestNeighbors as SkNearestNeighbors
+
+import imbfast.over_sampling as ours
+from imbfast.neighbors import NearestNeighbors, last_plan
+
+# name -> (keyword arguments used for both libraries, the neighbour parameters)
+SPECS = {
+    "ADASYN": ({}, ("n_neighbors",)),
+    "BorderlineSMOTE": ({}, ("k_neighbors", "m_neighbors")),
+    "BorderlineSMOTE-2": ({"kind": "borderline-2"}, ("k_neighbors", "m_neighbors")),
+}
+NAMES = list(SPECS)
+
+
+def make(name, lib, **kwargs):
+    """The sampler ``name`` from ``lib`` (imbfast or imblearn's module)."""
+    base, _ = SPECS[name]
+    cls = getattr(lib, name.split("-")[0])
+    params = {**base, **kwargs}
+    params.setdefault("random_state", 0)
+    return cls(**params)
+
+
+def run_both(name, X, y, **kwargs):
+    """(imbfast sampler, its output), (imblearn sampler, its output)."""
+    a = make(name, ours, **copy.deepcopy(kwargs))
+    b = make(name, imb, **copy.deepcopy(kwargs))
+    return (a, a.fit_resample(X, y)), (b, b.fit_resample(X, y))
+
+
+def assert_same(mine, theirs):
+    X1, y1 = mine
+    X2, y2 = theirs
+    assert type(X1) is type(X2)
+    if sparse.issparse(X1):
+        assert X1.format == X2.format
+        assert X1.dtype == X2.dtype
+        X1, X2 = X1.toarray(), X2.toarray()
+    if isinstance(X1, pd.DataFrame):
+        pd.testing.assert_frame_equal(X1, X2)
+        pd.testing.assert_series_equal(y1, y2)
+        return
+    assert np.asarray(X1).dtype == np.asarray(X2).dtype
+    assert np.array_equal(X1, X2)
+    assert np.array_equal(y1, y2)
+
+
+def assert_same_attributes(a, b):
+    """Index attributes equal imbalanced-learn's."""
+    if hasattr(b, "in_danger_indices"):
+        assert a.in_danger_indices.keys() == b.in_danger_indices.keys()
+        for key, value in b.in_danger_indices.items():
+            assert np.array_equal(a.in_danger_indices[key], value)
+    assert a.sampling_strategy_ == b.sampling_strategy_
+
+
+def check_parity(name, X, y, **kwargs):
+    try:
+        b = make(name, imb, **copy.deepcopy(kwargs))
+        out_b = b.fit_resample(X, y)
+    except (ValueError, RuntimeError) as exc:
+        # Where imbalanced-learn refuses, imbfast refuses the same way.
+        with pytest.raises(type(exc), match=re.escape(str(exc)[:40])):
+            make(name, ours, **copy.deepcopy(kwargs)).fit_resample(X, y)
+        return None, None
+    a = make(name, ours, **copy.deepcopy(kwargs))
+    out_a = a.fit_resample(X, y)
+    assert_same(out_a, out_b)
+    assert_same_attributes(a, b)
+    return a, out_a
+
+
+def gaussian(n, d, weights, seed=0, n_classes=None):
+    return make_classification(
+        n_samples=n,
+        n_features=d,
+        n_informative=min(d, 4),
+        n_redundant=0,
+        n_clusters_per_class=1,
+        n_classes=n_classes or len(weights),
+        weights=weights,
+        random_state=seed,
+    )
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("data", ["binary_data", "multiclass_data"])
+def test_dense_parity(request, name, data, dtype):
+    X, y = request.getfixturevalue(data)
+    X = X.astype(dtype)
+    _, (X_res, _) = check_parity(name, X, y)
+    assert X_res.dtype == dtype
+    assert X_res.shape[0] > X.shape[0]
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+def test_sparse_parity(binary_data, name, fmt):
+    X, y = binary_data
+    Xs = sparse.csr_matrix(X) if fmt == "csr" else sparse.csc_matrix(X)
+    if name == "BorderlineSMOTE-2":
+        pytest.skip("imbalanced-learn fails here: see test_borderline2_sparse")
+    check_parity(name, Xs, y)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_pandas_parity(binary_data, name):
+    X, y = binary_data
+    df = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    ys = pd.Series(y, name="target")
+    a, (X_res, _) = check_parity(name, df, ys)
+    assert isinstance(X_res, pd.DataFrame)
+    assert list(a.feature_names_in_) == list(df.columns)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_string_labels(multiclass_data, name):
+    X, y = multiclass_data
+    labels = np.array(["red", "green", "blue"])[y]
+    check_parity(name, X, labels)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize(
+    "strategy",
+    [
+        "auto",
+        "minority",
+        "not minority",
+        "not majority",
+        "all",
+        {0: 150, 1: 400, 2: 540},
+        {0: 150, 1: 400, 2: 600},
+        lambda y: {0: 200, 1: 300},
+    ],
+)
+def test_every_sampling_strategy_form(multiclass_data, name, strategy):
+    X, y = multiclass_data
+    check_parity(name, X, y, sampling_strategy=strategy)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("ratio", [0.5, 1.0])
+def test_float_sampling_strategy(binary_data, name, ratio):
+    X, y = binary_data
+    check_parity(name, X, y, sampling_strategy=ratio)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("k", [1, 3, 7])
+def test_int_neighbours(binary_data, name, k):
+    X, y = binary_data
+    _, params = SPECS[name]
+    # m_neighbors=1 puts no sample in danger (tested on its own below).
+    check_parity(name, X, y, **{p: k + 2 * i for i, p in enumerate(params)})
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("kind", ["sklearn", "imbfast"])
+def test_neighbours_object(multiclass_data, name, kind):
+    X, y = multiclass_data
+    _, params = SPECS[name]
+    cls = SkNearestNeighbors if kind == "sklearn" else NearestNeighbors
+    kwargs = {p: cls(n_neighbors=4 + i) for i, p in enumerate(params)}
+    check_parity(name, X, y, **kwargs)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_random_state_instance(multiclass_data, name):
+    X, y = multiclass_data
+    check_parity(name, X, y, random_state=np.random.RandomState(7))
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize(
+    ("d", "algorithm"), [(20, "brute"), (2, "tree")], ids=["brute", "tree"]
+)
+def test_parity_on_production_engines(monkeypatch, name, d, algorithm):
+    plans = []
+    search = NearestNeighbors.kneighbors
+
+    def recording(self, *args, **kwargs):
+        result = search(self, *args, **kwargs)
+        plans.append(last_plan())
+        return result
+
+    monkeypatch.setattr(NearestNeighbors, "kneighbors", recording)
+    n = 6000 if d == 2 else 4000
+    X, y = gaussian(n, d, [0.25, 0.75], seed=3)
+    check_parity(name, X, y)
+    # The search over the whole dataset runs on the production engine.
+    assert plans[0]["algorithm"] == algorithm
+    assert plans[0]["n"] == n
+    assert all(p["algorithm"] in {"brute", "tree"} for p in plans)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("n_jobs", [1, 2, -1])
+def test_output_independent_of_n_jobs(multiclass_data, name, n_jobs):
+    X, y = multiclass_data
+    X_ref, y_ref = make(name, ours).fit_resample(X, y)
+    X_res, y_res = make(name, ours, n_jobs=n_jobs).fit_resample(X, y)
+    assert np.array_equal(X_res, X_ref)
+    assert np.array_equal(y_res, y_ref)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_approx_neighbours_record_recall(name):
+    X, y = gaussian(3000, 8, [0.3, 0.7], seed=5)
+    sampler = make(name, ours, neighbors="approx")
+    X_res, y_res = sampler.fit_resample(X, y)
+    assert 0.0 < sampler.neighbors_recall_ <= 1.0
+    assert X_res.shape[0] == y_res.shape[0] > X.shape[0]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_integer_X_gives_float64(binary_data, name):
+    X, y = binary_data
+    Xi = np.round(X * 100).astype(np.int64)
+    X_res, _ = make(name, ours).fit_resample(Xi, y)
+    assert X_res.dtype == np.float64
+    assert np.array_equal(X_res[: X.shape[0]], Xi)
+    # Same synthetic samples as on the float64 copy: nothing is truncated.
+    X_ref, _ = make(name, ours).fit_resample(Xi.astype(np.float64), y)
+    assert np.array_equal(X_res, X_ref)
+
+
+class TestBadInput:
+    @pytest.mark.parametrize("name", NAMES)
+    @pytest.mark.parametrize("value", [np.nan, np.inf])
+    def test_not_finite(self, binary_data, name, value):
+        X, y = binary_data
+        X = X.copy()
+        X[3, 2] = value
+        with pytest.raises(ValueError, match=r"NaN|infinity"):
+            make(name, ours).fit_resample(X, y)
+
+    @pytest.mark.parametrize("name", NAMES)
+    def test_neighbours_larger_than_class(self, name):
+        X, y = gaussian(200, 4, [0.05, 0.95], seed=1)
+        n_min = int(np.sum(y == 0))
+        _, params = SPECS[name]
+        kwargs = {p: n_min for p in params}
+        if name == "BorderlineSMOTE-2":
+            # Partners come from the whole dataset: k may exceed the class.
+            check_parity(name, X, y, **kwargs)
+            return
+        with pytest.raises(ValueError, match="Expected n_neighbors <= n_samples_fit"):
+            make(name, imb, **kwargs).fit_resample(X, y)
+        with pytest.raises(ValueError, match="Expected n_neighbors <= n_samples_fit"):
+            make(name, ours, **kwargs).fit_resample(X, y)
+
+    @pytest.mark.parametrize("name", NAMES)
+    def test_class_with_one_row(self, binary_data, name):
+        X, y = binary_data
+        y = y.copy()
+        y[np.flatnonzero(y == 0)[1:]] = 1
+        if name.startswith("Borderline"):
+            # A lone sample has only other-class neighbours: noise, not in
+            # danger; imblearn skips the class silently, imbfast says so.
+            with pytest.warns(UserWarning, match="no sample of class 0"):
+                mine = make(name, ours).fit_resample(X, y)
+            assert_same(mine, make(name, imb).fit_resample(X, y))
+            return
+        with pytest.raises(ValueError, match="Expected n_neighbors <= n_samples_fit"):
+            make(name, ours).fit_resample(X, y)
+
+    @pytest.mark.parametrize("name", NAMES)
+    def test_zero_neighbours(self, binary_data, name):
+        X, y = binary_data
+        _, params = SPECS[name]
+        with pytest.raises(ValueError, match=params[0]):
+            make(name, ours, **{params[0]: 0}).fit_resample(X, y)
+
+    @pytest.mark.parametrize("name", NAMES)
+    def test_bad_neighbors_mode(self, binary_data, name):
+        X, y = binary_data
+        with pytest.raises(ValueError, match="neighbors"):
+            make(name, ours, neighbors="fast").fit_resample(X, y)
+
+
+# ADASYN -------------------------------------------------------------------
+
+
+def test_adasyn_counts_are_imblearns_rounded_totals(binary_data):
+    X, y = binary_data
+    (a, (_, y_a)), (_, (_, y_b)) = run_both("ADASYN", X, y)
+    n_new = int(np.sum(y_a == 0)) - int(np.sum(y == 0))
+    # rint per sample: the total need not be the target; it is imblearn's.
+    assert n_new == int(np.sum(y_b == 0)) - int(np.sum(y == 0))
+    assert abs(n_new - a.sampling_strategy_[0]) < 20
+
+
+def test_adasyn_no_other_class_neighbours():
+    # The minority class far from the rest: no neighbour of another class.
+    rng = np.random.RandomState(0)
+    X = np.vstack([rng.normal(size=(30, 3)), rng.normal(size=(90, 3)) + 100.0])
+    y = np.array([0] * 30 + [1] * 90)
+    with pytest.raises(RuntimeError, match="Not any neigbours belong to the majority"):
+        imb.ADASYN(random_state=0).fit_resample(X, y)
+    with pytest.raises(RuntimeError, match="Not any neigbours belong to the majority"):
+        ours.ADASYN(random_state=0).fit_resample(X, y)
+
+
+# BorderlineSMOTE ----------------------------------------------------------
+
+
+def separated_classes():
+    """Class 0 far from class 1 (no sample in danger), class 2 mixed with 1."""
+    rng = np.random.RandomState(1)
+    X = np.vstack(
+        [
+            rng.normal(size=(40, 3)) + 50.0,
+            rng.normal(size=(300, 3)),
+            rng.normal(size=(80, 3)) + 0.3,
+        ]
+    )
+    y = np.array([0] * 40 + [1] * 300 + [2] * 80)
+    return X, y
+
+
+@pytest.mark.parametrize("kind", ["borderline-1", "borderline-2"])
+def test_borderline_no_danger_warns_and_keeps_imblearns_output(kind):
+    X, y = separated_classes()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # imblearn is silent about class 0
+        theirs = imb.BorderlineSMOTE(random_state=0, kind=kind).fit_resample(X, y)
+    with pytest.warns(UserWarning, match="class 0 is in danger|class 0"):
+        mine = ours.BorderlineSMOTE(random_state=0, kind=kind).fit_resample(X, y)
+    assert_same(mine, theirs)
+    assert np.sum(mine[1] == 0) == 40  # class 0 not over-sampled
+    assert np.sum(mine[1] == 2) == 300  # class 2 was
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+def test_borderline2_sparse(binary_data, fmt):
+    X, y = binary_data
+    Xs = sparse.csr_matrix(X) if fmt == "csr" else sparse.csc_matrix(X)
+    # imbalanced-learn fails on sparse borderline-2 ...
+    with pytest.raises((ValueError, TypeError)):
+        imb.BorderlineSMOTE(random_state=0, kind="borderline-2").fit_resample(Xs, y)
+    # ... imbfast gives the dense result in X's sparse format.
+    X_res, y_res = ours.BorderlineSMOTE(
+        random_state=0, kind="borderline-2"
+    ).fit_resample(Xs, y)
+    X_ref, y_ref = imb.BorderlineSMOTE(
+        random_state=0, kind="borderline-2"
+    ).fit_resample(X, y)
+    assert X_res.format == fmt
+    assert np.array_equal(X_res.toarray(), X_ref)
+    assert np.array_equal(y_res, y_ref)
+
+
+def test_borderline2_uses_other_class_partners(binary_data):
+    X, y = binary_data
+    one = ours.BorderlineSMOTE(random_state=0).fit_resample(X, y)[0]
+    two = ours.BorderlineSMOTE(random_state=0, kind="borderline-2").fit_resample(X, y)[
+        0
+    ]
+    assert not np.array_equal(one, two)
+
+
+def test_borderline_bad_kind(binary_data):
+    X, y = binary_data
+    with pytest.raises(ValueError, match="kind"):
+        ours.BorderlineSMOTE(kind="borderline-3").fit_resample(X, y)
