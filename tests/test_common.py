@@ -14,6 +14,7 @@ from imbfast.over_sampling import (
     ADASYN,
     SMOTE,
     BorderlineSMOTE,
+    KMeansSMOTE,
     RandomOverSampler,
 )
 from imbfast.under_sampling import (
@@ -34,6 +35,7 @@ SAMPLERS = [
     ADASYN(random_state=0),
     BorderlineSMOTE(random_state=0),
     BorderlineSMOTE(random_state=0, kind="borderline-2"),
+    KMeansSMOTE(random_state=0, kmeans_estimator=3, cluster_balance_threshold=0.1),
     RandomOverSampler(random_state=0),
     RandomUnderSampler(random_state=0),
     TomekLinks(),

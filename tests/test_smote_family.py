@@ -27,6 +27,10 @@ SPECS = {
     "ADASYN": ({}, ("n_neighbors",)),
     "BorderlineSMOTE": ({}, ("k_neighbors", "m_neighbors")),
     "BorderlineSMOTE-2": ({"kind": "borderline-2"}, ("k_neighbors", "m_neighbors")),
+    "KMeansSMOTE": (
+        {"kmeans_estimator": 4, "cluster_balance_threshold": 0.05},
+        ("k_neighbors",),
+    ),
 }
 NAMES = list(SPECS)
 
@@ -206,6 +210,14 @@ def test_parity_on_production_engines(monkeypatch, name, d, algorithm):
 
     monkeypatch.setattr(NearestNeighbors, "kneighbors", recording)
     n = 6000 if d == 2 else 4000
+    if name == "KMeansSMOTE":
+        if d == 2:
+            pytest.skip("KMeansSMOTE searches within clusters: too small for a tree")
+        # Two clusters of about 1000 minority rows: the fused brute force.
+        X, y = gaussian(8000, d, [0.25, 0.75], seed=3)
+        check_parity(name, X, y, kmeans_estimator=2)
+        assert plans and all(p["algorithm"] == "brute" for p in plans)
+        return
     X, y = gaussian(n, d, [0.25, 0.75], seed=3)
     check_parity(name, X, y)
     # The search over the whole dataset runs on the production engine.
@@ -265,6 +277,12 @@ class TestBadInput:
             # Partners come from the whole dataset: k may exceed the class.
             check_parity(name, X, y, **kwargs)
             return
+        if name == "KMeansSMOTE":
+            # No cluster holds k + 1 samples of the class.
+            for lib in (imb, ours):
+                with pytest.raises(RuntimeError, match="No clusters found"):
+                    make(name, lib, **kwargs).fit_resample(X, y)
+            return
         with pytest.raises(ValueError, match="Expected n_neighbors <= n_samples_fit"):
             make(name, imb, **kwargs).fit_resample(X, y)
         with pytest.raises(ValueError, match="Expected n_neighbors <= n_samples_fit"):
@@ -281,6 +299,11 @@ class TestBadInput:
             with pytest.warns(UserWarning, match="no sample of class 0"):
                 mine = make(name, ours).fit_resample(X, y)
             assert_same(mine, make(name, imb).fit_resample(X, y))
+            return
+        if name == "KMeansSMOTE":
+            for lib in (imb, ours):
+                with pytest.raises(RuntimeError, match="No clusters found"):
+                    make(name, lib).fit_resample(X, y)
             return
         with pytest.raises(ValueError, match="Expected n_neighbors <= n_samples_fit"):
             make(name, ours).fit_resample(X, y)
@@ -384,3 +407,97 @@ def test_borderline_bad_kind(binary_data):
     X, y = binary_data
     with pytest.raises(ValueError, match="kind"):
         ours.BorderlineSMOTE(kind="borderline-3").fit_resample(X, y)
+
+
+# KMeansSMOTE --------------------------------------------------------------
+
+
+def blobs():
+    from sklearn.datasets import make_blobs
+
+    X, y = make_blobs(
+        [100, 800, 100], centers=[(-10, 0), (0, 0), (10, 0)], random_state=0
+    )
+    y[y == 2] = 0
+    return X, y
+
+
+def test_kmeans_defaults_and_ceil_overshoot():
+    X, y = blobs()
+    mine = ours.KMeansSMOTE(random_state=42).fit_resample(X, y)
+    theirs = imb.KMeansSMOTE(random_state=42).fit_resample(X, y)
+    assert_same(mine, theirs)
+    # ceil per cluster: one sample more than asked, as in imbalanced-learn.
+    assert np.sum(mine[1] == 0) == 801
+
+
+def test_kmeans_auto_threshold_without_clusters(binary_data):
+    X, y = binary_data
+    for lib in (imb, ours):
+        with pytest.raises(RuntimeError, match="No clusters found with sufficient"):
+            lib.KMeansSMOTE(random_state=0).fit_resample(X, y)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"kmeans_estimator": 1},
+        {"kmeans_estimator": 3, "density_exponent": 1.5},
+        {"cluster_balance_threshold": 0.2},
+    ],
+)
+def test_kmeans_options(multiclass_data, kwargs):
+    X, y = multiclass_data
+    a, _ = check_parity("KMeansSMOTE", X, y, **kwargs)
+    if kwargs.get("kmeans_estimator") == 1:
+        assert a.cluster_balance_threshold_ == -np.inf
+
+
+def test_kmeans_estimator_object(multiclass_data):
+    from sklearn.cluster import KMeans
+
+    X, y = multiclass_data
+    km = KMeans(n_clusters=3, n_init=1, random_state=0)
+    a, _ = check_parity("KMeansSMOTE", X, y, kmeans_estimator=km)
+    assert a.kmeans_estimator_ is not km
+    assert np.array_equal(a.kmeans_estimator_.labels_, km.fit(X).labels_)
+
+
+def test_kmeans_same_clusters_as_sklearn(multiclass_data):
+    X, y = multiclass_data
+    a, _ = check_parity("KMeansSMOTE", X, y)
+    b = imb.KMeansSMOTE(**SPECS["KMeansSMOTE"][0], random_state=0)
+    b.fit_resample(X, y)
+    assert np.array_equal(a.kmeans_estimator_.labels_, b.kmeans_estimator_.labels_)
+
+
+@pytest.mark.parametrize("kind", ["dense", "float32", "csr"])
+def test_pairwise_distance_sum(kind):
+    from scipy.spatial.distance import pdist
+
+    from imbfast.over_sampling._kmeans_smote import pairwise_distance_sum
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(700, 6))
+    expected = 2 * pdist(X).sum()
+    Xk = {
+        "dense": X,
+        "float32": X.astype(np.float32),
+        "csr": sparse.csr_matrix(X),
+    }[kind]
+    rtol = 1e-6 if kind == "float32" else 1e-10
+    assert np.isclose(pairwise_distance_sum(Xk), expected, rtol=rtol)
+    assert pairwise_distance_sum(X[:1]) == 0.0
+
+
+def test_pairwise_distance_sum_never_builds_the_square_matrix():
+    import tracemalloc
+
+    from imbfast.over_sampling._kmeans_smote import pairwise_distance_sum
+
+    X = np.random.RandomState(0).normal(size=(6000, 4))
+    tracemalloc.start()
+    pairwise_distance_sum(X)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 0.25 * 6000 * 6000 * 8  # the matrix would be 288 MB

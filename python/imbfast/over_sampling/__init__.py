@@ -2,7 +2,8 @@
 
 from imbfast.over_sampling._adasyn import ADASYN
 from imbfast.over_sampling._borderline_smote import BorderlineSMOTE
+from imbfast.over_sampling._kmeans_smote import KMeansSMOTE
 from imbfast.over_sampling._random_over_sampler import RandomOverSampler
 from imbfast.over_sampling._smote import SMOTE
 
-__all__ = ["ADASYN", "SMOTE", "BorderlineSMOTE", "RandomOverSampler"]
+__all__ = ["ADASYN", "SMOTE", "BorderlineSMOTE", "KMeansSMOTE", "RandomOverSampler"]
