@@ -13,6 +13,7 @@ from imbfast.combine import SMOTEENN, SMOTETomek
 from imbfast.over_sampling import (
     ADASYN,
     SMOTE,
+    SVMSMOTE,
     BorderlineSMOTE,
     KMeansSMOTE,
     RandomOverSampler,
@@ -35,6 +36,7 @@ SAMPLERS = [
     ADASYN(random_state=0),
     BorderlineSMOTE(random_state=0),
     BorderlineSMOTE(random_state=0, kind="borderline-2"),
+    SVMSMOTE(random_state=0),
     KMeansSMOTE(random_state=0, kmeans_estimator=3, cluster_balance_threshold=0.1),
     RandomOverSampler(random_state=0),
     RandomUnderSampler(random_state=0),

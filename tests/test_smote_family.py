@@ -27,6 +27,7 @@ SPECS = {
     "ADASYN": ({}, ("n_neighbors",)),
     "BorderlineSMOTE": ({}, ("k_neighbors", "m_neighbors")),
     "BorderlineSMOTE-2": ({"kind": "borderline-2"}, ("k_neighbors", "m_neighbors")),
+    "SVMSMOTE": ({}, ("k_neighbors", "m_neighbors")),
     "KMeansSMOTE": (
         {"kmeans_estimator": 4, "cluster_balance_threshold": 0.05},
         ("k_neighbors",),
@@ -305,6 +306,12 @@ class TestBadInput:
                 with pytest.raises(RuntimeError, match="No clusters found"):
                     make(name, lib).fit_resample(X, y)
             return
+        if name == "SVMSMOTE":
+            # The lone support vector has only other-class neighbours.
+            for lib in (imb, ours):
+                with pytest.raises(ValueError, match="All support vectors are"):
+                    make(name, lib).fit_resample(X, y)
+            return
         with pytest.raises(ValueError, match="Expected n_neighbors <= n_samples_fit"):
             make(name, ours).fit_resample(X, y)
 
@@ -501,3 +508,44 @@ def test_pairwise_distance_sum_never_builds_the_square_matrix():
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert peak < 0.25 * 6000 * 6000 * 8  # the matrix would be 288 MB
+
+
+# SVMSMOTE -----------------------------------------------------------------
+
+
+def test_svm_same_support_vectors(multiclass_data):
+    X, y = multiclass_data
+    (a, out_a), (b, out_b) = run_both("SVMSMOTE", X, y)
+    assert_same(out_a, out_b)
+    assert np.array_equal(a.svm_estimator_.support_, b.svm_estimator_.support_)
+
+
+@pytest.mark.parametrize("out_step", [0.0, 0.25, 1.0])
+def test_svm_out_step(binary_data, out_step):
+    X, y = binary_data
+    check_parity("SVMSMOTE", X, y, out_step=out_step)
+
+
+def test_svm_estimator_object(multiclass_data):
+    from sklearn.svm import SVC
+
+    X, y = multiclass_data
+    svc = SVC(kernel="linear", C=0.5)
+    a, _ = check_parity("SVMSMOTE", X, y, svm_estimator=svc)
+    assert a.svm_estimator_ is not svc
+    assert a.svm_estimator_.kernel == "linear"
+
+
+def test_svm_estimator_without_support(binary_data):
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = binary_data
+    for lib in (imb, ours):
+        with pytest.raises(RuntimeError, match="exposed a `support_` fitted"):
+            lib.SVMSMOTE(svm_estimator=LogisticRegression()).fit_resample(X, y)
+
+
+def test_svm_bad_out_step(binary_data):
+    X, y = binary_data
+    with pytest.raises(ValueError, match="out_step"):
+        ours.SVMSMOTE(out_step=1.5).fit_resample(X, y)

@@ -5,5 +5,13 @@ from imbfast.over_sampling._borderline_smote import BorderlineSMOTE
 from imbfast.over_sampling._kmeans_smote import KMeansSMOTE
 from imbfast.over_sampling._random_over_sampler import RandomOverSampler
 from imbfast.over_sampling._smote import SMOTE
+from imbfast.over_sampling._svm_smote import SVMSMOTE
 
-__all__ = ["ADASYN", "SMOTE", "BorderlineSMOTE", "KMeansSMOTE", "RandomOverSampler"]
+__all__ = [
+    "ADASYN",
+    "SMOTE",
+    "SVMSMOTE",
+    "BorderlineSMOTE",
+    "KMeansSMOTE",
+    "RandomOverSampler",
+]

