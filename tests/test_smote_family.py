@@ -549,3 +549,73 @@ def test_svm_bad_out_step(binary_data):
     X, y = binary_data
     with pytest.raises(ValueError, match="out_step"):
         ours.SVMSMOTE(out_step=1.5).fit_resample(X, y)
+
+
+# SMOTEENN / SMOTETomek with SMOTE-family objects ---------------------------
+#
+# imbalanced-learn's combined samplers take instances of its SMOTE class
+# (hence also SMOTENC and SMOTEN, its subclasses) and refuse the other
+# variants (BorderlineSMOTE, SVMSMOTE, KMeansSMOTE, ADASYN subclass
+# BaseSMOTE or BaseOverSampler, not SMOTE). imbfast accepts and refuses the
+# same objects, from either library.
+
+
+def combined(lib_name, cls_name):
+    import imblearn.combine
+
+    import imbfast.combine
+
+    lib = imbfast.combine if lib_name == "imbfast" else imblearn.combine
+    return getattr(lib, cls_name)
+
+
+@pytest.mark.parametrize("combiner", ["SMOTEENN", "SMOTETomek"])
+@pytest.mark.parametrize("lib", ["imbfast", "imblearn"])
+@pytest.mark.parametrize(
+    "name", ["ADASYN", "BorderlineSMOTE", "SVMSMOTE", "KMeansSMOTE"]
+)
+def test_combine_refuses_what_imblearn_refuses(binary_data, combiner, lib, name):
+    X, y = binary_data
+    smote = getattr(ours if lib == "imbfast" else imb, name)()
+    for side in ("imbfast", "imblearn"):
+        with pytest.raises(ValueError, match="The 'smote' parameter of"):
+            combined(side, combiner)(smote=smote).fit_resample(X, y)
+
+
+@pytest.mark.parametrize("combiner", ["SMOTEENN", "SMOTETomek"])
+@pytest.mark.parametrize(
+    "smote",
+    [
+        lambda: imb.SMOTEN(random_state=0),
+        lambda: imb.SMOTENC(categorical_features=[0], random_state=0),
+        lambda: imb.SMOTE(random_state=0, k_neighbors=3),
+        lambda: ours.SMOTE(random_state=0, k_neighbors=3),
+    ],
+    ids=["imblearn-SMOTEN", "imblearn-SMOTENC", "imblearn-SMOTE", "imbfast-SMOTE"],
+)
+def test_combine_accepts_what_imblearn_accepts(binary_data, combiner, smote):
+    from imbfast.under_sampling import EditedNearestNeighbours, TomekLinks
+
+    X, y = binary_data
+    X = X.copy()
+    X[:, 0] = np.round(X[:, 0])  # a categorical column for SMOTENC
+    if type(smote()).__name__ == "SMOTEN":
+        X = np.floor(X[:, :4] * 2).astype(int)  # all categorical
+    mine = combined("imbfast", combiner)(smote=smote()).fit_resample(X, y)
+    # The object given is the over-sampler used ...
+    cleaner = (
+        EditedNearestNeighbours(sampling_strategy="all")
+        if combiner == "SMOTEENN"
+        else TomekLinks(sampling_strategy="all")
+    )
+    expected = cleaner.fit_resample(*smote().fit_resample(X, y))
+    assert np.array_equal(mine[0], expected[0])
+    assert np.array_equal(mine[1], expected[1])
+    if type(smote()).__name__ != "SMOTEN":
+        # ... and on tie-free data the result is imbalanced-learn's.
+        given = smote()
+        if type(given).__module__.startswith("imbfast"):
+            given = imb.SMOTE(random_state=0, k_neighbors=3)
+        theirs = combined("imblearn", combiner)(smote=given).fit_resample(X, y)
+        assert np.array_equal(mine[0], theirs[0])
+        assert np.array_equal(mine[1], theirs[1])
