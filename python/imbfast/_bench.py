@@ -64,6 +64,21 @@ SAMPLERS: dict[str, tuple[str, str, str, str, bool]] = {
         True,
     ),
     "smote-enn": ("imbfast.combine", "SMOTEENN", "imblearn.combine", "SMOTEENN", True),
+    **{
+        method: (
+            "imbfast.over_sampling",
+            cls,
+            "imblearn.over_sampling",
+            cls,
+            True,
+        )
+        for method, cls in (
+            ("adasyn", "ADASYN"),
+            ("borderline-smote", "BorderlineSMOTE"),
+            ("svm-smote", "SVMSMOTE"),
+            ("kmeans-smote", "KMeansSMOTE"),
+        )
+    },
 }
 
 
