@@ -13,7 +13,6 @@ from sklearn.base import clone
 from sklearn.cluster import MiniBatchKMeans
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from threadpoolctl import threadpool_limits
 
 from imbfast.base import DaskDispatchMixin, resolve_n_jobs, take_rows
 from imbfast.neighbors import NEIGHBORS_CONSTRAINT, NeighborsModeMixin
@@ -29,12 +28,13 @@ from imbfast.over_sampling._family import (
 _BLOCK_ELEMENTS = 1 << 22
 
 
-def pairwise_distance_sum(X: Any, n_threads: int = 1) -> float:
+def pairwise_distance_sum(X: Any) -> float:
     """Sum of the Euclidean distances between all ordered pairs of rows of X.
 
     Computed in float64 blocks of rows (``|a|^2 + |b|^2 - 2 a.b``, clipped at
     0, the diagonal set to 0), so the memory used is a few megabytes whatever
-    the number of rows, never an (r, r) matrix.
+    the number of rows, never an (r, r) matrix. The block products run on
+    NumPy's BLAS with its own thread settings, as imbalanced-learn's do.
     """
     r = X.shape[0]
     if r < 2:
@@ -48,21 +48,20 @@ def pairwise_distance_sum(X: Any, n_threads: int = 1) -> float:
         sq = np.einsum("ij,ij->i", X, X)
     step = max(1, _BLOCK_ELEMENTS // r)
     total = 0.0
-    with threadpool_limits(limits=n_threads, user_api="blas"):
-        for start in range(0, r, step):
-            stop = min(start + step, r)
-            G = X[start:stop] @ X.T
-            if sparse.issparse(G):
-                G = G.toarray()
-            D = np.asarray(G, dtype=np.float64)
-            D *= -2.0
-            D += sq[start:stop, np.newaxis]
-            D += sq[np.newaxis, :]
-            np.maximum(D, 0.0, out=D)
-            local = np.arange(stop - start)
-            D[local, start + local] = 0.0
-            np.sqrt(D, out=D)
-            total += float(D.sum())
+    for start in range(0, r, step):
+        stop = min(start + step, r)
+        G = X[start:stop] @ X.T
+        if sparse.issparse(G):
+            G = G.toarray()
+        D = np.asarray(G, dtype=np.float64)
+        D *= -2.0
+        D += sq[start:stop, np.newaxis]
+        D += sq[np.newaxis, :]
+        np.maximum(D, 0.0, out=D)
+        local = np.arange(stop - start)
+        D[local, start + local] = 0.0
+        np.sqrt(D, out=D)
+        total += float(D.sum())
     return total
 
 
@@ -93,8 +92,9 @@ class KMeansSMOTE(NeighborsModeMixin, DaskDispatchMixin, BaseOverSampler):
         with ``kneighbors`` and ``kneighbors_graph`` whose ``n_neighbors``
         counts the sample itself (imbalanced-learn's convention).
     n_jobs : int, default=None
-        Threads for the neighbour searches, the distances and the
-        interpolation, with joblib's meaning. The output does not depend on
+        Threads for the neighbour searches and the interpolation, with
+        joblib's meaning (the k-means and the distance block products use
+        scikit-learn's and NumPy's own thread settings). The output does not depend on
         it.
     kmeans_estimator : int or object, default=None
         None: ``MiniBatchKMeans(random_state=random_state)``; an int: the
@@ -228,9 +228,9 @@ class KMeansSMOTE(NeighborsModeMixin, DaskDispatchMixin, BaseOverSampler):
             else -np.inf
         )
 
-    def _sparsity(self, X_cluster_class: Any, n_threads: int) -> float:
+    def _sparsity(self, X_cluster_class: Any) -> float:
         r = X_cluster_class.shape[0]
-        mean_distance = np.float64(pairwise_distance_sum(X_cluster_class, n_threads))
+        mean_distance = np.float64(pairwise_distance_sum(X_cluster_class))
         with np.errstate(divide="ignore", invalid="ignore"):
             mean_distance = mean_distance / np.float64(r * r - r)
         exponent = (
@@ -279,9 +279,7 @@ class KMeansSMOTE(NeighborsModeMixin, DaskDispatchMixin, BaseOverSampler):
                     continue
                 ids = np.flatnonzero((labels == c) & is_class)
                 valid.append(ids)
-                sparsities.append(
-                    self._sparsity(take_rows(X, ids, n_threads), n_threads)
-                )
+                sparsities.append(self._sparsity(take_rows(X, ids, n_threads)))
             if not valid:
                 raise RuntimeError(
                     "No clusters found with sufficient samples of "
