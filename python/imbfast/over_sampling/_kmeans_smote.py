@@ -25,14 +25,14 @@ from imbfast.over_sampling._family import (
 )
 
 # Rows x columns of one block of the pairwise distance computation.
-_BLOCK_ELEMENTS = 1 << 22
+_BLOCK_ELEMENTS = 1 << 20
 
 
 def pairwise_distance_sum(X: Any) -> float:
     """Sum of the Euclidean distances between all ordered pairs of rows of X.
 
     Computed in float64 blocks of rows (``|a|^2 + |b|^2 - 2 a.b``, clipped at
-    0, the diagonal set to 0), so the memory used is a few megabytes whatever
+    0), each unordered pair once, so the memory used is a few megabytes whatever
     the number of rows, never an (r, r) matrix. The block products run on
     NumPy's BLAS with its own thread settings, as imbalanced-learn's do.
     """
@@ -48,20 +48,22 @@ def pairwise_distance_sum(X: Any) -> float:
         sq = np.einsum("ij,ij->i", X, X)
     step = max(1, _BLOCK_ELEMENTS // r)
     total = 0.0
+    # Each unordered pair once: a block of rows against the columns from its
+    # first row on, the block's own square cut to its strict upper triangle.
     for start in range(0, r, step):
         stop = min(start + step, r)
-        G = X[start:stop] @ X.T
+        G = X[start:stop] @ X[start:].T
         if sparse.issparse(G):
             G = G.toarray()
         D = np.asarray(G, dtype=np.float64)
         D *= -2.0
         D += sq[start:stop, np.newaxis]
-        D += sq[np.newaxis, :]
+        D += sq[np.newaxis, start:]
         np.maximum(D, 0.0, out=D)
-        local = np.arange(stop - start)
-        D[local, start + local] = 0.0
+        b = stop - start
+        D[:, :b] = np.triu(D[:, :b], k=1)
         np.sqrt(D, out=D)
-        total += float(D.sum())
+        total += 2.0 * float(D.sum())
     return total
 
 
