@@ -396,3 +396,95 @@ def test_resample_help_lists_the_new_methods(capsys):
     text = "".join(capsys.readouterr().out.split())
     for name in ("near-miss", "cluster-centroids", "instance-hardness"):
         assert name in text
+
+
+def _variant_data(method: str) -> tuple[np.ndarray, np.ndarray]:
+    if method == "kmeans-smote":
+        from sklearn.datasets import make_blobs
+
+        X, y = make_blobs(
+            [60, 400, 60], centers=[(-10, 0), (0, 0), (10, 0)], random_state=0
+        )
+        y[y == 2] = 0
+        return X, y
+    from sklearn.datasets import make_classification
+
+    return make_classification(
+        n_samples=500, n_features=5, weights=[0.2, 0.8], random_state=0
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "cls", "k"),
+    [
+        ("adasyn", "ADASYN", None),
+        ("adasyn", "ADASYN", 3),
+        ("borderline-smote", "BorderlineSMOTE", None),
+        ("svm-smote", "SVMSMOTE", 4),
+        ("kmeans-smote", "KMeansSMOTE", None),
+        ("kmeans-smote", "KMeansSMOTE", 3),
+    ],
+)
+@pytest.mark.parametrize("fmt", ["npz", "parquet"])
+def test_resample_smote_variants(tmp_path, method, cls, k, fmt):
+    import imbfast.over_sampling as ov
+
+    X, y = _variant_data(method)
+    src = str(tmp_path / f"in.{fmt}")
+    out = str(tmp_path / f"out.{fmt}")
+    if fmt == "npz":
+        np.savez(src, X=X, y=y)
+        target = "y"
+    else:
+        frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
+        frame["label"] = y
+        frame.to_parquet(src, index=False)
+        target = "label"
+    args = [src, out, "--target", target, "--method", method, "--random-state", "3"]
+    if k is not None:
+        args += ["--k-neighbors", str(k)]
+    assert run(*args) == 0
+    kwargs = (
+        {} if k is None else {"n_neighbors" if method == "adasyn" else "k_neighbors": k}
+    )
+    X_ref, y_ref = getattr(ov, cls)(random_state=3, **kwargs).fit_resample(X, y)
+    result, y_out = read_output(out, fmt)
+    X_out = result["X"] if fmt == "npz" else result.drop(columns="label").to_numpy()
+    assert np.array_equal(X_out, X_ref)
+    assert np.array_equal(y_out, y_ref)
+
+
+def test_resample_smote_variant_error_is_one_line(tmp_path, capsys):
+    # ADASYN on a class with no other-class neighbour: a clear error, code 1.
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(size=(30, 3)), rng.normal(size=(90, 3)) + 100.0])
+    y = np.array([0] * 30 + [1] * 90)
+    src = str(tmp_path / "in.npz")
+    np.savez(src, X=X, y=y)
+    code = run(src, str(tmp_path / "out.npz"), "--target", "y", "--method", "adasyn")
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "Not any neigbours belong to the majority class" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+# The bench's well-separated blobs put no minority sample in danger.
+@pytest.mark.filterwarnings("ignore:BorderlineSMOTE. no sample:UserWarning")
+def test_bench_smote_variants(capsys):
+    code = cli.main(
+        [
+            "bench",
+            "--samplers",
+            "adasyn,borderline-smote,svm-smote,kmeans-smote",
+            "--n",
+            "1500",
+            "--d",
+            "4",
+            "--repeat",
+            "1",
+        ]
+    )
+    assert code == 0
+    text = capsys.readouterr().out
+    for name in ("adasyn", "borderline-smote", "svm-smote", "kmeans-smote"):
+        assert f"| {name} | 1,500 | 4 |" in text

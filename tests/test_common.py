@@ -13,7 +13,16 @@ from sklearn.utils.estimator_checks import (
 )
 
 from imbfast.combine import SMOTEENN, SMOTETomek
-from imbfast.over_sampling import SMOTE, SMOTEN, SMOTENC, RandomOverSampler
+from imbfast.over_sampling import (
+    ADASYN,
+    SMOTE,
+    SMOTEN,
+    SMOTENC,
+    SVMSMOTE,
+    BorderlineSMOTE,
+    KMeansSMOTE,
+    RandomOverSampler,
+)
 from imbfast.under_sampling import (
     AllKNN,
     ClusterCentroids,
@@ -32,6 +41,11 @@ from imbfast.under_sampling import (
 # One instance per sampler; every new sampler is added here.
 SAMPLERS = [
     SMOTE(random_state=0),
+    ADASYN(random_state=0),
+    BorderlineSMOTE(random_state=0),
+    BorderlineSMOTE(random_state=0, kind="borderline-2"),
+    SVMSMOTE(random_state=0),
+    KMeansSMOTE(random_state=0, kmeans_estimator=3, cluster_balance_threshold=0.1),
     RandomOverSampler(random_state=0),
     RandomUnderSampler(random_state=0),
     TomekLinks(),

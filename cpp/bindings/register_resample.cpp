@@ -33,6 +33,41 @@ void smote_interpolate(const py::array& X, const py::array& nns,
                                   n_threads);
 }
 
+template <class T>
+void smote_interpolate_rows(const py::array& base, const py::array& nb,
+                            const py::array& base_rows, const py::array& nb_rows,
+                            const py::array& steps, const py::object& scales, py::array& out,
+                            int n_threads) {
+    check_array<T>(base, "base", 2);
+    check_array<T>(nb, "nb", 2);
+    check_array<std::int64_t>(base_rows, "base_rows", 1);
+    check_array<std::int64_t>(nb_rows, "nb_rows", 1);
+    check_array<double>(steps, "steps", 1);
+    check_array<T>(out, "out", 2, true);
+    const std::int64_t d = base.shape(1);
+    const std::int64_t m = base_rows.shape(0);
+    check_dim(nb, "nb", 1, d);
+    check_dim(nb_rows, "nb_rows", 0, m);
+    check_dim(steps, "steps", 0, m);
+    check_dim(out, "out", 0, m);
+    check_dim(out, "out", 1, d);
+    const double* scales_ptr = nullptr;
+    py::array scales_arr;
+    if (!scales.is_none()) {
+        scales_arr = py::reinterpret_borrow<py::array>(scales);
+        check_array<double>(scales_arr, "scales", 1);
+        check_dim(scales_arr, "scales", 0, m);
+        scales_ptr = ptr<double>(scales_arr);
+    }
+    T* out_ptr = mutable_ptr<T>(out);
+    // The caller's references keep every buffer alive for the whole call and
+    // the kernel touches no Python object: safe to run without the GIL.
+    py::gil_scoped_release release;
+    imbfast::smote_interpolate_rows<T>(ptr<T>(base), base.shape(0), ptr<T>(nb), nb.shape(0), d,
+                                       ptr<std::int64_t>(base_rows), ptr<std::int64_t>(nb_rows),
+                                       ptr<double>(steps), scales_ptr, m, out_ptr, n_threads);
+}
+
 }  // namespace
 
 void register_resample(pybind11::module_& m) {
@@ -52,6 +87,29 @@ void register_resample(pybind11::module_& m) {
         py::arg("X"), py::arg("nns"), py::arg("samples"), py::arg("steps"),
         py::arg("out"), py::arg("n_threads") = 1,
         "SMOTE interpolation into `out` (see imbfast/resample.hpp).");
+
+    m.def(
+        "smote_interpolate_rows",
+        [](const py::array& base, const py::array& nb, const py::array& base_rows,
+           const py::array& nb_rows, const py::array& steps, const py::object& scales,
+           py::array& out, int n_threads) {
+            if (!py::isinstance<py::array>(scales) && !scales.is_none())
+                throw py::type_error("scales must be a float64 array or None");
+            if (base.dtype().equal(py::dtype::of<float>())) {
+                smote_interpolate_rows<float>(base, nb, base_rows, nb_rows, steps, scales, out,
+                                              n_threads);
+            } else if (base.dtype().equal(py::dtype::of<double>())) {
+                smote_interpolate_rows<double>(base, nb, base_rows, nb_rows, steps, scales, out,
+                                               n_threads);
+            } else {
+                throw py::value_error("base must have dtype float32 or float64, got " +
+                                      std::string(py::str(base.dtype())));
+            }
+        },
+        py::arg("base"), py::arg("nb"), py::arg("base_rows"), py::arg("nb_rows"),
+        py::arg("steps"), py::arg("scales"), py::arg("out"), py::arg("n_threads") = 1,
+        "out[i] = base[base_rows[i]] + steps[i] * (nb[nb_rows[i]] - base[base_rows[i]]) "
+        "(times scales[i]) into `out` (see imbfast/resample.hpp).");
 
     m.def(
         "gather_rows",

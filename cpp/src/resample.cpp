@@ -131,6 +131,55 @@ template void smote_interpolate<double>(const double*, std::int64_t, std::int64_
                                         const std::int64_t*, std::int64_t, const std::int64_t*,
                                         const double*, std::int64_t, double*, int);
 
+template <class T>
+void smote_interpolate_rows(const T* base, std::int64_t n_base, const T* nb, std::int64_t n_nb,
+                            std::int64_t d, const std::int64_t* base_rows,
+                            const std::int64_t* nb_rows, const double* steps,
+                            const double* scales, std::int64_t n_out, T* out, int n_threads) {
+    require(n_base >= 0 && n_nb >= 0 && d >= 0 && n_out >= 0,
+            "smote_interpolate_rows: sizes must be non-negative");
+    if (n_out == 0 || d == 0) return;
+    require(base && nb && base_rows && nb_rows && steps && out,
+            "smote_interpolate_rows: null buffer");
+    for (std::int64_t i = 0; i < n_out; ++i) {
+        check_index(base_rows[i], n_base, "smote_interpolate_rows: base row");
+        check_index(nb_rows[i], n_nb, "smote_interpolate_rows: neighbour row");
+    }
+    const std::int64_t row_bytes = d * static_cast<std::int64_t>(sizeof(T));
+    parallel_for(n_out, n_threads, grain_rows(row_bytes), [&](std::int64_t begin, std::int64_t end) {
+        for (std::int64_t i = begin; i < end; ++i) {
+            const T* __restrict b = base + base_rows[i] * d;
+            const T* __restrict v = nb + nb_rows[i] * d;
+            T* __restrict o = out + i * d;
+            const double step = steps[i];
+            if (scales) {
+                const double scale = scales[i];
+                for (std::int64_t j = 0; j < d; ++j) {
+                    const T diff = static_cast<T>(
+                        static_cast<double>(static_cast<T>(v[j] - b[j])) * scale);
+                    o[j] = static_cast<T>(static_cast<double>(b[j]) +
+                                          step * static_cast<double>(diff));
+                }
+            } else {
+                for (std::int64_t j = 0; j < d; ++j) {
+                    const T diff = static_cast<T>(v[j] - b[j]);
+                    o[j] = static_cast<T>(static_cast<double>(b[j]) +
+                                          step * static_cast<double>(diff));
+                }
+            }
+        }
+    });
+}
+
+template void smote_interpolate_rows<float>(const float*, std::int64_t, const float*,
+                                            std::int64_t, std::int64_t, const std::int64_t*,
+                                            const std::int64_t*, const double*, const double*,
+                                            std::int64_t, float*, int);
+template void smote_interpolate_rows<double>(const double*, std::int64_t, const double*,
+                                             std::int64_t, std::int64_t, const std::int64_t*,
+                                             const std::int64_t*, const double*, const double*,
+                                             std::int64_t, double*, int);
+
 void gather_rows(const void* X, std::int64_t n_rows, std::int64_t row_bytes,
                  const std::int64_t* rows, std::int64_t n_out, void* out, int n_threads) {
     require(n_rows >= 0 && row_bytes >= 0 && n_out >= 0, "gather_rows: sizes must be non-negative");

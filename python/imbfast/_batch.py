@@ -56,8 +56,19 @@ METHODS = (
     "instance-hardness",
     "smote-nc",
     "smote-n",
+    "adasyn",
+    "borderline-smote",
+    "svm-smote",
+    "kmeans-smote",
 )
 STREAMING = ("random-under", "stratified")
+# The other SMOTE variants: method -> class in imbfast.over_sampling.
+SMOTE_VARIANTS = {
+    "adasyn": "ADASYN",
+    "borderline-smote": "BorderlineSMOTE",
+    "svm-smote": "SVMSMOTE",
+    "kmeans-smote": "KMeansSMOTE",
+}
 NEIGHBOUR_BASED = (
     "smote",
     "tomek",
@@ -67,6 +78,7 @@ NEIGHBOUR_BASED = (
     "near-miss",
     "cluster-centroids",
     "instance-hardness",
+    *SMOTE_VARIANTS,
 )
 # --method -> (imbfast.under_sampling class, takes random_state)
 UNDER_SAMPLERS = {
@@ -92,7 +104,7 @@ class Options:
     sampling_strategy: Any = "auto"
     random_state: int | None = None
     n_jobs: int | None = None
-    k_neighbors: int = 5
+    k_neighbors: int | None = None
     categorical: list[Any] | None = None
     indicator_column: str | None = None
     overwrite: bool = False
@@ -404,15 +416,25 @@ def _sampler(opts: Options) -> Any:
         from imbfast.over_sampling import RandomOverSampler
 
         return RandomOverSampler(random_state=opts.random_state, **common)
+    # --k-neighbors: the sampler's own default when not given.
+    k_neighbors = 5 if opts.k_neighbors is None else opts.k_neighbors
     if m == "smote":
         from imbfast.over_sampling import SMOTE
 
         return SMOTE(
             random_state=opts.random_state,
-            k_neighbors=opts.k_neighbors,
+            k_neighbors=k_neighbors,
             n_jobs=opts.n_jobs,
             **common,
         )
+    if m in SMOTE_VARIANTS:
+        import imbfast.over_sampling as ov
+
+        cls = getattr(ov, SMOTE_VARIANTS[m])
+        if opts.k_neighbors is not None:
+            key = "n_neighbors" if m == "adasyn" else "k_neighbors"
+            common[key] = opts.k_neighbors
+        return cls(random_state=opts.random_state, n_jobs=opts.n_jobs, **common)
     if m == "smote-nc":
         from imbfast.over_sampling import SMOTENC
 
@@ -421,7 +443,7 @@ def _sampler(opts: Options) -> Any:
                 "auto" if opts.categorical is None else opts.categorical
             ),
             random_state=opts.random_state,
-            k_neighbors=opts.k_neighbors,
+            k_neighbors=k_neighbors,
             n_jobs=opts.n_jobs,
             **common,
         )
@@ -430,7 +452,7 @@ def _sampler(opts: Options) -> Any:
 
         return SMOTEN(
             random_state=opts.random_state,
-            k_neighbors=opts.k_neighbors,
+            k_neighbors=k_neighbors,
             n_jobs=opts.n_jobs,
             **common,
         )
@@ -454,7 +476,7 @@ def _sampler(opts: Options) -> Any:
     if cls is None:
         raise UsageError(f"--method {m}: imbfast.combine.{name} is not available")
     smote = SMOTE(
-        random_state=opts.random_state, k_neighbors=opts.k_neighbors, n_jobs=opts.n_jobs
+        random_state=opts.random_state, k_neighbors=k_neighbors, n_jobs=opts.n_jobs
     )
     return cls(
         random_state=opts.random_state, smote=smote, n_jobs=opts.n_jobs, **common

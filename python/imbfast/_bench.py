@@ -101,6 +101,21 @@ SAMPLERS: dict[str, tuple[str, str, str, str, bool]] = {
         "SMOTEN",
         True,
     ),
+    **{
+        method: (
+            "imbfast.over_sampling",
+            cls,
+            "imblearn.over_sampling",
+            cls,
+            True,
+        )
+        for method, cls in (
+            ("adasyn", "ADASYN"),
+            ("borderline-smote", "BorderlineSMOTE"),
+            ("svm-smote", "SVMSMOTE"),
+            ("kmeans-smote", "KMeansSMOTE"),
+        )
+    },
 }
 # Levels of each generated categorical feature.
 CATEGORY_LEVELS = 20

@@ -160,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
         required=True,
         help="random-under, random-over, stratified, smote, tomek, enn, "
         "smote-tomek, smote-enn, near-miss, cluster-centroids, instance-hardness, "
-        "smote-nc or smote-n",
+        "smote-nc, smote-n, adasyn, borderline-smote, svm-smote or kmeans-smote",
     )
     res.add_argument(
         "--sampling-strategy",
@@ -170,7 +170,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     res.add_argument("--random-state", type=int, default=None)
     res.add_argument("--n-jobs", type=int, default=None)
-    res.add_argument("--k-neighbors", type=int, default=5, help="SMOTE's k_neighbors")
+    res.add_argument(
+        "--k-neighbors",
+        type=int,
+        default=None,
+        help="k_neighbors of the SMOTE variants (ADASYN's n_neighbors); "
+        "default: the sampler's own (5; 2 for kmeans-smote)",
+    )
     res.add_argument(
         "--categorical",
         default=None,
@@ -201,7 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
         default="smote,random-under,stratified",
         help="comma-separated: smote, random-over, random-under, "
         "stratified, tomek, enn, smote-tomek, smote-enn, near-miss, "
-        "cluster-centroids, instance-hardness, smote-nc, smote-n",
+        "cluster-centroids, instance-hardness, smote-nc, smote-n, adasyn, "
+        "borderline-smote, svm-smote, kmeans-smote",
     )
     bench.add_argument("--n", default="10000,100000", help="comma-separated row counts")
     bench.add_argument("--d", type=int, default=20, help="features")
