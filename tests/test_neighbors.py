@@ -383,3 +383,18 @@ def test_float32_fit_float64_query_is_not_rounded():
         NearestNeighbors(n_neighbors=1).fit(X).kneighbors(q)[1], expected
     )
     np.testing.assert_array_equal(kneighbors(X, 1, query=q), expected)
+
+
+@pytest.mark.parametrize("kind", ["grid", "binary", "onehot", "duplicated"])
+@pytest.mark.parametrize("engine", ["scan", "brute", "tree", "pruned", "auto"])
+def test_every_engine_exact_on_tabular_data(kind, engine):
+    # Integer, binary, one-hot and duplicated rows, at a size where each
+    # production engine runs: every engine returns the float64 reference
+    # (ties by the lower index, self excluded by index).
+    X = make_data(kind, 2500, 8, seed=11)
+    ind, dist = kneighbors(X, 5, algorithm=engine, return_distance=True)[::-1]
+    used = last_plan()["algorithm"]
+    assert used == engine if engine != "auto" else used in ("scan", "brute", "tree")
+    ref_ind, ref_dist = reference(X, 5)
+    np.testing.assert_array_equal(ind, ref_ind)
+    np.testing.assert_array_equal(dist, np.sqrt(ref_dist))
