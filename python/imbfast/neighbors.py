@@ -118,8 +118,8 @@ querying the fitted data (``X=None``) even when it has exact duplicates.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import numbers
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -209,8 +209,22 @@ def _next_probe(probe: int) -> int:
     return max(probe + 1, (3 * probe) // 2)
 
 
-# The plan of the most recent dense search (see last_plan()).
-_LAST_PLAN: dict[str, Any] = {}
+# The plan of the most recent dense search of this thread or task (see
+# last_plan()). A context variable, not a module global: searches running
+# at once in several threads never see each other's plans or recalls.
+_PLAN: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
+    "imbfast_neighbors_plan", default=None
+)
+
+
+def _set_plan(plan: dict[str, Any] | None = None, **entries: Any) -> None:
+    """Make ``plan`` (and ``entries``) what :func:`last_plan` reports here."""
+    _PLAN.set({**(plan or {}), **entries})
+
+
+def _update_plan(**entries: Any) -> None:
+    """Add entries to this context's current plan."""
+    _PLAN.set({**(_PLAN.get() or {}), **entries})
 
 # The samplers' ``neighbors`` parameter: the same name and values everywhere.
 NEIGHBORS_MODES = ("exact", "approx")
@@ -239,11 +253,11 @@ class RecallTracker:
         self.n_indexed = 0
 
     def __enter__(self) -> RecallTracker:
-        _TRACKERS.append(self)
+        self._token = _TRACKERS.set((*_TRACKERS.get(), self))
         return self
 
     def __exit__(self, *exc: object) -> None:
-        _TRACKERS.remove(self)
+        _TRACKERS.reset(self._token)
 
     def add(self, recall: float, n_queries: int, indexed: bool) -> None:
         """Record one search."""
@@ -257,15 +271,20 @@ class RecallTracker:
         return self._weighted / self._queries if self._queries else 1.0
 
 
-_TRACKERS: list[RecallTracker] = []
-# Per thread: searches whose recall the caller measures itself (see untracked).
-_UNTRACKED = threading.local()
+# The trackers active in this thread or task, and whether its searches are
+# measured by their caller instead (see untracked).
+_TRACKERS: contextvars.ContextVar[tuple[RecallTracker, ...]] = contextvars.ContextVar(
+    "imbfast_recall_trackers", default=()
+)
+_UNTRACKED: contextvars.ContextVar[int] = contextvars.ContextVar(
+    "imbfast_untracked_depth", default=0
+)
 
 
 def _record_recall(recall: float, n_queries: int, indexed: bool) -> None:
-    if getattr(_UNTRACKED, "depth", 0):
+    if _UNTRACKED.get():
         return
-    for tracker in _TRACKERS:
+    for tracker in _TRACKERS.get():
         tracker.add(recall, n_queries, indexed)
 
 
@@ -276,11 +295,11 @@ def untracked() -> Iterator[None]:
     For searches that are parts of a larger one whose recall is measured as
     a whole (the per-partition searches of the sharded dask search).
     """
-    _UNTRACKED.depth = getattr(_UNTRACKED, "depth", 0) + 1
+    token = _UNTRACKED.set(_UNTRACKED.get() + 1)
     try:
         yield
     finally:
-        _UNTRACKED.depth -= 1
+        _UNTRACKED.reset(token)
 
 
 def last_plan() -> dict[str, Any]:
@@ -314,7 +333,7 @@ def last_plan() -> dict[str, Any]:
         in ``build_seconds``, ``calibrate_seconds``, ``search_seconds`` and
         ``refine_seconds``.
     """
-    return dict(_LAST_PLAN)
+    return dict(_PLAN.get() or {})
 
 
 def choose_algorithm(n: int, n_queries: int, d: int, k: int) -> str:
@@ -382,8 +401,7 @@ def _exact_dense(
     }
     if nq == 0:
         plan["algorithm"] = "scan"
-        _LAST_PLAN.clear()
-        _LAST_PLAN.update(plan)
+        _set_plan(plan)
         return np.empty((0, k), dtype=np.int64), np.empty((0, k))
     engine = choose_algorithm(n, nq, d, k) if algorithm == "auto" else algorithm
     if algorithm == "auto" and engine == "brute" and n * nq * d >= _PROBE_MIN_WORK:
@@ -399,8 +417,7 @@ def _exact_dense(
         if found is not None:
             idx, dist, info = found
             plan.update(info, algorithm="pruned")
-            _LAST_PLAN.clear()
-            _LAST_PLAN.update(plan)
+            _set_plan(plan)
             return idx, dist
         plan["pruned_tried"] = True
         engine = "brute"
@@ -412,8 +429,7 @@ def _exact_dense(
         idx, dist, info = _core.fused_knn(X, Q, k, _EXTRA_CANDIDATES, n_threads)
         plan.update(info)
     plan["algorithm"] = engine
-    _LAST_PLAN.clear()
-    _LAST_PLAN.update(plan)
+    _set_plan(plan)
     return idx, dist
 
 
@@ -631,7 +647,7 @@ _APPROX_PRUNED_PROBES = 16
 
 def _answered_exactly(nq: int, target: float, **extra: Any) -> None:
     """Record an ``algorithm="approx"`` search that was answered exactly."""
-    _LAST_PLAN.update(
+    _update_plan(
         requested="approx",
         recall=1.0,
         recall_stderr=0.0,
@@ -673,8 +689,7 @@ def _approx_dense(
         found = pruned_knn(X, Q, k, n_threads, fraction * (2.0 if Q is None else 1.0))
         if found is not None:
             idx, dist, info = found
-            _LAST_PLAN.clear()
-            _LAST_PLAN.update(
+            _set_plan(
                 algorithm="pruned", n=n, n_queries=nq, d=d, k=k, dtype=str(X.dtype)
             )
             _answered_exactly(nq, target, **info)
@@ -763,8 +778,7 @@ def _approx_dense(
     recall = float(per_query.mean())
     fpc = (nq - m) / (nq - 1) if nq > 1 else 0.0
     stderr = float(per_query.std(ddof=1) / np.sqrt(m) * np.sqrt(fpc)) if m > 1 else 0.0
-    _LAST_PLAN.clear()
-    _LAST_PLAN.update(
+    _set_plan(
         requested="approx",
         algorithm=index.name,
         n=n,
@@ -897,7 +911,7 @@ def squared_kneighbors(
         Qs = None if query is None else sparse.csr_matrix(query)
         ind, dist = _exact_sparse(Xs, Qs, k, n_threads)
         if algorithm == "approx":
-            _LAST_PLAN.clear()
+            _set_plan()
             _answered_exactly(ind.shape[0], float(approx_recall), algorithm="sparse")
         return ind, dist
     Xd = _as_float(X)
