@@ -188,6 +188,7 @@ _BLOCKED_CLI = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_cli_every_method_without_extras(tmp_path):
     import pyarrow as pa
     import pyarrow.csv as pacsv
