@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test test-isa fuzz fuzz-ci sanitize bench lint clean
+.PHONY: demo test test-isa fuzz sanitize bench lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,27 @@ test-isa: $(VENV)/.installed-test
 	  echo "== IMBFAST_ISA=$$isa"; \
 	  IMBFAST_ISA=$$isa $(BIN)/python -m pytest $(ISA_TESTS) -x -q || exit 1; \
 	done
+
+# Over 10,000 fuzz examples (3 targets x 3,400), each target in a child
+# process; a fresh Hypothesis seed each run (FUZZ_SEED=n repeats one).
+# `make test` runs the same tests with 100 examples per target, seed 0.
+FUZZ_SEED ?= $(shell date +%s)
+fuzz: $(VENV)/.installed-test
+	@echo "fuzz seed $(FUZZ_SEED)"
+	IMBFAST_FUZZ_EXAMPLES=3400 IMBFAST_FUZZ_SEED=$(FUZZ_SEED) $(BIN)/python -m pytest tests/test_fuzz.py -q -p no:cacheprovider --timeout=3600
+
+# The core built with AddressSanitizer + UndefinedBehaviorSanitizer (every
+# finding fatal) in its own venv and build dir, then the core and neighbour
+# tests under it. A Python extension needs libasan preloaded.
+SAN_VENV ?= build/sanitize/venv
+SAN_TESTS ?= tests/test_core.py tests/test_neighbors.py tests/test_hardening.py
+sanitize:
+	test -x $(SAN_VENV)/bin/python || $(PYTHON) -m venv $(SAN_VENV)
+	$(SAN_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SAN_VENV)/bin/python -m pip install --quiet ".[test]" -Ccmake.define.IMBFAST_SANITIZE=ON -Cbuild-dir=build/sanitize/cmake
+	LD_PRELOAD="$$(gcc -print-file-name=libasan.so)" \
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  $(SAN_VENV)/bin/python -m pytest $(SAN_TESTS) -q -p no:cacheprovider -m "not slow"
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m pytest benchmarks --benchmark-only --benchmark-group-by=group --benchmark-columns=median,min,rounds
