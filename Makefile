@@ -40,17 +40,21 @@ fuzz: $(VENV)/.installed-test
 	IMBFAST_FUZZ_EXAMPLES=3400 IMBFAST_FUZZ_SEED=$(FUZZ_SEED) $(BIN)/python -m pytest tests/test_fuzz.py -q -p no:cacheprovider --timeout=3600
 
 # The core built with AddressSanitizer + UndefinedBehaviorSanitizer (every
-# finding fatal) in its own venv and build dir, then the core and neighbour
-# tests under it. A Python extension needs libasan preloaded.
+# finding fatal) in its own venv and build dir, then the core, neighbour and
+# hardening tests and 1,500 core fuzz examples under it. A Python extension
+# needs libasan preloaded (and libstdc++, or C++ exceptions abort); huge
+# allocations must fail with MemoryError, not abort.
 SAN_VENV ?= build/sanitize/venv
 SAN_TESTS ?= tests/test_core.py tests/test_neighbors.py tests/test_hardening.py
+SAN_ENV = LD_PRELOAD="$$(gcc -print-file-name=libasan.so) $$(gcc -print-file-name=libstdc++.so)" \
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:allocator_may_return_null=1 \
+	UBSAN_OPTIONS=print_stacktrace=1
 sanitize:
 	test -x $(SAN_VENV)/bin/python || $(PYTHON) -m venv $(SAN_VENV)
 	$(SAN_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(SAN_VENV)/bin/python -m pip install --quiet ".[test]" -Ccmake.define.IMBFAST_SANITIZE=ON -Cbuild-dir=build/sanitize/cmake
-	LD_PRELOAD="$$(gcc -print-file-name=libasan.so)" \
-	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  $(SAN_VENV)/bin/python -m pytest $(SAN_TESTS) -q -p no:cacheprovider -m "not slow"
+	$(SAN_ENV) $(SAN_VENV)/bin/python -m pytest $(SAN_TESTS) -q -p no:cacheprovider -m "not slow"
+	$(SAN_ENV) $(SAN_VENV)/bin/python tests/fuzz_worker.py --target core --examples 1500 --seed 0
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m pytest benchmarks --benchmark-only --benchmark-group-by=group --benchmark-columns=median,min,rounds

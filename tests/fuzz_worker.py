@@ -340,6 +340,8 @@ def check_sampler(spec: dict, tmpdir: str) -> None:
         raise Failure(f"fit_resample returned {type(result).__name__}")
     X_res, y_res = result
     Xd, Xr = as_dense(X), as_dense(X_res)
+    if isinstance(X_res, list) and not X_res:  # an empty list has no columns
+        Xr = np.empty((0, Xd.shape[1]), dtype=Xd.dtype)
     y_in, y_out = np.asarray(y), np.asarray(y_res)
     if Xr.ndim != 2 or Xr.shape[1] != Xd.shape[1]:
         raise Failure(f"X_res has shape {Xr.shape}, X {Xd.shape}")
