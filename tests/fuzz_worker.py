@@ -7,8 +7,10 @@ Run as a script (``tests/test_fuzz.py`` does, and so do ``make fuzz`` and
         --record /tmp/last.json
     python tests/fuzz_worker.py --replay /tmp/last.json
 
-Targets: ``samplers`` (every public sampler), ``neighbors`` (the public
-neighbour functions), ``core`` (every raw ``imbfast._core`` binding).
+Targets: ``samplers`` (every public sampler), ``sampling``
+(``stratified_sample``, ``StratifiedStream`` against it, ``balanced_batches``),
+``neighbors`` (the public neighbour functions), ``core`` (every raw
+``imbfast._core`` binding).
 Hypothesis draws a JSON-able *spec* per example (shape, dtype, memory layout,
 values, label kind, parameters); the inputs are built from the spec, so an
 example written to ``--record`` before it runs can be replayed exactly. A
@@ -373,6 +375,137 @@ def check_sampler(spec: dict, tmpdir: str) -> None:
         )
         if not same or not np.array_equal(y_in[indices], y_out):
             raise Failure("output rows are not the rows of sample_indices_")
+
+
+# ------------------------------------------------------------------ sampling
+
+
+@st.composite
+def sampling_specs(draw: Any) -> dict:
+    data = draw(data_specs(max_rows=40))
+    target = draw(
+        st.sampled_from(
+            [
+                ["int", 1],
+                ["int", 2],
+                ["int", 0],
+                ["int", 2**40],
+                ["int", 2**63],
+                ["int", -1],
+                ["float", 0.5],
+                ["float", 1.0],
+                ["float", 2.5],
+                ["float", 1e12],
+                ["float", float("nan")],
+                ["dict", 1],
+                ["dict", 2**62],
+                ["dict", 0.5],
+                ["str", "auto"],
+                ["str", "majority"],
+                ["str", "bogus"],
+                ["callable", 1],
+            ]
+        )
+    )
+    return {
+        "data": data,
+        "function": draw(
+            st.sampled_from(
+                ["stratified_sample", "StratifiedStream", "balanced_batches"]
+            )
+        ),
+        "target": target,
+        "replace": draw(st.booleans()),
+        "random_state": draw(st.integers(0, 2**32)),
+        "n_jobs": draw(st.sampled_from([None, 1, 2, -1])),
+        "chunks": draw(st.integers(1, 4)),
+        "batch_size": draw(st.sampled_from([1, 2, 3, 4, 7, 64, 2**40, 0])),
+        "drop_last": draw(st.booleans()),
+        "n_epochs": draw(st.sampled_from([1, 2, 0, None])),
+    }
+
+
+def make_target(spec: dict, labels: np.ndarray) -> Any:
+    kind, value = spec["target"]
+    if kind == "dict":
+        first = labels[0].item() if labels.size else 0
+        return {first: value}
+    if kind == "callable":
+        return lambda y: {np.unique(y)[0]: value}
+    return value
+
+
+def check_sampling(spec: dict, tmpdir: str) -> None:
+    from imbfast.sampling import StratifiedStream, balanced_batches, stratified_sample
+
+    y = build_y(spec["data"])
+    y_arr = np.asarray(y)
+    labels = np.unique(y_arr) if y_arr.size else y_arr
+    target = make_target(spec, labels)
+    n = y_arr.shape[0]
+    if spec["function"] == "balanced_batches":
+        X = build_X(spec["data"], tmpdir)
+        gen = balanced_batches(
+            X,
+            y,
+            batch_size=spec["batch_size"],
+            random_state=spec["random_state"],
+            drop_last=spec["drop_last"],
+            n_epochs=spec["n_epochs"],
+            n_jobs=spec["n_jobs"],
+        )
+        for _ in range(4):
+            ok, batch = call_checked(next, gen, None)
+            if not ok or batch is None:
+                return
+            X_b, y_b = batch
+            rows = as_dense(X_b).shape[0] if not isinstance(X_b, list) else len(X_b)
+            if rows != len(y_b) or not 0 < rows <= spec["batch_size"]:
+                raise Failure(f"batch of {rows} rows, {len(y_b)} labels")
+            if not set(np.asarray(y_b).tolist()) <= set(y_arr.tolist()):
+                raise Failure("batch labels not in y")
+        return
+    ok, idx = call_checked(
+        stratified_sample,
+        y,
+        target,
+        replace=spec["replace"],
+        random_state=spec["random_state"],
+        n_jobs=spec["n_jobs"],
+    )
+    if ok:
+        idx = np.asarray(idx)
+        if idx.ndim != 1 or idx.dtype != np.int64:
+            raise Failure(f"indices of shape {idx.shape}, dtype {idx.dtype}")
+        if idx.size and (idx.min() < 0 or idx.max() >= n):
+            raise Failure("index out of range")
+        if not spec["replace"] and np.unique(idx).size != idx.size:
+            raise Failure("a row drawn twice without replacement")
+    if spec["function"] != "StratifiedStream" or not n:
+        return
+    values, counts = np.unique(y_arr, return_counts=True)
+    class_counts = {v: int(c) for v, c in zip(values.tolist(), counts, strict=True)}
+    ok_stream, stream = call_checked(
+        StratifiedStream,
+        target,
+        class_counts=class_counts,
+        replace=spec["replace"],
+        random_state=spec["random_state"],
+        n_jobs=spec["n_jobs"],
+    )
+    if not ok_stream:
+        return
+    bounds = np.linspace(0, n, spec["chunks"] + 1).astype(int)
+    order = list(range(spec["chunks"]))[::-1]  # chunks fed in reverse order
+    for c in order:
+        ok_add, _ = call_checked(
+            stream.add, y_arr[bounds[c] : bounds[c + 1]], int(bounds[c])
+        )
+        if not ok_add:
+            return
+    ok_fin, got = call_checked(stream.finish)
+    if ok_fin != ok or (ok and not np.array_equal(got, idx)):
+        raise Failure("StratifiedStream differs from stratified_sample")
 
 
 # ----------------------------------------------------------------- neighbors
@@ -881,6 +1014,7 @@ def check_core(spec: dict, tmpdir: str) -> None:
 
 TARGETS = {
     "samplers": (sampler_specs, check_sampler),
+    "sampling": (sampling_specs, check_sampling),
     "neighbors": (neighbor_specs, check_neighbors),
     "core": (core_specs, check_core),
 }
