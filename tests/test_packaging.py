@@ -317,3 +317,32 @@ def test_dask_collections_detected():
 
     Impostor.__module__ = "dask.fake"
     assert not is_dask_collection(Impostor())
+
+
+def test_a_hung_test_fails_instead_of_stalling(tmp_path):
+    # pytest-timeout is configured for every test (pyproject.toml); a test
+    # stuck past the limit ends the run with a failure.
+    assert _pyproject()["tool"]["pytest"]["ini_options"]["timeout"] > 0
+    hung = tmp_path / "test_hung.py"
+    hung.write_text("import time\n\ndef test_hung():\n    time.sleep(120)\n")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(hung),
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-c",
+            str(ROOT / "pyproject.toml"),
+            "--rootdir",
+            str(tmp_path),
+            "--timeout=2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert proc.returncode != 0
+    assert "Timeout" in proc.stdout + proc.stderr
