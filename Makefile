@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test test-torch bench lint clean
+.PHONY: demo test test-torch test-isa fuzz sanitize bench lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,42 @@ demo: $(VENV)/.installed-test
 	$(BIN)/imbfast demo
 
 test: $(VENV)/.installed-test
-	$(BIN)/python -m pytest --doctest-modules --pyargs imbfast tests
+	$(BIN)/python -m pytest --doctest-modules --pyargs imbfast tests --durations=20
+
+# The core, neighbour and parity tests again under every other instruction
+# set this CPU supports (the run above used the best one); test_isa.py checks
+# that all of them give bit-identical outputs.
+ISA_TESTS ?= tests/test_core.py tests/test_neighbors.py tests/test_smote.py tests/test_cleaning.py $(wildcard tests/test_parity*.py)
+test-isa: $(VENV)/.installed-test
+	@for isa in $$($(BIN)/python -c "from imbfast import _core; o = ['generic', 'avx2', 'avx512']; print(*o[:o.index(_core.best_isa())])"); do \
+	  echo "== IMBFAST_ISA=$$isa"; \
+	  IMBFAST_ISA=$$isa $(BIN)/python -m pytest $(ISA_TESTS) -x -q || exit 1; \
+	done
+
+# Over 10,000 fuzz examples (4 targets x 2,600), each target in a child
+# process; a fresh Hypothesis seed each run (FUZZ_SEED=n repeats one).
+# `make test` runs the same tests with 100 examples per target, seed 0.
+FUZZ_SEED ?= $(shell date +%s)
+fuzz: $(VENV)/.installed-test
+	@echo "fuzz seed $(FUZZ_SEED)"
+	IMBFAST_FUZZ_EXAMPLES=2600 IMBFAST_FUZZ_SEED=$(FUZZ_SEED) $(BIN)/python -m pytest tests/test_fuzz.py -q -p no:cacheprovider --timeout=3600
+
+# The core built with AddressSanitizer + UndefinedBehaviorSanitizer (every
+# finding fatal) in its own venv and build dir, then the core, neighbour and
+# hardening tests and 1,500 core fuzz examples under it. A Python extension
+# needs libasan preloaded (and libstdc++, or C++ exceptions abort); huge
+# allocations must fail with MemoryError, not abort.
+SAN_VENV ?= build/sanitize/venv
+SAN_TESTS ?= tests/test_core.py tests/test_neighbors.py tests/test_hardening.py
+SAN_ENV = LD_PRELOAD="$$(gcc -print-file-name=libasan.so) $$(gcc -print-file-name=libstdc++.so)" \
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:allocator_may_return_null=1 \
+	UBSAN_OPTIONS=print_stacktrace=1
+sanitize:
+	test -x $(SAN_VENV)/bin/python || $(PYTHON) -m venv $(SAN_VENV)
+	$(SAN_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SAN_VENV)/bin/python -m pip install --quiet ".[test]" -Ccmake.define.IMBFAST_SANITIZE=ON -Cbuild-dir=build/sanitize/cmake
+	$(SAN_ENV) $(SAN_VENV)/bin/python -m pytest $(SAN_TESTS) -q -p no:cacheprovider -m "not slow"
+	$(SAN_ENV) $(SAN_VENV)/bin/python tests/fuzz_worker.py --target core --examples 1500 --seed 0
 
 # Optional: BalancedBatchSampler inside a real torch DataLoader. Tries the
 # CPU-only wheel index first; where it is unreachable, plain `pip install

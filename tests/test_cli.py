@@ -296,6 +296,7 @@ def test_failure_mid_write_leaves_no_output(frame, tmp_path, monkeypatch):
     assert sorted(os.listdir(tmp_path)) == ["in.parquet"]
 
 
+@pytest.mark.slow
 def test_sigint_subprocess_leaves_no_output(tmp_path):
     # A file big enough that the write is still running when SIGINT arrives.
     rng = np.random.default_rng(1)

@@ -251,6 +251,7 @@ class TestBadInput:
             SMOTE().fit_resample(da.from_array(X), da.from_array(y))
 
 
+@pytest.mark.slow
 def test_larger_than_worker_memory():
     """640 MB of rows through workers limited to 300 MB each, none killed."""
     n, d, chunk = 4_000_000, 20, 100_000

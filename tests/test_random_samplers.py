@@ -11,7 +11,7 @@ from scipy import sparse
 from sklearn.datasets import load_digits
 
 from imbfast.over_sampling import RandomOverSampler
-from imbfast.under_sampling import RandomUnderSampler
+from imbfast.under_sampling import RandomUnderSampler, StratifiedSampler
 
 PAIRS = [(RandomOverSampler, ImbROS), (RandomUnderSampler, ImbRUS)]
 IDS = ["RandomOverSampler", "RandomUnderSampler"]
@@ -244,3 +244,18 @@ class TestBadInput:
         X, y = binary_data
         with pytest.raises(ValueError, match="inconsistent numbers of samples"):
             RandomOverSampler().fit_resample(X, y[:-1])
+
+
+@pytest.mark.parametrize(
+    "cls",
+    [
+        RandomUnderSampler,
+        RandomOverSampler,
+        StratifiedSampler,
+    ],
+)
+def test_x_and_y_of_different_lengths_rejected(cls):
+    X = np.zeros((10, 2))
+    y = np.array([0, 1] * 6)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        cls().fit_resample(X, y)

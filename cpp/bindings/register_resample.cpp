@@ -121,8 +121,8 @@ void register_resample(pybind11::module_& m) {
                 throw py::value_error("X and out must be C-contiguous; use numpy.ascontiguousarray");
             if (!X.dtype().equal(out.dtype()))
                 throw py::value_error("out must have the dtype of X");
-            if (X.dtype().kind() == 'O')
-                throw py::value_error("gather_rows does not handle object arrays");
+            if (X.dtype().kind() == 'O' || X.dtype().attr("hasobject").cast<bool>())
+                throw py::value_error("gather_rows does not handle object arrays or dtypes holding objects");
             if (!out.writeable()) throw py::value_error("out must be writable");
             check_dim(out, "out", 0, rows.shape(0));
             check_dim(out, "out", 1, X.shape(1));

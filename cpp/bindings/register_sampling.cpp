@@ -153,6 +153,9 @@ void register_sampling(pybind11::module_& m) {
         py::arg("seed"), py::arg("label"), py::arg("n_class"), py::arg("n_draws"),
         "Shuffled multiplicities of a with-replacement draw (see stratified.hpp).");
 
+    m.def("max_index_rows", &imbfast::max_index_rows,
+          "Most row indices an index array can hold on this machine (its memory / 8).");
+
     m.def(
         "row_keys",
         [](std::uint64_t seed, std::int64_t begin, std::int64_t n) {

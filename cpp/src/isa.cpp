@@ -1,9 +1,13 @@
 #include "imbfast/isa.hpp"
 
+#include <cstdlib>
+#include <cstring>
+
 namespace imbfast {
 
 namespace {
-Isa detect() {
+
+Isa detect_best() {
 #if defined(IMBFAST_HAVE_X86_DISPATCH)
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
@@ -16,12 +20,52 @@ Isa detect() {
 #endif
     return Isa::generic;
 }
+
+struct IsaChoice {
+    Isa best;
+    Isa active;
+    const char* request;  // IMBFAST_ISA as read ("" when unset)
+    bool request_valid;
+};
+
+// IMBFAST_ISA=generic|avx2|avx512 caps the dispatched instruction set: a
+// request above what the CPU supports is capped to what it supports, an
+// unknown value keeps the best and is reported by isa_request_valid().
+IsaChoice detect() {
+    IsaChoice c{detect_best(), Isa::generic, "", true};
+    c.active = c.best;
+    const char* env = std::getenv("IMBFAST_ISA");
+    if (env == nullptr || env[0] == '\0') return c;
+    c.request = env;
+    Isa cap;
+    if (std::strcmp(env, "generic") == 0) {
+        cap = Isa::generic;
+    } else if (std::strcmp(env, "avx2") == 0) {
+        cap = Isa::avx2;
+    } else if (std::strcmp(env, "avx512") == 0) {
+        cap = Isa::avx512;
+    } else {
+        c.request_valid = false;
+        return c;
+    }
+    if (static_cast<int>(cap) < static_cast<int>(c.active)) c.active = cap;
+    return c;
+}
+
+const IsaChoice& choice() {
+    static const IsaChoice c = detect();
+    return c;
+}
+
 }  // namespace
 
-Isa active_isa() {
-    static const Isa isa = detect();
-    return isa;
-}
+Isa active_isa() { return choice().active; }
+
+Isa best_isa() { return choice().best; }
+
+const char* isa_request() { return choice().request; }
+
+bool isa_request_valid() { return choice().request_valid; }
 
 const char* isa_name(Isa isa) {
     switch (isa) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -109,6 +110,14 @@ void smote_interpolate(const T* X, std::int64_t n_rows, std::int64_t d, const st
                        std::int64_t n_out, T* out, int n_threads) {
     require(n_rows >= 0 && d >= 0 && n_out >= 0, "smote_interpolate: sizes must be non-negative");
     require(k >= 1, "smote_interpolate: k must be >= 1");
+    require(n_rows <= std::numeric_limits<std::int64_t>::max() / k,
+            "smote_interpolate: n_rows * k overflows");
+    require(n_rows == 0 || d <= std::numeric_limits<std::int64_t>::max() / n_rows /
+                                    static_cast<std::int64_t>(sizeof(T)),
+            "smote_interpolate: n_rows * d overflows");
+    require(n_out == 0 || d <= std::numeric_limits<std::int64_t>::max() / n_out /
+                                   static_cast<std::int64_t>(sizeof(T)),
+            "smote_interpolate: n_out * d overflows");
     if (n_out == 0 || d == 0) return;
     require(X && nns && samples && steps && out, "smote_interpolate: null buffer");
     // Every index is checked once, up front, so the kernel cannot read out of
@@ -183,6 +192,10 @@ template void smote_interpolate_rows<double>(const double*, std::int64_t, const 
 void gather_rows(const void* X, std::int64_t n_rows, std::int64_t row_bytes,
                  const std::int64_t* rows, std::int64_t n_out, void* out, int n_threads) {
     require(n_rows >= 0 && row_bytes >= 0 && n_out >= 0, "gather_rows: sizes must be non-negative");
+    require(n_rows == 0 || row_bytes <= std::numeric_limits<std::int64_t>::max() / n_rows,
+            "gather_rows: n_rows * row_bytes overflows");
+    require(n_out == 0 || row_bytes <= std::numeric_limits<std::int64_t>::max() / n_out,
+            "gather_rows: n_out * row_bytes overflows");
     if (n_out == 0 || row_bytes == 0) return;
     require(X && rows && out, "gather_rows: null buffer");
     for (std::int64_t i = 0; i < n_out; ++i) check_index(rows[i], n_rows, "gather_rows: row");

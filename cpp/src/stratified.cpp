@@ -11,6 +11,9 @@
 #if defined(__linux__)
 #include <sys/mman.h>
 #endif
+#if defined(__unix__) || defined(__APPLE__)
+#include <unistd.h>
+#endif
 
 #include "imbfast/dispatch.hpp"
 #include "imbfast/parallel.hpp"
@@ -191,9 +194,28 @@ void row_keys_at(std::uint64_t state, const std::int64_t* rows, std::int64_t n,
     kernel(state, rows, n, out);
 }
 
+std::int64_t max_index_rows() {
+    constexpr auto kItem = static_cast<std::int64_t>(sizeof(std::int64_t));
+    std::int64_t limit = std::numeric_limits<std::ptrdiff_t>::max() / kItem;
+#if defined(_SC_PHYS_PAGES) && defined(_SC_PAGE_SIZE)
+    const long pages = sysconf(_SC_PHYS_PAGES);
+    const long page = sysconf(_SC_PAGE_SIZE);
+    if (pages > 0 && page > 0) {
+        const long double bytes = static_cast<long double>(pages) * static_cast<long double>(page);
+        if (bytes / kItem < static_cast<long double>(limit))
+            limit = static_cast<std::int64_t>(bytes / kItem);
+    }
+#endif
+    return limit;
+}
+
 std::vector<std::int64_t> replacement_profile(std::uint64_t seed, std::int64_t label,
                                               std::int64_t n_class, std::int64_t n_draws) {
     require(n_class >= 0 && n_draws >= 0, "replacement_profile: sizes must be non-negative");
+    if (n_draws > max_index_rows())
+        throw std::length_error("replacement_profile: " + std::to_string(n_draws) +
+                                " draws need more row indices than this machine's memory holds (" +
+                                std::to_string(max_index_rows()) + ")");
     require(n_draws == 0 || n_class > 0,
             "replacement_profile: cannot draw from class " + std::to_string(label) +
                 ", which has no rows");
@@ -217,6 +239,7 @@ std::vector<std::int64_t> replacement_profile(std::uint64_t seed, std::int64_t l
 
 std::uint64_t key_threshold(std::int64_t want, std::int64_t n, double sigmas) {
     require(want >= 0 && n > 0, "key_threshold: want >= 0 and n > 0 required");
+    require(std::isfinite(sigmas), "key_threshold: sigmas must be finite");
     const long double w = static_cast<long double>(want);
     const long double bound = w + sigmas * std::sqrt(w) + std::max(0.0, sigmas * sigmas);
     const long double frac = bound / static_cast<long double>(n);
@@ -413,14 +436,21 @@ namespace {
 // (compares the compiler vectorizes) instead of indexing per-class tables.
 constexpr std::int64_t kFewSlots = 8;
 
+// Slot of a label: label - lo, in unsigned arithmetic (no signed overflow
+// whatever the label); a label outside [lo, lo + n_slots) gives >= n_slots.
+template <class L>
+IMBFAST_INLINE std::uint64_t slot_of(L label, std::int64_t lo) {
+    return static_cast<std::uint64_t>(static_cast<std::int64_t>(label)) -
+           static_cast<std::uint64_t>(lo);
+}
+
 // Rows of y[0..m) whose label is outside [lo, lo + n_slots) (vectorized).
 template <class L>
 IMBFAST_INLINE std::int64_t count_outside(const L* __restrict y, std::int64_t m, std::int64_t lo,
                                           std::uint64_t slots) {
     std::int64_t c = 0;
     for (std::int64_t j = 0; j < m; ++j)
-        c += static_cast<std::int64_t>(
-            static_cast<std::uint64_t>(static_cast<std::int64_t>(y[j]) - lo) >= slots);
+        c += static_cast<std::int64_t>(slot_of(y[j], lo) >= slots);
     return c;
 }
 
@@ -471,7 +501,7 @@ void note_outside(const L* y, std::int64_t m, std::int64_t lo, std::uint64_t slo
                   LabelScan& outside) {
     for (std::int64_t j = 0; j < m; ++j) {
         const auto label = static_cast<std::int64_t>(y[j]);
-        if (static_cast<std::uint64_t>(label - lo) < slots) continue;
+        if (slot_of(y[j], lo) < slots) continue;
         outside.outside_min = outside.outside ? std::min(outside.outside_min, label) : label;
         outside.outside_max = outside.outside ? std::max(outside.outside_max, label) : label;
         ++outside.outside;
@@ -481,8 +511,7 @@ void note_outside(const L* y, std::int64_t m, std::int64_t lo, std::uint64_t slo
 template <class L>
 [[noreturn]] void first_outside(const L* y, std::int64_t m, std::int64_t lo, std::int64_t n_slots) {
     for (std::int64_t j = 0; j < m; ++j)
-        if (static_cast<std::uint64_t>(static_cast<std::int64_t>(y[j]) - lo) >=
-            static_cast<std::uint64_t>(n_slots))
+        if (slot_of(y[j], lo) >= static_cast<std::uint64_t>(n_slots))
             bad_label(y[j], lo, n_slots);
     throw std::logic_error("first_outside: no label outside the classes");
 }
@@ -526,8 +555,7 @@ IMBFAST_INLINE void scan_body(const L* y, std::int64_t begin, std::int64_t end, 
             }
         } else {
             for (std::int64_t j = 0; j < m; ++j) {
-                const std::uint64_t s =
-                    static_cast<std::uint64_t>(static_cast<std::int64_t>(yb[j]) - lo);
+                const std::uint64_t s = slot_of(yb[j], lo);
                 if (s >= slots) continue;
                 const bool c = kbuf[j] <= bound[s];
                 std::int64_t* row = t + (j & (ways - 1)) * 2 * n_slots + 2 * static_cast<std::int64_t>(s);
@@ -586,7 +614,7 @@ IMBFAST_INLINE void gather_body(const L* y, std::int64_t begin, std::int64_t end
         // touch the per-class positions.
         std::int64_t k = 0;
         for (std::int64_t j = 0; j < m; ++j) {
-            const std::uint64_t s = static_cast<std::uint64_t>(static_cast<std::int64_t>(yb[j]) - lo);
+            const std::uint64_t s = slot_of(yb[j], lo);
             const auto cand = static_cast<std::uint8_t>((wb[j / 64] >> (j % 64)) & 1);
             jbuf[k] = static_cast<std::int32_t>(j);
             sbuf[k] = static_cast<std::uint32_t>(s);

@@ -5,11 +5,8 @@ Change ``from imblearn.over_sampling import SMOTE`` to
 the same ``random_state``, many times faster.
 """
 
-from importlib.metadata import PackageNotFoundError
-from importlib.metadata import version as _metadata_version
-
 try:
-    from imbfast import _core
+    from imbfast import _core  # noqa: F401 - fail early, with advice
 except ImportError as exc:  # pragma: no cover - only on a broken install
     raise ImportError(
         "imbfast's compiled core (imbfast._core) could not be imported. "
@@ -19,11 +16,7 @@ except ImportError as exc:  # pragma: no cover - only on a broken install
     ) from exc
 
 from imbfast._show_config import show_config
-
-try:
-    __version__ = _metadata_version("imbfast")
-except PackageNotFoundError:  # pragma: no cover - running from a build tree
-    __version__ = getattr(_core, "__version__", "0+unknown")
+from imbfast._version import __version__
 
 __all__ = ["__version__", "patch", "patched", "show_config", "unpatch"]
 

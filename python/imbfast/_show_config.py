@@ -17,14 +17,26 @@ def _module_version(name: str) -> str:
     return str(getattr(module, "__version__", "unknown"))
 
 
+def _isa_cap() -> str:
+    request = _core.isa_request()
+    if not request:
+        return "none"
+    if not _core.isa_request_valid():
+        return f"IMBFAST_ISA={request!r} ignored (use generic, avx2 or avx512)"
+    return request
+
+
 def config() -> dict[str, Any]:
     """Return imbfast's build and runtime configuration as a dict.
 
     Returns
     -------
     info : dict
-        Keys: ``version``, ``simd`` (the instruction set the kernels use on
-        this CPU), ``simd_compiled``, ``hardware_threads``, ``faiss_threads``,
+        Keys: ``version``, ``simd`` (the instruction set the kernels use),
+        ``simd_best`` (the best one this CPU supports), ``simd_cap`` (the
+        ``IMBFAST_ISA`` cap as read, ``"none"`` when unset; an unknown value
+        is ignored and shown as such), ``simd_compiled``,
+        ``hardware_threads``, ``faiss_threads``,
         and the versions of Python, NumPy, FAISS, scikit-learn and
         imbalanced-learn.
     """
@@ -35,6 +47,8 @@ def config() -> dict[str, Any]:
     return {
         "version": __version__,
         "simd": _core.active_isa(),
+        "simd_best": _core.best_isa(),
+        "simd_cap": _isa_cap(),
         "simd_compiled": _core.compiled_isas(),
         "hardware_threads": _core.hardware_threads(),
         "faiss_threads": faiss.omp_get_max_threads(),

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import numbers
 import os
+import sys
 from typing import Any
 
 import numpy as np
+from imblearn.utils import check_target_type
 from scipy import sparse
-from sklearn.utils import _safe_indexing
+from sklearn.utils import _safe_indexing, check_array, check_consistent_length
+from sklearn.utils.validation import validate_data
 
 from imbfast import _core
 
@@ -110,8 +113,59 @@ class DaskDispatchMixin:
 
 
 def is_dask_collection(obj: Any) -> bool:
-    """Whether obj is a dask array, dataframe or series (dask not imported)."""
-    return type(obj).__module__.split(".")[0] == "dask" and hasattr(obj, "dask")
+    """Whether obj is a dask collection (array, dataframe, series).
+
+    Never imports dask: an object can only be a dask collection once dask is
+    loaded. Asks dask itself, so dask-expr collections (whose classes live
+    outside the ``dask`` package on some versions) are recognised too.
+    """
+    dask = sys.modules.get("dask")
+    if dask is None:
+        return False
+    check = getattr(dask, "is_dask_collection", None)
+    if check is None:  # dask only partly imported
+        return False
+    return bool(check(obj))
+
+
+def check_X_y(sampler: Any, X: Any, y: Any) -> tuple[Any, np.ndarray, bool]:
+    """Validate X and y for a sampler that accepts any X, as imbalanced-learn.
+
+    Any dtype, NaN and dataframes are kept as they are (like imbalanced-learn's
+    random samplers); unlike imbalanced-learn, X and y of different lengths
+    are an error. Records ``n_features_in_`` and ``feature_names_in_`` on
+    ``sampler``.
+
+    Returns
+    -------
+    X, y, binarize_y
+        X unchanged but for lists made arrays, y as a 1-D array, and whether y
+        was one-hot encoded.
+    """
+    y, binarize_y = check_target_type(y, indicate_one_vs_all=True)
+    X = check_X_any(X)
+    check_consistent_length(X, y)
+    X, y = validate_data(sampler, X=X, y=y, reset=True, skip_check_array=True)
+    return X, y, binarize_y
+
+
+def check_X_any(X: Any) -> Any:
+    """X as imbalanced-learn's samplers accept it.
+
+    A pandas dataframe passes unchanged; anything else goes through
+    scikit-learn's ``check_array`` keeping its dtype, NaN and infinities, and
+    CSR/CSC sparse format. At least one row is required.
+    """
+    pandas = sys.modules.get("pandas")
+    if pandas is not None and isinstance(X, pandas.DataFrame):
+        if len(X) < 1:
+            raise ValueError(
+                f"Found array with {len(X)} sample(s) while a minimum of 1 is required."
+            )
+        return X
+    return check_array(
+        X, dtype=None, accept_sparse=["csr", "csc"], ensure_all_finite=False
+    )
 
 
 def is_dense_numeric(X: Any) -> bool:

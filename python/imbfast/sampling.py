@@ -31,7 +31,7 @@ from scipy import sparse
 from sklearn.utils import check_random_state
 
 from imbfast import _core
-from imbfast.base import resolve_n_jobs, take_rows
+from imbfast.base import check_X_any, resolve_n_jobs, take_rows
 
 __all__ = [
     "BalancedBatchSampler",
@@ -263,6 +263,19 @@ def _largest_remainder(total: int, weights: np.ndarray) -> np.ndarray:
     return base
 
 
+def _row_count(k: int, what: str, replace: bool) -> int:
+    """k, checked to fit the int64 row counts (and memory, with replacement)."""
+    limit = _core.max_index_rows() if replace else np.iinfo(np.int64).max
+    if k > limit:
+        if replace:
+            raise MemoryError(
+                f"target: {k} rows requested {what}; an index array of that many "
+                f"rows does not fit in this machine's memory ({limit} rows at most)."
+            )
+        raise ValueError(f"target: {k} rows requested {what}, more than any y has.")
+    return k
+
+
 def resolve_target(
     target: Any,
     classes: np.ndarray,
@@ -328,7 +341,7 @@ def resolve_target(
             raise ValueError(
                 f"target: the number of rows per class must be >= 0, got {target}."
             )
-        n_keep[:] = int(target)
+        n_keep[:] = _row_count(int(target), "per class", replace)
     elif isinstance(target, numbers.Real):
         f = float(target)
         if not (f > 0 and (replace or f <= 1)) or not np.isfinite(f):
@@ -336,7 +349,8 @@ def resolve_target(
                 "target: a fraction must be in (0, 1] (or > 0 with replace=True), "
                 f"got {target}."
             )
-        n_keep = _largest_remainder(int(np.floor(f * counts.sum() + 0.5)), f * counts)
+        total = _row_count(int(np.floor(f * counts.sum() + 0.5)), "in all", replace)
+        n_keep = _largest_remainder(total, f * counts)
     elif isinstance(target, Mapping):
         for label, value in target.items():
             i = class_index(label)
@@ -352,7 +366,7 @@ def resolve_target(
                         "of rows "
                         f"({value})."
                     )
-                n_keep[i] = int(value)
+                n_keep[i] = _row_count(int(value), f"of class {label!r}", replace)
             else:
                 if not (value >= 0 and (replace or value <= 1)) or not np.isfinite(
                     value
@@ -361,7 +375,11 @@ def resolve_target(
                         f"target: the fraction for class {label!r} must be in [0, 1], "
                         f"got {value}."
                     )
-                n_keep[i] = int(np.floor(value * counts[i] + 0.5))
+                n_keep[i] = _row_count(
+                    int(np.floor(value * counts[i] + 0.5)),
+                    f"of class {label!r}",
+                    replace,
+                )
     else:
         raise TypeError(
             "target must be an int, float, str, dict or callable, got "
@@ -383,19 +401,34 @@ def resolve_target(
     return n_keep
 
 
+def _label_key(label: Any) -> int:
+    """An integer label as the int64 with its 64 bits (uint64 labels wrap)."""
+    key = int(label) & 0xFFFFFFFFFFFFFFFF
+    return key - (1 << 64) if key >= 1 << 63 else key
+
+
 def _plan(
     labels: _Labels, n_keep: np.ndarray, seed: int, replace: bool
 ) -> tuple[np.ndarray, list[np.ndarray | None]]:
     """Per slot: distinct rows wanted (-1 = all), and multiplicities if any."""
     want = np.zeros(labels.span, dtype=np.int64)
     profiles: list[np.ndarray | None] = [None] * labels.classes.shape[0]
+    if replace:
+        # Like NumPy's "Unable to allocate": fail at once, before any draw.
+        total = sum(int(k) for k in n_keep)
+        if total > _core.max_index_rows():
+            raise MemoryError(
+                f"target: {total} rows requested in all; an index array of that "
+                "many rows does not fit in this machine's memory "
+                f"({_core.max_index_rows()} rows at most)."
+            )
     for i, (slot, n_c, k) in enumerate(
         zip(labels.slots, labels.counts, n_keep, strict=True)
     ):
         if not replace:
             want[slot] = -1 if k == n_c else k
             continue
-        key = int(labels.classes[i]) if labels.integer else i
+        key = _label_key(labels.classes[i]) if labels.integer else i
         profile = _core.replacement_profile(seed, key, int(n_c), int(k))
         profiles[i] = profile
         want[slot] = profile.shape[0]
@@ -531,6 +564,23 @@ def _select(
     return _expand(rows, sizes, labels, profiles)
 
 
+def _class_array(labels: Any) -> np.ndarray:
+    """Sorted labels as an array; integers beyond int64 as uint64, not floats."""
+    keys = sorted(labels)
+    if keys and all(
+        isinstance(k, numbers.Integral) and not isinstance(k, bool) for k in keys
+    ):
+        lo, hi = int(keys[0]), int(keys[-1])
+        if lo >= np.iinfo(np.int64).min and hi <= np.iinfo(np.int64).max:
+            return np.array(keys, dtype=np.int64)
+        if lo >= 0 and hi <= np.iinfo(np.uint64).max:
+            return np.array(keys, dtype=np.uint64)
+        raise ValueError(
+            f"class labels must fit in int64 or uint64, got {lo if lo < 0 else hi}."
+        )
+    return np.array(keys)
+
+
 class StratifiedStream:
     """Exact stratified sampling over labels that arrive in chunks.
 
@@ -544,7 +594,9 @@ class StratifiedStream:
     ----------
     target : int, float, str, dict or callable
         As for :func:`stratified_sample`. A dict of int counts needs no
-        ``class_counts`` (without replacement); every other form does.
+        ``class_counts`` (without replacement); every other form does. A
+        callable is called with the labels rebuilt from ``class_counts``
+        (one per row, classes in sorted order).
     class_counts : dict, default=None
         Rows per class over the whole stream (e.g. from a first pass over
         the labels). It fixes the classes; :meth:`finish` checks it.
@@ -581,26 +633,50 @@ class StratifiedStream:
                     "class_counts is required unless target is a dict of row counts "
                     "and replace=False."
                 )
-            classes = np.array(sorted(target))
+            classes = _class_array(target)
             counts = None
         else:
-            classes = np.array(sorted(class_counts))
-            counts = np.array(
-                [class_counts[c] for c in classes.tolist()], dtype=np.int64
-            )
+            classes = _class_array(class_counts)
+            raw = [class_counts[c] for c in classes.tolist()]
+            if not all(
+                isinstance(v, numbers.Integral)
+                and not isinstance(v, bool)
+                and 0 <= v <= np.iinfo(np.int64).max
+                for v in raw
+            ):
+                raise ValueError(
+                    "class_counts: every value must be a non-negative int of at most "
+                    f"2**63 - 1 rows, got {raw!r}."
+                )
+            counts = np.array(raw, dtype=np.int64)
         if classes.size == 0:
             raise ValueError("StratifiedStream needs at least one class.")
         self.classes_ = classes
         self._counts = counts
         if counts is not None:
-            n_keep = resolve_target(target, classes, counts, replace=replace)
+            y_all = None
+            if callable(target) and not isinstance(target, Mapping):
+                # The callable reads labels: one per row, rebuilt from the counts.
+                y_all = np.repeat(classes, counts)
+            n_keep = resolve_target(target, classes, counts, replace=replace, y=y_all)
         else:
-            n_keep = np.array([target[c] for c in classes.tolist()], dtype=np.int64)
-            if (n_keep < 0).any():
+            wanted = [int(target[c]) for c in classes.tolist()]
+            if any(k < 0 for k in wanted):
                 raise ValueError("target: row counts must be >= 0.")
+            n_keep = np.array(
+                [
+                    _row_count(k, f"of class {c!r}", False)
+                    for c, k in zip(classes.tolist(), wanted, strict=True)
+                ],
+                dtype=np.int64,
+            )
         self._integer = classes.dtype.kind in "iu"
-        # Narrow integer classes: the labels are their own codes.
-        self._direct = self._integer and int(classes[-1]) - int(classes[0]) < _MAX_SPAN
+        # Narrow integer classes within int64: the labels are their own codes.
+        self._direct = (
+            self._integer
+            and int(classes[-1]) <= np.iinfo(np.int64).max
+            and int(classes[-1]) - int(classes[0]) < _MAX_SPAN
+        )
         if self._direct:
             lo, span = int(classes[0]), int(classes[-1]) - int(classes[0]) + 1
             slots = classes.astype(np.int64) - lo
@@ -753,6 +829,8 @@ class _BatchPlan:
         ]
         n_full, rest = divmod(n_epoch_rows, batch_size)
         self.sizes = [batch_size] * n_full + ([rest] if rest and not drop_last else [])
+        self.batch_size = batch_size
+        self.n_epoch_rows = n_epoch_rows
         self.mixes = {s: _largest_remainder(s, weights) for s in set(self.sizes)}
 
     def batches(
@@ -764,6 +842,12 @@ class _BatchPlan:
         runs out; the class streams continue across epochs; rows are
         shuffled within each batch. All draws come from ``rng``.
         """
+        if not self.sizes and n_epochs != 0:
+            raise ValueError(
+                f"drop_last=True with batch_size={self.batch_size} larger than the "
+                f"{self.n_epoch_rows} rows of an epoch: no batch would ever be "
+                "yielded."
+            )
         members = self.members
         orders = [rng.permutation(m) for m in members]
         cursor = [0] * len(members)
@@ -855,6 +939,8 @@ def balanced_batches(
             f"n_epochs must be a non-negative int or None, got {n_epochs!r}."
         )
     y_arr = _as_1d(y)
+    if not (hasattr(X, "shape") and hasattr(X, "__getitem__")):
+        X = check_X_any(X)  # lists and other array-likes, as scikit-learn does
     plan = _BatchPlan(y_arr, batch_size, class_weights, sampling_strategy, drop_last)
     if X.shape[0] != y_arr.shape[0]:
         raise ValueError(f"X has {X.shape[0]} rows but y has {y_arr.shape[0]}.")

@@ -7,8 +7,19 @@ namespace imbfast {
 
 enum class Isa { generic = 0, avx2 = 1, avx512 = 2 };
 
-// The best instruction set both compiled in and supported by this CPU.
+// The instruction set the kernels dispatch to: the best one both compiled
+// in and supported by this CPU, capped by the environment variable
+// IMBFAST_ISA (generic, avx2 or avx512), read once on first use.
 Isa active_isa();
+
+// The best instruction set this CPU supports (ignores IMBFAST_ISA).
+Isa best_isa();
+
+// IMBFAST_ISA as read on first use ("" when unset or empty).
+const char* isa_request();
+
+// False when IMBFAST_ISA holds an unknown value (which is then ignored).
+bool isa_request_valid();
 
 // Human-readable name of an instruction set ("generic", "avx2", "avx512").
 const char* isa_name(Isa isa);

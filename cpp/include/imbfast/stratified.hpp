@@ -66,12 +66,18 @@ void row_keys_at(std::uint64_t state, const std::int64_t* rows, std::int64_t n,
 // Multiplicities of the distinct rows of a with-replacement draw of
 // `n_draws` rows from a class of `n_class` rows (see the file comment),
 // shuffled; its length is the number of distinct rows drawn. `label`
-// decorrelates the classes' streams.
+// decorrelates the classes' streams. More draws than max_index_rows() is a
+// std::length_error, thrown at once (the draws are O(n_draws) work).
 std::vector<std::int64_t> replacement_profile(std::uint64_t seed, std::int64_t label,
                                               std::int64_t n_class, std::int64_t n_draws);
 
+// The most row indices (int64) an index array can hold on this machine:
+// its physical memory / 8 where known, at most PTRDIFF_MAX / 8.
+std::int64_t max_index_rows();
+
 // Upper bound that the want-th smallest of n uniform 64-bit keys stays
-// below except with a probability of about exp(-sigmas^2 / 2).
+// below except with a probability of about exp(-sigmas^2 / 2). sigmas
+// must be finite.
 std::uint64_t key_threshold(std::int64_t want, std::int64_t n, double sigmas);
 
 class StratifiedSelector {

@@ -9,21 +9,18 @@ from typing import Any
 
 import numpy as np
 from imblearn.over_sampling.base import BaseOverSampler
-from imblearn.utils import check_target_type
-from imblearn.utils._validation import _check_X
 from scipy import sparse
 from sklearn.utils import (
     _safe_indexing,
     check_array,
-    check_consistent_length,
     check_random_state,
 )
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.sparsefuncs import mean_variance_axis
-from sklearn_compat.utils.validation import validate_data
 
 from imbfast.base import (
     DaskDispatchMixin,
+    check_X_y,
     is_dense_numeric,
     resolve_n_jobs,
     stack_rows,
@@ -107,13 +104,7 @@ class RandomOverSampler(DaskDispatchMixin, BaseOverSampler):
         self.n_jobs = n_jobs
 
     def _check_X_y(self, X: Any, y: Any) -> tuple[Any, np.ndarray, bool]:
-        # Like imbalanced-learn: any dtype, NaN allowed, dataframes kept;
-        # unlike it, X and y of different lengths are an error.
-        y, binarize_y = check_target_type(y, indicate_one_vs_all=True)
-        X = _check_X(X)
-        check_consistent_length(X, y)
-        validate_data(self, X=X, y=y, reset=True, skip_check_array=True)
-        return X, y, binarize_y
+        return check_X_y(self, X, y)
 
     def _resolve_shrinkage(self) -> dict | None:
         if isinstance(self.shrinkage, Real):

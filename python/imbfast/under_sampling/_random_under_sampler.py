@@ -7,12 +7,9 @@ from typing import Any
 
 import numpy as np
 from imblearn.under_sampling.base import BaseUnderSampler
-from imblearn.utils import check_target_type
-from imblearn.utils._validation import _check_X
-from sklearn.utils import _safe_indexing, check_consistent_length, check_random_state
-from sklearn_compat.utils.validation import validate_data
+from sklearn.utils import _safe_indexing, check_random_state
 
-from imbfast.base import DaskDispatchMixin, resolve_n_jobs, take_rows
+from imbfast.base import DaskDispatchMixin, check_X_y, resolve_n_jobs, take_rows
 
 
 class RandomUnderSampler(DaskDispatchMixin, BaseUnderSampler):
@@ -88,13 +85,7 @@ class RandomUnderSampler(DaskDispatchMixin, BaseUnderSampler):
         self.n_jobs = n_jobs
 
     def _check_X_y(self, X: Any, y: Any) -> tuple[Any, np.ndarray, bool]:
-        # Like imbalanced-learn: any dtype, NaN allowed, dataframes kept;
-        # unlike it, X and y of different lengths are an error.
-        y, binarize_y = check_target_type(y, indicate_one_vs_all=True)
-        X = _check_X(X)
-        check_consistent_length(X, y)
-        X, y = validate_data(self, X=X, y=y, reset=True, skip_check_array=True)
-        return X, y, binarize_y
+        return check_X_y(self, X, y)
 
     def _sample_indices(self, y: np.ndarray) -> np.ndarray:
         """Rows kept, in output order, drawn as imbalanced-learn draws them.

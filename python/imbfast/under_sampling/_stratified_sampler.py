@@ -7,12 +7,9 @@ from typing import Any
 
 import numpy as np
 from imblearn.under_sampling.base import BaseUnderSampler
-from imblearn.utils import check_target_type
-from imblearn.utils._validation import _check_X
 from sklearn.utils import _safe_indexing
-from sklearn_compat.utils.validation import validate_data
 
-from imbfast.base import DaskDispatchMixin, resolve_n_jobs, take_rows
+from imbfast.base import DaskDispatchMixin, check_X_y, resolve_n_jobs, take_rows
 from imbfast.sampling import stratified_sample
 
 
@@ -86,10 +83,7 @@ class StratifiedSampler(DaskDispatchMixin, BaseUnderSampler):
         self.n_jobs = n_jobs
 
     def _check_X_y(self, X: Any, y: Any) -> tuple[Any, np.ndarray, bool]:
-        y, binarize_y = check_target_type(y, indicate_one_vs_all=True)
-        X = _check_X(X)
-        X, y = validate_data(self, X=X, y=y, reset=True, skip_check_array=True)
-        return X, y, binarize_y
+        return check_X_y(self, X, y)
 
     def _fit_resample(self, X: Any, y: np.ndarray) -> tuple[Any, np.ndarray]:
         n_threads = resolve_n_jobs(self.n_jobs)
