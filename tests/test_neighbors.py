@@ -398,3 +398,18 @@ def test_every_engine_exact_on_tabular_data(kind, engine):
     ref_ind, ref_dist = reference(X, 5)
     np.testing.assert_array_equal(ind, ref_ind)
     np.testing.assert_array_equal(dist, np.sqrt(ref_dist))
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_subnormal_data(engine):
+    # Found by fuzzing: the pruned search's scale overflowed on data whose
+    # largest magnitude is subnormal.
+    X = np.array([[5e-324, 0.0], [0.0, 5e-324], [1e-320, 1e-321], [0.0, 0.0]])
+    ind, dist = kneighbors(X, 2, algorithm=engine, return_distance=True)[::-1]
+    ref_ind, ref_dist = reference(X, 2)
+    np.testing.assert_array_equal(ind, ref_ind)
+    np.testing.assert_array_equal(dist, np.sqrt(ref_dist))
+    q = np.array([[5e-324, 5e-324]])
+    np.testing.assert_array_equal(
+        kneighbors(X, 1, query=q, algorithm=engine), reference(X, 1, q)[0]
+    )

@@ -580,7 +580,8 @@ FusedStats fused_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std
     if (!std::isfinite(max_abs))
         throw std::invalid_argument("fused_knn: X or Q contains NaN or infinity");
     const int exponent = max_abs > 0.0 ? std::ilogb(max_abs) : 0;
-    const double scale = std::ldexp(1.0, -exponent);
+    // (Subnormal data would need more than 2^1023: stop at 2^1000.)
+    const double scale = std::ldexp(1.0, std::min(-exponent, 1000));
 
     Packed PX, PQ;
     pack(X, n, d, mean, scale, sym, true, n_workers, PX);

@@ -297,7 +297,8 @@ def _needed(
 
 
 def _power_of_two_scale(arrays: np.ndarray | tuple[np.ndarray, ...]) -> float:
-    """1.0, or 2**-e bringing the largest absolute value into [1, 2).
+    """1.0, or 2**-e bringing the largest absolute value into [1, 2) (or
+    as near as a double allows, for subnormal data).
 
     Data whose largest value is within 2**±40 are used as they are (no
     copy): their squares stay far from float32's and double's limits.
@@ -309,7 +310,9 @@ def _power_of_two_scale(arrays: np.ndarray | tuple[np.ndarray, ...]) -> float:
     )
     if top == 0.0 or 2.0**-40 <= top <= 2.0**40:
         return 1.0
-    return math.ldexp(1.0, -math.frexp(top)[1] + 1)
+    # Subnormal data would need more than 2**1023: stop at 2**1000 (their
+    # squares are then far above double's underflow).
+    return math.ldexp(1.0, min(-math.frexp(top)[1] + 1, 1000))
 
 
 def _ranges(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
