@@ -67,7 +67,7 @@ RANDOM = {
 }
 NO_SEARCH = {"RandomOverSampler", "RandomUnderSampler"}
 # imbalanced-learn's CNN is a Python loop over rows: too slow beyond this.
-MAX_ROWS = {"CondensedNearestNeighbour": 10_000}
+MAX_ROWS = {"CondensedNearestNeighbour": 5_000}
 
 
 def make_sampler(lib: str, name: str, threads: int | None):

@@ -219,7 +219,18 @@ def as_dense(X: Any) -> np.ndarray:
     return np.asarray(X)
 
 
+# imbalanced-learn's own RuntimeErrors, which imbfast keeps word for word:
+# the data leave the method nothing to work with.
+RUNTIME_ERRORS = (
+    "Not any neigbours belong to the majority class",  # ADASYN (sic)
+    "No clusters found with sufficient samples",  # KMeansSMOTE
+    "All support vectors are considered as noise",  # SVMSMOTE
+)
+
+
 def accepted(exc: BaseException) -> bool:
+    if isinstance(exc, RuntimeError) and not isinstance(exc, ACCEPTED):
+        return str(exc).startswith(RUNTIME_ERRORS)
     return isinstance(exc, ACCEPTED) and bool(str(exc).strip())
 
 
@@ -301,6 +312,8 @@ def make_sampler(spec: dict) -> Any:
     for name in ("k_neighbors", "n_neighbors"):
         if name in params:
             kwargs[name] = spec["k"]
+    if "categorical_features" in params:  # SMOTENC: feature 0 categorical
+        kwargs["categorical_features"] = [0]
     if spec["sampling_strategy"] is not None and "sampling_strategy" in params:
         kwargs["sampling_strategy"] = spec["sampling_strategy"]
     if "n_jobs" in params:
@@ -343,7 +356,10 @@ def check_sampler(spec: dict, tmpdir: str) -> None:
     if is_finite_dense(X) and not is_finite_dense(X_res):
         raise Failure("non-finite values in X_res from finite X")
     module = type(sampler).__module__
-    if isinstance(X, np.ndarray) and "under_sampling" in module:
+    # ClusterCentroids' soft voting makes new rows (k-means centroids): from
+    # integer X they are floats, as in imbalanced-learn.
+    generates = getattr(sampler, "voting_", None) == "soft"
+    if isinstance(X, np.ndarray) and "under_sampling" in module and not generates:
         if X_res.dtype != X.dtype:
             raise Failure(f"dtype {X.dtype} became {X_res.dtype}")
     indices = getattr(sampler, "sample_indices_", None)
