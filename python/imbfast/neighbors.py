@@ -27,10 +27,10 @@ Engines (all exact unless ``algorithm="approx"``):
   prunes nothing.
 - ``"auto"`` picks scan, tree or brute from n, d and k (see
   :func:`choose_algorithm`); on searches of at least 1e9 pairs x features
-  it then probes the fused pass on 256 rows, and when more than a quarter of
-  them need the tie pass (data float32 cannot resolve) it takes the pruned
-  search (from 2e8 pairs on) or the KD-tree instead (plan key
-  ``probe_tie_fraction``); where that is the brute force on a large
+  it then times the fused pass on 256 sample rows, and when more than a
+  quarter of them need the tie pass (ties, or data float32 cannot resolve)
+  it times the KD-tree on them too and takes whichever is estimated faster
+  (plan key ``probe_tie_fraction``); where that is the brute force on a large
   problem (at least ``500_000**2`` distance pairs), it first tries the pruned
   search and keeps it when its second pass would compute at most 30% of the
   brute force's distances, judged on a random sample of its blocks (a
@@ -120,6 +120,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import numbers
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -159,21 +160,21 @@ _PRUNED_AUTO_MIN_PAIRS = 500_000 * 500_000
 _PRUNED_AUTO_MAX_WORK = 0.3
 
 # Data the float32 pass cannot resolve. Where float32 cannot separate the
-# neighbours of most rows (a wide-range column beside one-hot blocks: the
-# distances that matter are below float32's resolution of the norms, or
-# many rows tie), most queries need the fused engine's tie pass and the
-# brute force costs about three passes. "auto" probes the brute force on
+# neighbours of many rows (a wide-range column beside one-hot blocks: the
+# distances that matter are below float32's resolution of the norms; or many
+# rows tie), those queries take the fused engine's tie pass and the brute
+# force costs up to three passes. "auto" probes the brute force on
 # _PROBE_QUERIES evenly spaced rows when the search is at least
 # _PROBE_MIN_WORK (pairs x features); when more than _PROBE_MAX_TIES of them
-# need the tie pass it takes the pruned search (cells are centred locally,
-# so float32 resolves them) from _PROBE_PRUNED_PAIRS pairs on, else the
-# KD-tree (double). Measured (benchmarks/engine_choice.py, census-like
-# numeric + one-hot, d=130): 10k rows all-pairs brute 770 ms, tree 387 ms;
-# 30k rows brute 4.3 s, pruned 1.0 s.
+# need the tie pass it times the KD-tree (double) on the same rows and takes
+# it when its estimated time is lower. Measured (all pairs, k=3, 2 threads):
+# census-like numeric + one-hot rows, d=130, 30k rows: brute 2.8 s, tree
+# 0.70 s (estimates 5.5 s / 0.44 s), pruned 1.2 s; binary flags, d=24, 30k
+# rows (43% of the probe in the tie pass): brute 0.62 s, tree 10.9 s
+# (estimates 1.1 s / 19 s).
 _PROBE_QUERIES = 256
 _PROBE_MIN_WORK = 1_000_000_000
 _PROBE_MAX_TIES = 0.25
-_PROBE_PRUNED_PAIRS = 200_000_000
 
 ALGORITHMS = ("auto", "scan", "brute", "tree", "pruned", "approx")
 
@@ -405,10 +406,10 @@ def _exact_dense(
         return np.empty((0, k), dtype=np.int64), np.empty((0, k))
     engine = choose_algorithm(n, nq, d, k) if algorithm == "auto" else algorithm
     if algorithm == "auto" and engine == "brute" and n * nq * d >= _PROBE_MIN_WORK:
-        ties = _probe_tie_fraction(X, Q, k, n_threads)
+        ties, brute_seconds = _probe_brute(X, Q, k, n_threads)
         plan["probe_tie_fraction"] = ties
-        if ties > _PROBE_MAX_TIES:
-            engine = "pruned" if n * nq >= _PROBE_PRUNED_PAIRS else "tree"
+        if ties > _PROBE_MAX_TIES and _probe_tree(X, Q, k, n_threads) < brute_seconds:
+            engine = "tree"
     if engine == "pruned" or (
         algorithm == "auto" and engine == "brute" and n * nq >= _PRUNED_AUTO_MIN_PAIRS
     ):
@@ -433,17 +434,49 @@ def _exact_dense(
     return idx, dist
 
 
-def _probe_tie_fraction(
-    X: np.ndarray, Q: np.ndarray | None, k: int, n_threads: int
-) -> float:
-    """Share of evenly spaced sample queries that need the fused tie pass."""
+def _probe_rows(X: np.ndarray, Q: np.ndarray | None) -> np.ndarray:
+    """_PROBE_QUERIES evenly spaced query rows (copied)."""
     source = X if Q is None else Q
     rows = np.linspace(0, source.shape[0] - 1, _PROBE_QUERIES).astype(np.int64)
-    # The sample rows query all of X (themselves included: one more).
-    _, _, info = _core.fused_knn(
-        X, np.ascontiguousarray(source[rows]), k + 1, _EXTRA_CANDIDATES, n_threads
-    )
-    return info["n_tie_pass"] / rows.shape[0]
+    return np.ascontiguousarray(source[rows])
+
+
+def _probe_brute(
+    X: np.ndarray, Q: np.ndarray | None, k: int, n_threads: int
+) -> tuple[float, float]:
+    """Share of sample queries that need the fused tie pass, and the
+    brute force's whole time estimated from theirs.
+
+    The sample rows query all of X (themselves included: one more
+    neighbour). The estimate scales their time to all queries, times 0.75
+    when querying X itself (each pair once in the symmetric pass, the tie
+    pass per query).
+    """
+    probe = _probe_rows(X, Q)
+    start = time.perf_counter()
+    _, _, info = _core.fused_knn(X, probe, k + 1, _EXTRA_CANDIDATES, n_threads)
+    seconds = time.perf_counter() - start
+    nq = X.shape[0] if Q is None else Q.shape[0]
+    scale = nq / probe.shape[0] * (0.75 if Q is None else 1.0)
+    return info["n_tie_pass"] / probe.shape[0], seconds * scale
+
+
+def _probe_tree(X: np.ndarray, Q: np.ndarray | None, k: int, n_threads: int) -> float:
+    """The KD-tree's whole time, estimated from the sample queries.
+
+    Two calls (1/8 of the sample, then all of it) separate the cost of
+    building the tree from the cost per query.
+    """
+    probe = _probe_rows(X, Q)
+    times = []
+    for m in (probe.shape[0] // 8, probe.shape[0]):
+        start = time.perf_counter()
+        _core.kdtree_knn(X, probe[:m], k + 1, n_threads)
+        times.append(time.perf_counter() - start)
+    per_query = max(times[1] - times[0], 0.0) / (probe.shape[0] * 7 / 8)
+    build = max(times[0] - per_query * probe.shape[0] / 8, 0.0)
+    nq = X.shape[0] if Q is None else Q.shape[0]
+    return build + per_query * nq
 
 
 def _sample_truth(
