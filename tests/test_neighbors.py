@@ -137,7 +137,7 @@ def test_fused_pass_reports_its_plan_and_falls_back_on_ties():
     plan = last_plan()
     assert plan["algorithm"] == "brute"
     assert plan["symmetric"] is True
-    assert plan["n_candidates"] == 5 + 8
+    assert plan["n_candidates"] == 5 + 4
     assert plan["n_tie_pass"] > 0
     np.testing.assert_array_equal(ind, reference(X, 5)[0])
     kneighbors(make_data("random", 400, 3, seed=0), 5, algorithm="brute")

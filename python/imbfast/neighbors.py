@@ -140,8 +140,12 @@ from imbfast.base import resolve_n_jobs
 # benchmarks/engine_choice.py: 178 x 178 x 64 digits rows take 1.5 ms by
 # scan and 0.4 ms by the fused pass; 178 x 178 x 13 wine rows 0.3 / 0.2 ms).
 _SCAN_MAX_WORK = 400_000
-# Extra candidates kept by the float32 pass beyond k.
-_EXTRA_CANDIDATES = 8
+# Extra candidates kept by the float32 pass beyond k. Fewer mean fewer heap
+# insertions, more mean fewer queries in the tie pass; measured all-pairs
+# k=5 on 2 threads (benchmarks/realistic_data.py sets), extra = 2 / 4 / 8:
+# Gaussian 100k x 20 1.46 / 1.59 / 1.78 s, Poisson counts 100k x 9
+# 1.67 / 1.60 / 1.53 s, binary flags 30k x 24 0.43 / 0.38 / 0.39 s.
+_EXTRA_CANDIDATES = 4
 # KD-tree versus fused brute force, measured on Gaussian data at 50k rows,
 # all pairs, k=5, one thread (kdtree_knn / fused_knn time): the tree's cost
 # grows about 1.8x per added dimension, the brute force's slowly with d and
