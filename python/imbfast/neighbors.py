@@ -128,7 +128,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.base import BaseEstimator
 from sklearn.neighbors import NearestNeighbors as _SkNearestNeighbors
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from imbfast import _core
@@ -231,9 +231,16 @@ def _update_plan(**entries: Any) -> None:
     """Add entries to this context's current plan."""
     _PLAN.set({**(_PLAN.get() or {}), **entries})
 
+
 # The samplers' ``neighbors`` parameter: the same name and values everywhere.
 NEIGHBORS_MODES = ("exact", "approx")
 NEIGHBORS_CONSTRAINT = [StrOptions(set(NEIGHBORS_MODES))]
+# The samplers' k_neighbors / n_neighbors: a count, or an object with
+# kneighbors (imbalanced-learn's duck typing).
+NEIGHBORS_COUNT_CONSTRAINT = [
+    Interval(numbers.Integral, 1, None, closed="left"),
+    HasMethods(["kneighbors", "kneighbors_graph"]),
+]
 
 
 def algorithm_for(neighbors: str) -> str:

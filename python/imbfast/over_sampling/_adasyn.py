@@ -8,10 +8,13 @@ from typing import Any
 import numpy as np
 from imblearn.over_sampling.base import BaseOverSampler
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval
 
 from imbfast.base import DaskDispatchMixin, resolve_n_jobs, take_rows
-from imbfast.neighbors import NEIGHBORS_CONSTRAINT, NeighborsModeMixin
+from imbfast.neighbors import (
+    NEIGHBORS_CONSTRAINT,
+    NEIGHBORS_COUNT_CONSTRAINT,
+    NeighborsModeMixin,
+)
 from imbfast.over_sampling._family import (
     Block,
     as_float,
@@ -111,10 +114,7 @@ class ADASYN(NeighborsModeMixin, DaskDispatchMixin, BaseOverSampler):
 
     _parameter_constraints: dict = {
         **BaseOverSampler._parameter_constraints,
-        "n_neighbors": [
-            Interval(numbers.Integral, 1, None, closed="left"),
-            HasMethods(["kneighbors", "kneighbors_graph"]),
-        ],
+        "n_neighbors": NEIGHBORS_COUNT_CONSTRAINT,
         "n_jobs": [numbers.Integral, None],
         "neighbors": NEIGHBORS_CONSTRAINT,
     }

@@ -9,10 +9,14 @@ from typing import Any
 import numpy as np
 from imblearn.over_sampling.base import BaseOverSampler
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 
 from imbfast.base import DaskDispatchMixin, resolve_n_jobs, take_rows
-from imbfast.neighbors import NEIGHBORS_CONSTRAINT, NeighborsModeMixin
+from imbfast.neighbors import (
+    NEIGHBORS_CONSTRAINT,
+    NEIGHBORS_COUNT_CONSTRAINT,
+    NeighborsModeMixin,
+)
 from imbfast.over_sampling._family import (
     as_float,
     assemble,
@@ -22,11 +26,6 @@ from imbfast.over_sampling._family import (
     positions,
     smote_block,
 )
-
-_NEIGHBOURS = [
-    Interval(numbers.Integral, 1, None, closed="left"),
-    HasMethods(["kneighbors", "kneighbors_graph"]),
-]
 
 
 class BorderlineSMOTE(NeighborsModeMixin, DaskDispatchMixin, BaseOverSampler):
@@ -126,8 +125,8 @@ class BorderlineSMOTE(NeighborsModeMixin, DaskDispatchMixin, BaseOverSampler):
 
     _parameter_constraints: dict = {
         **BaseOverSampler._parameter_constraints,
-        "k_neighbors": _NEIGHBOURS,
-        "m_neighbors": _NEIGHBOURS,
+        "k_neighbors": NEIGHBORS_COUNT_CONSTRAINT,
+        "m_neighbors": NEIGHBORS_COUNT_CONSTRAINT,
         "kind": [StrOptions({"borderline-1", "borderline-2"})],
         "n_jobs": [numbers.Integral, None],
         "neighbors": NEIGHBORS_CONSTRAINT,

@@ -15,7 +15,11 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from imbfast.base import DaskDispatchMixin, resolve_n_jobs, take_rows
-from imbfast.neighbors import NEIGHBORS_CONSTRAINT, NeighborsModeMixin
+from imbfast.neighbors import (
+    NEIGHBORS_CONSTRAINT,
+    NEIGHBORS_COUNT_CONSTRAINT,
+    NeighborsModeMixin,
+)
 from imbfast.over_sampling._family import (
     as_float,
     assemble,
@@ -175,10 +179,7 @@ class KMeansSMOTE(NeighborsModeMixin, DaskDispatchMixin, BaseOverSampler):
 
     _parameter_constraints: dict = {
         **BaseOverSampler._parameter_constraints,
-        "k_neighbors": [
-            Interval(numbers.Integral, 1, None, closed="left"),
-            HasMethods(["kneighbors", "kneighbors_graph"]),
-        ],
+        "k_neighbors": NEIGHBORS_COUNT_CONSTRAINT,
         "kmeans_estimator": [
             HasMethods(["fit", "predict"]),
             Interval(numbers.Integral, 1, None, closed="left"),

@@ -10,12 +10,12 @@ from imblearn.over_sampling.base import BaseOverSampler
 from imblearn.utils import check_neighbors_object
 from scipy import sparse
 from sklearn.utils import _safe_indexing, check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval
 
 from imbfast import _core
 from imbfast.base import DaskDispatchMixin, resolve_n_jobs
 from imbfast.neighbors import (
     NEIGHBORS_CONSTRAINT,
+    NEIGHBORS_COUNT_CONSTRAINT,
     NearestNeighbors,
     NeighborsModeMixin,
     algorithm_for,
@@ -108,10 +108,7 @@ class SMOTE(NeighborsModeMixin, DaskDispatchMixin, BaseOverSampler):
 
     _parameter_constraints: dict = {
         **BaseOverSampler._parameter_constraints,
-        "k_neighbors": [
-            Interval(numbers.Integral, 1, None, closed="left"),
-            HasMethods(["kneighbors", "kneighbors_graph"]),
-        ],
+        "k_neighbors": NEIGHBORS_COUNT_CONSTRAINT,
         "n_jobs": [numbers.Integral, None],
         "neighbors": NEIGHBORS_CONSTRAINT,
     }

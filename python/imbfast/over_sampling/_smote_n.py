@@ -24,12 +24,16 @@ from sklearn.exceptions import DataConversionWarning
 from sklearn.neighbors import NearestNeighbors as SkNearestNeighbors
 from sklearn.preprocessing import OrdinalEncoder
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import validate_data
 
 from imbfast import _core
 from imbfast.base import resolve_n_jobs
-from imbfast.neighbors import NEIGHBORS_CONSTRAINT, NeighborsModeMixin
+from imbfast.neighbors import (
+    NEIGHBORS_CONSTRAINT,
+    NEIGHBORS_COUNT_CONSTRAINT,
+    NeighborsModeMixin,
+)
 
 # Rows encoded at a time.
 _CHUNK_ROWS = 1 << 16
@@ -119,10 +123,7 @@ class SMOTEN(NeighborsModeMixin, BaseOverSampler):
             None,
         ],
         "random_state": ["random_state"],
-        "k_neighbors": [
-            Interval(numbers.Integral, 1, None, closed="left"),
-            HasMethods(["kneighbors", "kneighbors_graph"]),
-        ],
+        "k_neighbors": NEIGHBORS_COUNT_CONSTRAINT,
         "n_jobs": [numbers.Integral, None],
         "neighbors": NEIGHBORS_CONSTRAINT,
     }

@@ -32,7 +32,7 @@ from scipy import sparse
 from sklearn.base import clone
 from sklearn.preprocessing import OneHotEncoder
 from sklearn.utils import _safe_indexing, check_array, check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, StrOptions
 from sklearn.utils.sparsefuncs import mean_variance_axis
 from sklearn.utils.validation import validate_data
 
@@ -40,6 +40,7 @@ from imbfast import _core
 from imbfast.base import resolve_n_jobs
 from imbfast.neighbors import (
     NEIGHBORS_CONSTRAINT,
+    NEIGHBORS_COUNT_CONSTRAINT,
     NearestNeighbors,
     NeighborsModeMixin,
     algorithm_for,
@@ -248,10 +249,7 @@ class SMOTENC(NeighborsModeMixin, BaseOverSampler):
             None,
         ],
         "random_state": ["random_state"],
-        "k_neighbors": [
-            Interval(numbers.Integral, 1, None, closed="left"),
-            HasMethods(["kneighbors", "kneighbors_graph"]),
-        ],
+        "k_neighbors": NEIGHBORS_COUNT_CONSTRAINT,
         "n_jobs": [numbers.Integral, None],
         "neighbors": NEIGHBORS_CONSTRAINT,
     }

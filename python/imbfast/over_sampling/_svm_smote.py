@@ -13,7 +13,11 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval
 
 from imbfast.base import DaskDispatchMixin, resolve_n_jobs, take_rows
-from imbfast.neighbors import NEIGHBORS_CONSTRAINT, NeighborsModeMixin
+from imbfast.neighbors import (
+    NEIGHBORS_CONSTRAINT,
+    NEIGHBORS_COUNT_CONSTRAINT,
+    NeighborsModeMixin,
+)
 from imbfast.over_sampling._family import (
     as_float,
     assemble,
@@ -23,11 +27,6 @@ from imbfast.over_sampling._family import (
     positions,
     smote_block,
 )
-
-_NEIGHBOURS = [
-    Interval(numbers.Integral, 1, None, closed="left"),
-    HasMethods(["kneighbors", "kneighbors_graph"]),
-]
 
 
 class SVMSMOTE(NeighborsModeMixin, DaskDispatchMixin, BaseOverSampler):
@@ -131,8 +130,8 @@ class SVMSMOTE(NeighborsModeMixin, DaskDispatchMixin, BaseOverSampler):
 
     _parameter_constraints: dict = {
         **BaseOverSampler._parameter_constraints,
-        "k_neighbors": _NEIGHBOURS,
-        "m_neighbors": _NEIGHBOURS,
+        "k_neighbors": NEIGHBORS_COUNT_CONSTRAINT,
+        "m_neighbors": NEIGHBORS_COUNT_CONSTRAINT,
         "svm_estimator": [HasMethods(["fit", "predict"]), None],
         "out_step": [Interval(numbers.Real, 0, 1, closed="both")],
         "n_jobs": [numbers.Integral, None],

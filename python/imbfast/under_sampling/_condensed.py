@@ -10,12 +10,13 @@ from imblearn.under_sampling.base import BaseCleaningSampler
 from sklearn.base import clone
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.utils import _safe_indexing, check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils._param_validation import Interval
 
 from imbfast import _core
 from imbfast.base import resolve_n_jobs, take_rows
 from imbfast.neighbors import (
     NEIGHBORS_CONSTRAINT,
+    NEIGHBORS_COUNT_CONSTRAINT,
     NeighborsModeMixin,
     algorithm_for,
     kneighbors,
@@ -29,11 +30,7 @@ from imbfast.under_sampling._tomek_links import tomek_removal
 
 _PARAMS: dict = {
     **BaseCleaningSampler._parameter_constraints,
-    "n_neighbors": [
-        Interval(numbers.Integral, 1, None, closed="left"),
-        HasMethods(["kneighbors", "kneighbors_graph"]),
-        None,
-    ],
+    "n_neighbors": [*NEIGHBORS_COUNT_CONSTRAINT, None],
     "n_seeds_S": [Interval(numbers.Integral, 1, None, closed="left")],
     "n_jobs": [numbers.Integral, None],
     "random_state": ["random_state"],

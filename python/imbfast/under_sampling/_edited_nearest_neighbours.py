@@ -9,11 +9,12 @@ import numpy as np
 from imblearn.under_sampling.base import BaseCleaningSampler
 from imblearn.utils import check_neighbors_object
 from sklearn.utils import _safe_indexing
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from imbfast.base import DaskDispatchMixin, resolve_n_jobs, take_rows
 from imbfast.neighbors import (
     NEIGHBORS_CONSTRAINT,
+    NEIGHBORS_COUNT_CONSTRAINT,
     NearestNeighbors,
     NeighborsModeMixin,
     algorithm_for,
@@ -30,11 +31,6 @@ from imbfast.under_sampling._cleaning import (
     targeted_codes,
     warn_emptied,
 )
-
-_N_NEIGHBORS = [
-    Interval(numbers.Integral, 1, None, closed="left"),
-    HasMethods(["kneighbors", "kneighbors_graph"]),
-]
 
 
 def _neighbours_estimator(n_neighbors: Any, n_jobs: int | None, neighbors: str) -> Any:
@@ -161,7 +157,7 @@ class EditedNearestNeighbours(
 
     _parameter_constraints: dict = {
         **BaseCleaningSampler._parameter_constraints,
-        "n_neighbors": _N_NEIGHBORS,
+        "n_neighbors": NEIGHBORS_COUNT_CONSTRAINT,
         "kind_sel": [StrOptions({"all", "mode"})],
         "n_jobs": [numbers.Integral, None],
         "neighbors": NEIGHBORS_CONSTRAINT,
@@ -293,7 +289,7 @@ class RepeatedEditedNearestNeighbours(
 
     _parameter_constraints: dict = {
         **BaseCleaningSampler._parameter_constraints,
-        "n_neighbors": _N_NEIGHBORS,
+        "n_neighbors": NEIGHBORS_COUNT_CONSTRAINT,
         "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
         "kind_sel": [StrOptions({"all", "mode"})],
         "n_jobs": [numbers.Integral, None],
@@ -442,7 +438,7 @@ class AllKNN(NeighborsModeMixin, _IterativeCleaning, BaseCleaningSampler):
 
     _parameter_constraints: dict = {
         **BaseCleaningSampler._parameter_constraints,
-        "n_neighbors": _N_NEIGHBORS,
+        "n_neighbors": NEIGHBORS_COUNT_CONSTRAINT,
         "kind_sel": [StrOptions({"all", "mode"})],
         "allow_minority": ["boolean"],
         "n_jobs": [numbers.Integral, None],

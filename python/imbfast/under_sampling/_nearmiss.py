@@ -11,12 +11,13 @@ from imblearn.under_sampling.base import BaseUnderSampler
 from imblearn.utils import check_neighbors_object
 from scipy import sparse
 from sklearn.utils import _safe_indexing
-from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils._param_validation import Interval
 from threadpoolctl import threadpool_limits
 
 from imbfast.base import resolve_n_jobs, take_rows
 from imbfast.neighbors import (
     NEIGHBORS_CONSTRAINT,
+    NEIGHBORS_COUNT_CONSTRAINT,
     NearestNeighbors,
     NeighborsModeMixin,
     algorithm_for,
@@ -28,10 +29,6 @@ from imbfast.under_sampling._cleaning import (
     set_n_jobs,
 )
 
-_N_NEIGHBORS = [
-    Interval(numbers.Integral, 1, None, closed="left"),
-    HasMethods(["kneighbors", "kneighbors_graph"]),
-]
 # Extra candidates kept per query by the candidate pass of the farthest
 # search (lifted k-NN, or the GEMM blocks for sparse input) before the exact
 # re-ranking.
@@ -328,8 +325,8 @@ class NearMiss(NeighborsModeMixin, BaseUnderSampler):
     _parameter_constraints: dict = {
         **BaseUnderSampler._parameter_constraints,
         "version": [Interval(numbers.Integral, 1, 3, closed="both")],
-        "n_neighbors": _N_NEIGHBORS,
-        "n_neighbors_ver3": _N_NEIGHBORS,
+        "n_neighbors": NEIGHBORS_COUNT_CONSTRAINT,
+        "n_neighbors_ver3": NEIGHBORS_COUNT_CONSTRAINT,
         "n_jobs": [numbers.Integral, None],
         "neighbors": NEIGHBORS_CONSTRAINT,
     }

@@ -17,6 +17,7 @@ from imbfast import _core
 from imbfast.base import resolve_n_jobs, take_rows
 from imbfast.neighbors import (
     NEIGHBORS_CONSTRAINT,
+    NEIGHBORS_COUNT_CONSTRAINT,
     NearestNeighbors,
     NeighborsModeMixin,
     algorithm_for,
@@ -109,10 +110,7 @@ class NeighbourhoodCleaningRule(NeighborsModeMixin, BaseCleaningSampler):
     _parameter_constraints: dict = {
         **BaseCleaningSampler._parameter_constraints,
         "edited_nearest_neighbours": [HasMethods(["fit_resample"]), None],
-        "n_neighbors": [
-            Interval(numbers.Integral, 1, None, closed="left"),
-            HasMethods(["kneighbors", "kneighbors_graph"]),
-        ],
+        "n_neighbors": NEIGHBORS_COUNT_CONSTRAINT,
         "threshold_cleaning": [Interval(numbers.Real, 0, None, closed="neither")],
         "n_jobs": [numbers.Integral, None],
         "neighbors": NEIGHBORS_CONSTRAINT,
