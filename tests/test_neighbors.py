@@ -129,29 +129,42 @@ def test_results_do_not_depend_on_threads(engine):
     np.testing.assert_array_equal(one[0], two[0])
 
 
-def test_fused_pass_reports_its_plan_and_falls_back_on_ties():
-    # A grid has many ties at the k-th distance: the float32 proof cannot
-    # separate them and those queries are answered by the exact scan.
+def test_fused_pass_reports_its_plan_and_its_tie_handling():
+    # Small integers: every value of the float32 pass is exact, so the lists
+    # are the exact answer (ties by index) without a proof or a tie pass.
     X = make_data("grid", 400, 3, seed=0)
     ind = kneighbors(X, 5, algorithm="brute")
     plan = last_plan()
     assert plan["algorithm"] == "brute"
     assert plan["symmetric"] is True
+    assert plan["n_candidates"] == 5  # extra candidates only serve the proof
+    assert plan["exact_arithmetic"] is True
+    assert plan["n_tie_pass"] == 0
+    np.testing.assert_array_equal(ind, reference(X, 5)[0])
+    # The same grid spread too wide for exact float32 products: the proof
+    # cannot separate the ties and those queries take the tie pass.
+    ind = kneighbors(X * 4096, 5, algorithm="brute")
+    plan = last_plan()
+    assert plan["exact_arithmetic"] is False
     assert plan["n_candidates"] == 5 + 4
     assert plan["n_tie_pass"] > 0
-    np.testing.assert_array_equal(ind, reference(X, 5)[0])
+    np.testing.assert_array_equal(ind, reference(X * 4096, 5)[0])
     kneighbors(make_data("random", 400, 3, seed=0), 5, algorithm="brute")
     assert last_plan()["n_tie_pass"] == 0
+    assert last_plan()["exact_arithmetic"] is False
 
 
 @pytest.mark.parametrize("kind", ["grid", "binary", "onehot"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_tie_pass_is_exact_on_discrete_data(kind, dtype):
+@pytest.mark.parametrize("spread", [1.0, 1024.0, 0.125])
+def test_ties_are_exact_on_discrete_data(kind, dtype, spread):
     # Integer, binary and one-hot data have more rows tied at the k-th
-    # distance than a candidate list holds: those queries take the tie pass
-    # (a second float32 pass at a fixed radius), never a scalar scan, and
-    # the answer is still the exact (distance, index) order.
-    X = make_data(kind, 1500, 12, seed=3).astype(dtype)
+    # distance than a candidate list holds. Small lattice values (spread 1
+    # or a power-of-two fraction) run in exact arithmetic; wider ones (a
+    # spread of 1024, or the one-hot data's wide amount column) take the
+    # tie pass (a second float32 pass at a fixed radius), never a scalar
+    # scan. Either way the answer is the exact (distance, index) order.
+    X = (make_data(kind, 1500, 12, seed=3) * spread).astype(dtype)
     Q = X[::7] + (X[:1] if kind == "grid" else 0)
     for query in (None, Q):
         ind, dist = _core.fused_knn(X, query, 6, 8, 2)[:2]
@@ -159,15 +172,22 @@ def test_tie_pass_is_exact_on_discrete_data(kind, dtype):
         np.testing.assert_array_equal(ind, ref_ind)
         np.testing.assert_array_equal(dist, ref_dist)
     info = _core.fused_knn(X, None, 6, 8, 2)[2]
-    assert 0 < info["n_tie_pass"] <= X.shape[0]
+    exact = kind != "onehot" and spread != 1024.0
+    assert info["exact_arithmetic"] is exact
+    if exact:
+        assert info["n_tie_pass"] == 0
+    else:
+        assert 0 < info["n_tie_pass"] <= X.shape[0]
 
 
-def test_tie_pass_respects_within():
-    X = make_data("binary", 1200, 10, seed=4)
+@pytest.mark.parametrize("spread", [1.0, 1024.0])
+def test_ties_respect_within(spread):
+    X = make_data("binary", 1200, 10, seed=4) * spread
     Q = X[:300]
     ref_ind, ref_dist = reference(X, 5, Q)
     within = ref_dist[:, 2].copy()  # the third distance: ties straddle it
-    ind, dist, _ = _core.fused_knn(X, Q, 5, 2, 2, within)
+    ind, dist, info = _core.fused_knn(X, Q, 5, 2, 2, within)
+    assert info["exact_arithmetic"] is (spread == 1.0)
     keep = ref_dist <= within[:, None]
     np.testing.assert_array_equal(np.where(keep, ref_ind, -1), ind)
     np.testing.assert_array_equal(np.where(keep, ref_dist, np.inf), dist)

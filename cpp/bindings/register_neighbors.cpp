@@ -104,6 +104,7 @@ py::tuple fused(const py::array& X, const py::object& Q_obj, std::int64_t k,
     info["n_tie_pass"] = stats.n_tie_pass;
     info["n_candidates"] = stats.n_candidates;
     info["symmetric"] = stats.symmetric;
+    info["exact_arithmetic"] = stats.exact_arithmetic;
     return py::make_tuple(out_idx, out_dist, info);
 }
 

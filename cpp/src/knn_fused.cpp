@@ -22,6 +22,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -71,60 +72,81 @@ float threshold_above(double v) {
     return std::nextafter(f, kInf);
 }
 
-// Per-row candidate lists: max-heaps of (approximate distance, row) holding
-// at most c entries. thr[r] is +inf until the heap is full, then its top.
+// The next float32 above a finite v >= 0 (lattice tile values are >= 0).
+inline float next_up(float v) {
+    std::uint32_t bits;
+    std::memcpy(&bits, &v, sizeof bits);
+    bits = v == 0.0f ? 1u : bits + 1u;
+    std::memcpy(&v, &bits, sizeof bits);
+    return v;
+}
+
+// Per-row candidate lists, each sorted ascending by (value, row): `lanes`
+// slots per row (c rounded up to 8, so a list is one or two 256-bit
+// registers), empty slots holding (+inf, -1). The first c slots define the
+// threshold: a pair (v, j) enters row r's list when it precedes the c-th
+// entry, (v, j) < (D[c-1], I[c-1]); the slots after c keep whatever is pushed
+// out of the first c until it falls off the end, and are free extra
+// candidates. Because the order includes the row index, a list holds the c
+// smallest pairs of all pairs offered to it whatever the order of the
+// offers, so when the tile values are exact distances (exact arithmetic,
+// see exact_lattice) the lists are the exact answer, ties by lower index.
+// thr[r] is the float32 threshold of the SIMD filter (`value < thr`): D[c-1],
+// or the next float above it in exact arithmetic so that ties reach the
+// index comparison.
 struct Lists {
     std::int64_t c = 0;
+    std::int64_t lanes = 0;
+    bool exact = false;
     std::vector<float> dist;
     std::vector<std::int32_t> idx;
-    std::vector<std::int32_t> count;
     std::vector<float> thr;
     // Collect mode (the tie pass): thresholds stay fixed and every (query,
     // row) pair below its query's threshold is recorded instead of kept.
     bool collect = false;
     std::vector<std::pair<std::int32_t, std::int32_t>> hits;
 
-    void init(std::int64_t rows, std::int64_t cap) {
+    void init(std::int64_t rows, std::int64_t cap, bool exact_values) {
         c = cap;
-        dist.assign(static_cast<std::size_t>(rows * cap), 0.0f);
-        idx.assign(static_cast<std::size_t>(rows * cap), -1);
-        count.assign(static_cast<std::size_t>(rows), 0);
+        lanes = round_up(cap, 8);
+        exact = exact_values;
+        dist.assign(static_cast<std::size_t>(rows * lanes), kInf);
+        idx.assign(static_cast<std::size_t>(rows * lanes), -1);
         thr.assign(static_cast<std::size_t>(rows), kInf);
     }
 
-    // Adds (v, j) to row r's heap; the caller checked v < thr[r].
-    void insert(std::int64_t r, float v, std::int32_t j) {
-        float* D = dist.data() + r * c;
-        std::int32_t* I = idx.data() + r * c;
-        std::int32_t& m = count[static_cast<std::size_t>(r)];
-        std::int64_t pos;
-        if (m < c) {
-            pos = m++;
-            while (pos > 0) {
-                const std::int64_t parent = (pos - 1) / 2;
-                if (D[parent] >= v) break;
-                D[pos] = D[parent];
-                I[pos] = I[parent];
-                pos = parent;
-            }
-            D[pos] = v;
-            I[pos] = j;
-            if (m == c) thr[static_cast<std::size_t>(r)] = D[0];
-            return;
-        }
-        pos = 0;
-        for (;;) {
-            std::int64_t child = 2 * pos + 1;
-            if (child >= c) break;
-            if (child + 1 < c && D[child + 1] > D[child]) ++child;
-            if (D[child] <= v) break;
-            D[pos] = D[child];
-            I[pos] = I[child];
-            pos = child;
-        }
-        D[pos] = v;
-        I[pos] = j;
-        thr[static_cast<std::size_t>(r)] = D[0];
+    // Whether (v, j) precedes row r's c-th entry (the filter passed v).
+    bool admits(std::int64_t r, float v, std::int32_t j) const {
+        const float t = dist[static_cast<std::size_t>(r * lanes + c - 1)];
+        return v < t || (v == t && j < idx[static_cast<std::size_t>(r * lanes + c - 1)]);
+    }
+
+    // After an insertion; a list not yet full keeps its starting threshold.
+    void update_threshold(std::int64_t r) {
+        const float t = dist[static_cast<std::size_t>(r * lanes + c - 1)];
+        if (t < kInf) thr[static_cast<std::size_t>(r)] = exact ? next_up(t) : t;
+    }
+};
+
+// Inserts (v, j), which row r admits, into its sorted list: one slot after
+// it moves up, the last slot falls off.
+inline void insert_scalar(Lists& L, std::int64_t r, float v, std::int32_t j) {
+    float* D = L.dist.data() + r * L.lanes;
+    std::int32_t* I = L.idx.data() + r * L.lanes;
+    std::int64_t pos = L.lanes - 1;
+    while (pos > 0 && (D[pos - 1] > v || (D[pos - 1] == v && I[pos - 1] > j))) {
+        D[pos] = D[pos - 1];
+        I[pos] = I[pos - 1];
+        --pos;
+    }
+    D[pos] = v;
+    I[pos] = j;
+    L.update_threshold(r);
+}
+
+struct InsertScalar {
+    static void insert(Lists& L, std::int64_t r, float v, std::int32_t j) {
+        insert_scalar(L, r, v, j);
     }
 };
 
@@ -167,7 +189,8 @@ double pass_error(std::int64_t d) {
 
 template <class T>
 void pack(const T* X, std::int64_t n, std::int64_t d, const std::vector<double>& mean,
-          double scale, bool want_rows, bool want_panels, int n_threads, Packed& P) {
+          double scale, bool exact, bool want_rows, bool want_panels, int n_threads,
+          Packed& P) {
     P.n = n;
     P.d = d;
     P.da = d + 2;
@@ -177,8 +200,10 @@ void pack(const T* X, std::int64_t n, std::int64_t d, const std::vector<double>&
     if (want_rows) P.rows.assign(size, 0.0f);
     if (want_panels) P.panels.assign(size, 0.0f);
     // Every tile value is a lower bound of the half squared distance: the
-    // half norms are shrunk by the pass's whole error (see pass_error).
-    const double shrink = 1.0 - pass_error(d);
+    // half norms are shrunk by the pass's whole error (see pass_error). In
+    // exact arithmetic (see exact_lattice) there is no error to allow for.
+    const double shrink = exact ? 1.0 : 1.0 - pass_error(d);
+    const double tiny = exact ? 0.0 : kTiny;
     std::atomic<bool> bad{false};
     parallel_for(P.n_pad, n_threads, grain_for(d), [&](std::int64_t begin, std::int64_t end) {
         for (std::int64_t i = begin; i < end; ++i) {
@@ -196,7 +221,7 @@ void pack(const T* X, std::int64_t n, std::int64_t d, const std::vector<double>&
                     if (panel) panel[j * kNR] = v;
                     norm += static_cast<double>(v) * static_cast<double>(v);
                 }
-                half_norm = round_down(0.5 * norm * shrink - kTiny);
+                half_norm = round_down(0.5 * norm * shrink - tiny);
                 if (!std::isfinite(half_norm)) bad.store(true);
             }
             if (row) {
@@ -217,7 +242,7 @@ void pack(const T* X, std::int64_t n, std::int64_t d, const std::vector<double>&
 // Offers the values of one 6 x 16 tile (buf) to the lists. rmask[r] flags
 // lanes below row r's threshold when the tile was computed; cmask flags
 // database rows whose own threshold some query row beat (symmetric pass).
-template <bool kDiag>
+template <bool kDiag, class Ins>
 IMBFAST_INLINE void offer(const float (*buf)[kNR], const int* rmask, int cmask, std::int64_t q0,
                           std::int64_t y, Lists& rows, Lists& cols) {
     for (int r = 0; r < kMR; ++r) {
@@ -226,15 +251,14 @@ IMBFAST_INLINE void offer(const float (*buf)[kNR], const int* rmask, int cmask, 
         while (m) {
             const int l = __builtin_ctz(static_cast<unsigned>(m));
             m &= m - 1;
-            const std::int64_t j = y + l;
+            const auto j = static_cast<std::int32_t>(y + l);
             if (kDiag && j == q) continue;  // self, excluded by index
             const float v = buf[r][l];
-            if (v < rows.thr[static_cast<std::size_t>(q)]) {
-                if (rows.collect)
-                    rows.hits.emplace_back(static_cast<std::int32_t>(q),
-                                           static_cast<std::int32_t>(j));
-                else
-                    rows.insert(q, v, static_cast<std::int32_t>(j));
+            if (rows.collect) {
+                if (v < rows.thr[static_cast<std::size_t>(q)])
+                    rows.hits.emplace_back(static_cast<std::int32_t>(q), j);
+            } else if (v < rows.thr[static_cast<std::size_t>(q)] && rows.admits(q, v, j)) {
+                Ins::insert(rows, q, v, j);
             }
         }
     }
@@ -244,8 +268,9 @@ IMBFAST_INLINE void offer(const float (*buf)[kNR], const int* rmask, int cmask, 
         const std::int64_t j = y + l;
         for (int r = 0; r < kMR; ++r) {
             const float v = buf[r][l];
-            if (v < cols.thr[static_cast<std::size_t>(j)])
-                cols.insert(j, v, static_cast<std::int32_t>(q0 + r));
+            const auto q = static_cast<std::int32_t>(q0 + r);
+            if (v < cols.thr[static_cast<std::size_t>(j)] && cols.admits(j, v, q))
+                Ins::insert(cols, j, v, q);
         }
     }
 }
@@ -288,12 +313,77 @@ IMBFAST_INLINE void block_generic_body(const Block& b, Lists& rows, Lists& cols)
                     if (lo < cols.thr[static_cast<std::size_t>(y + l)]) cmask |= 1 << l;
                 }
             }
-            if (any | cmask) offer<kDiag>(buf, rmask, cmask, q0, y, rows, cols);
+            if (any | cmask) offer<kDiag, InsertScalar>(buf, rmask, cmask, q0, y, rows, cols);
         }
     }
 }
 
 #if defined(IMBFAST_HAVE_X86_DISPATCH)
+// One 8-slot segment of a sorted list: the mask of slots holding pairs that
+// precede (v, j).
+IMBFAST_TARGET_AVX2 IMBFAST_INLINE int before_mask(__m256 d, __m256i ix, __m256 v, __m256i j) {
+    const __m256 lt = _mm256_cmp_ps(d, v, _CMP_LT_OQ);
+    const __m256 eq = _mm256_cmp_ps(d, v, _CMP_EQ_OQ);
+    const __m256 ilt = _mm256_castsi256_ps(_mm256_cmpgt_epi32(j, ix));
+    return _mm256_movemask_ps(_mm256_or_ps(lt, _mm256_and_ps(eq, ilt)));
+}
+
+// The segment with slots after `pos` taken from `shifted` (the segment moved
+// up by one slot) and slot `pos` set to (v, j); `first` numbers its slots.
+IMBFAST_TARGET_AVX2 IMBFAST_INLINE void place(__m256& d, __m256i& ix, __m256 shifted_d,
+                                              __m256i shifted_i, __m256 v, __m256i j, int pos,
+                                              int first) {
+    const __m256i slot = _mm256_add_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                                          _mm256_set1_epi32(first));
+    const __m256i p = _mm256_set1_epi32(pos);
+    const __m256i after = _mm256_cmpgt_epi32(slot, p);
+    const __m256i at = _mm256_cmpeq_epi32(slot, p);
+    d = _mm256_blendv_ps(d, shifted_d, _mm256_castsi256_ps(after));
+    d = _mm256_blendv_ps(d, v, _mm256_castsi256_ps(at));
+    ix = _mm256_blendv_epi8(ix, shifted_i, after);
+    ix = _mm256_blendv_epi8(ix, j, at);
+}
+
+// Branch-free insertion into lists of 8 or 16 slots (the usual k); longer
+// lists take the scalar insertion.
+struct InsertAvx2 {
+    IMBFAST_TARGET_AVX2 static inline void insert(Lists& L, std::int64_t r, float value,
+                                                  std::int32_t row) {
+        if (L.lanes > 16) {
+            insert_scalar(L, r, value, row);
+            return;
+        }
+        float* D = L.dist.data() + r * L.lanes;
+        std::int32_t* I = L.idx.data() + r * L.lanes;
+        const __m256 v = _mm256_set1_ps(value);
+        const __m256i j = _mm256_set1_epi32(row);
+        const __m256i up = _mm256_setr_epi32(0, 0, 1, 2, 3, 4, 5, 6);
+        __m256 d0 = _mm256_loadu_ps(D);
+        __m256i i0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(I));
+        const __m256 s0 = _mm256_permutevar8x32_ps(d0, up);
+        const __m256i t0 = _mm256_permutevar8x32_epi32(i0, up);
+        int pos = __builtin_popcount(static_cast<unsigned>(before_mask(d0, i0, v, j)));
+        if (L.lanes == 16) {
+            __m256 d1 = _mm256_loadu_ps(D + 8);
+            __m256i i1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(I + 8));
+            pos += __builtin_popcount(static_cast<unsigned>(before_mask(d1, i1, v, j)));
+            // The second segment moved up, its first slot receiving slot 7.
+            const __m256i last = _mm256_set1_epi32(7);
+            const __m256 s1 = _mm256_blend_ps(_mm256_permutevar8x32_ps(d1, up),
+                                              _mm256_permutevar8x32_ps(d0, last), 1);
+            const __m256i t1 = _mm256_blend_epi32(_mm256_permutevar8x32_epi32(i1, up),
+                                                  _mm256_permutevar8x32_epi32(i0, last), 1);
+            place(d1, i1, s1, t1, v, j, pos, 8);
+            _mm256_storeu_ps(D + 8, d1);
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(I + 8), i1);
+        }
+        place(d0, i0, s0, t0, v, j, pos, 0);
+        _mm256_storeu_ps(D, d0);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(I), i0);
+        L.update_threshold(r);
+    }
+};
+
 // Written with AVX2/FMA intrinsics, so the body itself carries the AVX2
 // target; it is inlined into the AVX2 and AVX-512 wrappers only.
 template <bool kSym, bool kDiag>
@@ -388,7 +478,7 @@ IMBFAST_TARGET_AVX2 IMBFAST_INLINE void block_avx2_body(const Block& b, Lists& r
             _mm256_store_ps(buf[4] + 8, a41);
             _mm256_store_ps(buf[5], a50);
             _mm256_store_ps(buf[5] + 8, a51);
-            offer<kDiag>(buf, rmask, cmask, q0, y, rows, cols);
+            offer<kDiag, InsertAvx2>(buf, rmask, cmask, q0, y, rows, cols);
         }
     }
 }
@@ -481,7 +571,7 @@ void tie_pass(const T* X, std::int64_t d, const T* Q, const std::vector<std::int
         std::copy(source + redo[static_cast<std::size_t>(r)] * d,
                   source + (redo[static_cast<std::size_t>(r)] + 1) * d, rows.begin() + r * d);
     Packed PR;
-    pack(rows.data(), m, d, mean, scale, true, false, n_workers, PR);
+    pack(rows.data(), m, d, mean, scale, false, true, false, n_workers, PR);
 
     // Fixed thresholds; padding rows never pass.
     std::vector<float> thr(static_cast<std::size_t>(PR.n_pad), -kInf);
@@ -533,6 +623,75 @@ void tie_pass(const T* X, std::int64_t d, const T* Q, const std::vector<std::int
     });
 }
 
+// Binary digits after the point of v (v finite): the least e with v * 2^e
+// an integer.
+int fraction_bits(double v) {
+    if (v == 0.0) return 0;
+    std::uint64_t bits;
+    std::memcpy(&bits, &v, sizeof bits);
+    const auto biased = static_cast<int>((bits >> 52) & 0x7ff);
+    std::uint64_t mantissa = bits & ((std::uint64_t{1} << 52) - 1);
+    int exponent = biased - 1075;  // v = mantissa * 2^exponent
+    if (biased == 0)
+        exponent = -1074;  // subnormal
+    else
+        mantissa |= std::uint64_t{1} << 52;
+    return std::max(0, -(exponent + __builtin_ctzll(mantissa)));
+}
+
+// The largest |x - centre| over the rows of X and Q (NaN if any is NaN).
+template <class T>
+double max_centred(const T* X, std::int64_t n, std::int64_t d, const T* Q, std::int64_t nq,
+                   const std::vector<double>& centre) {
+    double most = 0.0;
+    bool nan = false;
+    for (const T* A : {X, Q}) {
+        const std::int64_t rows = A == X ? n : nq;
+        for (std::int64_t i = 0; A && i < rows; ++i)
+            for (std::int64_t j = 0; j < d; ++j) {
+                const double v = std::fabs(static_cast<double>(A[i * d + j]) -
+                                           centre[static_cast<std::size_t>(j)]);
+                nan |= std::isnan(v);
+                most = std::max(most, v);
+            }
+    }
+    return nan ? std::numeric_limits<double>::quiet_NaN() : most;
+}
+
+// Exact arithmetic. When every coordinate is a multiple of a power of two
+// 2^-e (integer, binary, one-hot, count data: e = 0) and the centring shift
+// is a multiple of it too, the centred, scaled coordinates are small
+// multiples of one unit, and every value the float32 pass forms (products,
+// half norms, the partial sums of a tile, all multiples of half a unit
+// squared) is exact as long as d * M^2 < 2^22 for the largest coordinate M
+// in units: the partial sums then stay below 2^23 half units, inside
+// float32's 24-bit significand. Tile values are then the exact half
+// squared distances, and the lists (ordered by value, then row) are the
+// exact answer. Returns the shift per column (the mean rounded to the
+// lattice) when the data qualify, or an empty vector.
+template <class T>
+std::vector<double> exact_lattice(const T* X, std::int64_t n, std::int64_t d, const T* Q,
+                                  std::int64_t nq, const std::vector<double>& mean) {
+    constexpr int kMaxBits = 24;
+    int e = 0;
+    for (const T* A : {X, Q}) {
+        const std::int64_t rows = A == X ? n : nq;
+        for (std::int64_t i = 0; A && i < rows * d; ++i) {
+            e = std::max(e, fraction_bits(static_cast<double>(A[i])));
+            if (e > kMaxBits) return {};
+        }
+    }
+    const double unit = std::ldexp(1.0, -e);
+    std::vector<double> shift(static_cast<std::size_t>(d));
+    for (std::int64_t j = 0; j < d; ++j)
+        shift[static_cast<std::size_t>(j)] =
+            std::nearbyint(mean[static_cast<std::size_t>(j)] / unit) * unit;
+    // Largest |x - shift| in units; the subtraction is exact at this size.
+    const double M = max_centred(X, n, d, Q, nq, shift) / unit;
+    if (!(static_cast<double>(d) * M * M < std::ldexp(1.0, 22))) return {};
+    return shift;
+}
+
 }  // namespace
 
 template <class T>
@@ -552,9 +711,6 @@ FusedStats fused_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std
     if (!X || !out_idx || !out_dist) throw std::invalid_argument("fused_knn: null buffer");
     const bool sym = Q == nullptr;
     const std::int64_t pool = sym ? n - 1 : n;
-    // k <= pool (checked), so this never overflows, whatever n_extra is.
-    const std::int64_t c = n_extra >= pool - k ? pool : k + n_extra;
-    stats.n_candidates = c;
     stats.symmetric = sym;
     // Threads worth starting for the distance pass (each pair once when
     // querying X itself); in double, as n^2 d can pass 2^63.
@@ -568,15 +724,20 @@ FusedStats fused_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std
         for (std::int64_t j = 0; j < d; ++j)
             mean[static_cast<std::size_t>(j)] += static_cast<double>(X[i * d + j]);
     for (auto& m : mean) m /= static_cast<double>(n);
+    // Lattice data are centred on a lattice point instead of the mean, which
+    // keeps every value of the float32 pass exact (see exact_lattice).
+    if (std::vector<double> shift = exact_lattice(X, n, d, Q, nq, mean); !shift.empty()) {
+        mean.swap(shift);
+        stats.exact_arithmetic = true;
+    }
+    const bool exact = stats.exact_arithmetic;
+    // Extra candidates serve the completeness proof, which exact arithmetic
+    // does not need. (k <= pool is checked, so k + n_extra never overflows.)
+    const std::int64_t c = exact ? k : n_extra >= pool - k ? pool : k + n_extra;
+    stats.n_candidates = c;
     // A power of two bringing the largest centred coordinate into [1, 2):
     // exact, and keeps the float32 pass clear of overflow and underflow.
-    double max_abs = 0.0;
-    for (std::int64_t i = 0; i < n * d; ++i)
-        max_abs = std::max(max_abs, std::fabs(static_cast<double>(X[i]) -
-                                              mean[static_cast<std::size_t>(i % d)]));
-    for (std::int64_t i = 0; Q && i < nq * d; ++i)
-        max_abs = std::max(max_abs, std::fabs(static_cast<double>(Q[i]) -
-                                              mean[static_cast<std::size_t>(i % d)]));
+    const double max_abs = max_centred(X, n, d, Q, nq, mean);
     if (!std::isfinite(max_abs))
         throw std::invalid_argument("fused_knn: X or Q contains NaN or infinity");
     const int exponent = max_abs > 0.0 ? std::ilogb(max_abs) : 0;
@@ -584,8 +745,8 @@ FusedStats fused_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std
     const double scale = std::ldexp(1.0, std::min(-exponent, 1000));
 
     Packed PX, PQ;
-    pack(X, n, d, mean, scale, sym, true, n_workers, PX);
-    if (!sym) pack(Q, nq, d, mean, scale, true, false, n_workers, PQ);
+    pack(X, n, d, mean, scale, exact, sym, true, n_workers, PX);
+    if (!sym) pack(Q, nq, d, mean, scale, exact, true, false, n_workers, PQ);
     const Packed& QP = sym ? PX : PQ;
 
     const std::int64_t S = block_rows(d + 2);
@@ -600,7 +761,7 @@ FusedStats fused_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std
         parallel_for(n_workers, n_workers, 1, [&](std::int64_t wb, std::int64_t we) {
             for (std::int64_t w = wb; w < we; ++w) {
                 Lists& L = lists[static_cast<std::size_t>(w)];
-                L.init(PX.n_pad, c);
+                L.init(PX.n_pad, c, exact);
                 for (;;) {
                     const std::int64_t item = next.fetch_add(1);
                     if (item >= n_items) break;
@@ -620,7 +781,7 @@ FusedStats fused_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std
             }
         });
     } else {
-        lists[0].init(QP.n_pad, c);
+        lists[0].init(QP.n_pad, c, exact);
         // A query's threshold starts just above its bound (scaled, half
         // squared distance): tile values are lower bounds, so every row
         // within the bound passes.
@@ -644,12 +805,14 @@ FusedStats fused_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std
         });
     }
 
-    // Exact re-ranking with the completeness proof. Every row outside the
-    // candidates has a tile value >= `worst` (it was rejected by, or evicted
-    // from, a list whose threshold only decreases), hence a true half
-    // squared distance >= worst. If the k-th exact distance among the
+    // Exact re-ranking with the completeness proof. Every row outside a
+    // list's first c slots has a tile value >= that list's c-th value (it
+    // was rejected by, or pushed out of, a list whose c-th value only
+    // decreases), hence a true half squared distance >= `worst`, the least
+    // c-th value of the lists. If the k-th exact distance among the
     // candidates is below 2 * worst, no outside row can be as close, not even
-    // a tie with a lower index: the list is the exact answer.
+    // a tie with a lower index: the list is the exact answer. In exact
+    // arithmetic the lists already are (see Lists), and no proof is needed.
     const SqDist<T> sqdist = pick_sqdist<T>();
     std::vector<std::uint8_t> unproven(static_cast<std::size_t>(nq), 0);
     parallel_for(nq, n_workers, grain_for(c * d), [&](std::int64_t begin, std::int64_t end) {
@@ -661,18 +824,19 @@ FusedStats fused_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std
             std::int64_t seen = 0;
             for (const Lists& L : lists) {
                 if (L.c == 0) continue;  // a worker that never started
-                const std::int32_t m = L.count[static_cast<std::size_t>(i)];
-                const std::int32_t* I = L.idx.data() + i * c;
-                for (std::int32_t e = 0; e < m; ++e)
+                const float* D = L.dist.data() + i * L.lanes;
+                const std::int32_t* I = L.idx.data() + i * L.lanes;
+                std::int64_t e = 0;
+                for (; e < c && I[e] >= 0; ++e)
                     top.push(sanitize(sqdist(q, X + std::int64_t{I[e]} * d, d)), I[e]);
-                seen += m;
-                worst = std::min(worst, L.thr[static_cast<std::size_t>(i)]);
+                seen += e;
+                worst = std::min(worst, D[c - 1]);
             }
             // With a bound, a list that never filled holds every row within
             // it: the others were rejected against the starting threshold.
             const bool short_list =
-                within && seen < c && !std::isinf(lists[0].thr[static_cast<std::size_t>(i)]);
-            bool complete = seen >= pool || short_list;
+                within && std::isinf(worst) && !std::isinf(lists[0].thr[static_cast<std::size_t>(i)]);
+            bool complete = exact || seen >= pool || short_list;
             const auto w = static_cast<std::int64_t>(top.write(out_idx + i * k, out_dist + i * k));
             if (!complete && w == k &&
                 half_scaled(out_dist[i * k + k - 1], scale) < static_cast<double>(worst))

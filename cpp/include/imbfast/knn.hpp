@@ -41,6 +41,7 @@ struct FusedStats {
     std::int64_t n_tie_pass = 0;   // queries searched again by the tie pass
     std::int64_t n_candidates = 0; // candidates kept per query by the float32 pass
     bool symmetric = false;        // all-pairs pass that computed each pair once
+    bool exact_arithmetic = false; // lattice data: every float32 value exact, no proof needed
 };
 
 // Exact k-NN with a fused float32 brute-force pass.
