@@ -91,9 +91,15 @@ inline float next_up(float v) {
 // smallest pairs of all pairs offered to it whatever the order of the
 // offers, so when the tile values are exact distances (exact arithmetic,
 // see exact_lattice) the lists are the exact answer, ties by lower index.
-// thr[r] is the float32 threshold of the SIMD filter (`value < thr`): D[c-1],
-// or the next float above it in exact arithmetic so that ties reach the
-// index comparison.
+// thr[r] is the float32 threshold of the SIMD filter (`value < thr`) for
+// row r's own sweep: D[c-1]. A tie with D[c-1] never enters from there: a
+// row's sweep offers rows in increasing order, after every row already in
+// its list (those came from the column side of earlier, lower blocks), so
+// a tie always has the higher index. The column side of the symmetric pass
+// offers rows in no such order; in exact arithmetic its threshold,
+// tie_thr[r], is the next float above D[c-1], so that ties reach the index
+// comparison. Without exact arithmetic ties are the proof's business, and
+// both sides use thr.
 struct Lists {
     std::int64_t c = 0;
     std::int64_t lanes = 0;
@@ -101,6 +107,7 @@ struct Lists {
     std::vector<float> dist;
     std::vector<std::int32_t> idx;
     std::vector<float> thr;
+    std::vector<float> tie_thr;  // exact arithmetic only
     // Collect mode (the tie pass): thresholds stay fixed and every (query,
     // row) pair below its query's threshold is recorded instead of kept.
     bool collect = false;
@@ -113,7 +120,11 @@ struct Lists {
         dist.assign(static_cast<std::size_t>(rows * lanes), kInf);
         idx.assign(static_cast<std::size_t>(rows * lanes), -1);
         thr.assign(static_cast<std::size_t>(rows), kInf);
+        if (exact) tie_thr.assign(static_cast<std::size_t>(rows), kInf);
     }
+
+    // The thresholds of the column side.
+    const float* col_thr() const { return exact ? tie_thr.data() : thr.data(); }
 
     // Whether (v, j) precedes row r's c-th entry (the filter passed v).
     bool admits(std::int64_t r, float v, std::int32_t j) const {
@@ -124,7 +135,9 @@ struct Lists {
     // After an insertion; a list not yet full keeps its starting threshold.
     void update_threshold(std::int64_t r) {
         const float t = dist[static_cast<std::size_t>(r * lanes + c - 1)];
-        if (t < kInf) thr[static_cast<std::size_t>(r)] = exact ? next_up(t) : t;
+        if (!(t < kInf)) return;
+        thr[static_cast<std::size_t>(r)] = t;
+        if (exact) tie_thr[static_cast<std::size_t>(r)] = next_up(t);
     }
 };
 
@@ -269,7 +282,7 @@ IMBFAST_INLINE void offer(const float (*buf)[kNR], const int* rmask, int cmask, 
         for (int r = 0; r < kMR; ++r) {
             const float v = buf[r][l];
             const auto q = static_cast<std::int32_t>(q0 + r);
-            if (v < cols.thr[static_cast<std::size_t>(j)] && cols.admits(j, v, q))
+            if (v < cols.col_thr()[j] && cols.admits(j, v, q))
                 Ins::insert(cols, j, v, q);
         }
     }
@@ -310,7 +323,7 @@ IMBFAST_INLINE void block_generic_body(const Block& b, Lists& rows, Lists& cols)
                 for (int l = 0; l < kNR; ++l) {
                     float lo = buf[0][l];
                     for (int r = 1; r < kMR; ++r) lo = std::min(lo, buf[r][l]);
-                    if (lo < cols.thr[static_cast<std::size_t>(y + l)]) cmask |= 1 << l;
+                    if (lo < cols.col_thr()[y + l]) cmask |= 1 << l;
                 }
             }
             if (any | cmask) offer<kDiag, InsertScalar>(buf, rmask, cmask, q0, y, rows, cols);
@@ -435,7 +448,7 @@ IMBFAST_TARGET_AVX2 IMBFAST_INLINE void block_avx2_body(const Block& b, Lists& r
                                       _mm256_or_ps(IMBFAST_ROW_HIT(2), IMBFAST_ROW_HIT(3)));
             hit = _mm256_or_ps(hit, _mm256_or_ps(IMBFAST_ROW_HIT(4), IMBFAST_ROW_HIT(5)));
             __m256 lo0 = hit, lo1 = hit;
-            const float* ct = cols.thr.data() + y;
+            const float* ct = cols.col_thr() + y;
             if (kSym && !kDiag) {
                 lo0 = _mm256_min_ps(_mm256_min_ps(_mm256_min_ps(a00, a10), a20),
                                     _mm256_min_ps(_mm256_min_ps(a30, a40), a50));
