@@ -13,7 +13,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from imbfast.neighbors._exact import choose_algorithm
-from imbfast.neighbors._plan import ALGORITHMS, last_plan
+from imbfast.neighbors._plan import ALGORITHMS
 from imbfast.neighbors._recall import RecallTracker
 from imbfast.neighbors._search import kneighbors
 
@@ -67,8 +67,11 @@ class NearestNeighbors(BaseEstimator):
         The engine ``algorithm`` resolves to for an all-pairs search of the
         fitted data with ``n_neighbors`` (dense input).
     last_plan_ : dict
-        How the latest :meth:`kneighbors` call was answered (see
-        :func:`last_plan`); set by :meth:`kneighbors` on dense input.
+        The plan of this searcher's latest :meth:`kneighbors` call (engine,
+        sizes, work done and, with ``algorithm="approx"``, the recall; the
+        keys of :func:`last_plan`, ``algorithm="sparse"`` for sparse input),
+        returned by the search itself: searches run meanwhile elsewhere, in
+        this thread or others, do not change it.
     recall_ : float
         Estimated recall of the latest :meth:`kneighbors` call with
         ``algorithm="approx"`` (1.0 when it was answered exactly); see
@@ -158,7 +161,7 @@ class NearestNeighbors(BaseEstimator):
         k = self.n_neighbors if n_neighbors is None else n_neighbors
         if X is not None:
             X = validate_data(self, X, accept_sparse="csr", reset=False)
-        result = kneighbors(
+        *result, plan = kneighbors(
             self._fit_X,
             k,
             query=X,
@@ -167,12 +170,12 @@ class NearestNeighbors(BaseEstimator):
             algorithm=self.algorithm,
             approx_recall=self.approx_recall,
             nprobe=self.nprobe,
+            return_plan=True,
         )
-        if not sparse.issparse(self._fit_X):
-            self.last_plan_ = last_plan()
+        self.last_plan_ = plan
         if self.algorithm == "approx":
-            self.recall_ = last_plan()["recall"]
-        return result
+            self.recall_ = plan["recall"]
+        return tuple(result) if return_distance else result[0]
 
     def kneighbors_graph(
         self, X: Any = None, n_neighbors: int | None = None, mode: str = "connectivity"

@@ -11,7 +11,7 @@ from scipy import sparse
 from imbfast.base import resolve_n_jobs
 from imbfast.neighbors._approx import answered_exactly, approx_dense, check_approx_knobs
 from imbfast.neighbors._exact import as_float, check_finite, exact_dense
-from imbfast.neighbors._plan import ALGORITHMS, APPROX_ENGINES, set_plan
+from imbfast.neighbors._plan import ALGORITHMS, APPROX_ENGINES, last_plan, set_plan
 from imbfast.neighbors._sparse import exact_sparse
 
 
@@ -25,7 +25,8 @@ def squared_kneighbors(
     approx_recall: float = 0.99,
     nprobe: int | None = None,
     approx_engine: str = "auto",
-) -> tuple[np.ndarray, np.ndarray]:
+    return_plan: bool = False,
+) -> tuple[np.ndarray, np.ndarray] | tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """k-NN with squared distances: the engine behind :func:`kneighbors`.
 
     Parameters
@@ -53,6 +54,8 @@ def squared_kneighbors(
         :mod:`imbfast.neighbors` docstring). ``"auto"`` answers exactly with
         the pruned search when that costs no more than about 16 probed
         cells, and uses ``"cells"`` otherwise.
+    return_plan : bool, default=False
+        Also return the plan of this search.
 
     Returns
     -------
@@ -60,7 +63,40 @@ def squared_kneighbors(
         Nearest first; equal distances ordered by index.
     sq_distances : ndarray of shape (n_queries, n_neighbors), float64
         Exact squared Euclidean distances, computed in double.
+    plan : dict
+        Only when ``return_plan`` is True: how this search was answered.
+        On dense input the dict :func:`last_plan` returns after it (see
+        there for its keys); on sparse input ``algorithm="sparse"``,
+        ``requested``, ``n``, ``n_queries``, ``d``, ``k`` and ``dtype`` (and
+        the recall keys with ``algorithm="approx"``), while
+        :func:`last_plan` keeps describing the latest dense search.
     """
+    ind, dist, plan = _search(
+        X,
+        n_neighbors,
+        query,
+        n_threads,
+        algorithm,
+        approx_recall,
+        nprobe,
+        approx_engine,
+    )
+    if return_plan:
+        return ind, dist, plan
+    return ind, dist
+
+
+def _search(
+    X: Any,
+    n_neighbors: int,
+    query: Any,
+    n_threads: int,
+    algorithm: str,
+    approx_recall: float,
+    nprobe: int | None,
+    approx_engine: str,
+) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """:func:`squared_kneighbors`, the plan always returned."""
     if algorithm not in ALGORITHMS:
         raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}.")
     check_approx_knobs(approx_recall, nprobe)
@@ -94,10 +130,20 @@ def squared_kneighbors(
         Xs = sparse.csr_matrix(X)
         Qs = None if query is None else sparse.csr_matrix(query)
         ind, dist = exact_sparse(Xs, Qs, k, n_threads)
+        plan: dict[str, Any] = {
+            "requested": algorithm,
+            "algorithm": "sparse",
+            "n": n,
+            "n_queries": ind.shape[0],
+            "d": Xs.shape[1],
+            "k": k,
+            "dtype": str(Xs.dtype),
+        }
         if algorithm == "approx":
             set_plan()
             answered_exactly(ind.shape[0], float(approx_recall), algorithm="sparse")
-        return ind, dist
+            plan.update(last_plan())
+        return ind, dist, plan
     Xd = as_float(X)
     if query is not None and Xd.dtype == np.float32 and query.dtype != np.float32:
         # A float64 query is not rounded to float32: the search runs in
@@ -112,10 +158,13 @@ def squared_kneighbors(
     if Qd is not None:
         check_finite(Qd, "query")
     if algorithm == "approx":
-        return approx_dense(
+        ind, dist = approx_dense(
             Xd, Qd, k, n_threads, float(approx_recall), nprobe, approx_engine
         )
-    return exact_dense(Xd, Qd, k, n_threads, algorithm)
+    else:
+        ind, dist = exact_dense(Xd, Qd, k, n_threads, algorithm)
+    # The engines record their plan in this context; it is this search's.
+    return ind, dist, last_plan()
 
 
 def kneighbors(
@@ -128,7 +177,8 @@ def kneighbors(
     algorithm: str = "auto",
     approx_recall: float = 0.99,
     nprobe: int | None = None,
-) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    return_plan: bool = False,
+) -> np.ndarray | tuple[Any, ...]:
     """k nearest neighbours among the rows of X (exact unless asked otherwise).
 
     Parameters
@@ -157,6 +207,8 @@ def kneighbors(
     nprobe : int, default=None
         With ``algorithm="approx"``: cells visited per query, instead of
         calibrating it.
+    return_plan : bool, default=False
+        Also return the plan of this search (see :func:`squared_kneighbors`).
 
     Returns
     -------
@@ -164,8 +216,10 @@ def kneighbors(
         Only when ``return_distance`` is True.
     indices : ndarray of shape (n_queries, n_neighbors), int64
         Nearest first; equal distances ordered by index.
+    plan : dict
+        Only when ``return_plan`` is True: how this search was answered.
     """
-    ind, dist = squared_kneighbors(
+    ind, dist, plan = squared_kneighbors(
         X,
         n_neighbors,
         query=query,
@@ -173,7 +227,9 @@ def kneighbors(
         algorithm=algorithm,
         approx_recall=approx_recall,
         nprobe=nprobe,
+        return_plan=True,
     )
-    if return_distance:
-        return np.sqrt(dist), ind
-    return ind
+    result: tuple[Any, ...] = (np.sqrt(dist), ind) if return_distance else (ind,)
+    if return_plan:
+        result += (plan,)
+    return result if len(result) > 1 else ind
