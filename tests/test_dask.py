@@ -324,14 +324,14 @@ def _direct_recall(found, X, query_rows, k):
 
 @pytest.fixture(scope="module")
 def large_partitions():
-    """Two partitions above _APPROX_MIN_N rows: each builds an index.
+    """Two partitions above Tuning.approx_min_n rows: each builds an index.
 
     Unclustered rows, so that one probed cell misses neighbours (and no
     exact shortcut of the approximate engine applies).
     """
     from imbfast import neighbors
 
-    n = 2 * (neighbors._APPROX_MIN_N + 2000)
+    n = 2 * (neighbors.tuning().approx_min_n + 2000)
     rng = np.random.default_rng(4)
     X = rng.normal(size=(n, 6))
     X[n // 2 + 5] = X[7]  # an exact duplicate in the other partition

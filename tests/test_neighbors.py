@@ -14,6 +14,7 @@ from imbfast.neighbors import (
     kneighbors,
     last_plan,
     neighbors_excluding_self,
+    tuned,
 )
 
 ENGINES = ["brute", "tree", "pruned", "auto"]
@@ -346,20 +347,18 @@ def test_pruned_boundaries_and_threads():
         )
 
 
-def test_auto_tries_pruning_and_gives_up_on_unclustered_data(monkeypatch):
-    import imbfast.neighbors as nb
-
-    monkeypatch.setattr(nb, "_PRUNED_AUTO_MIN_PAIRS", 1000)
-    X = blobs(5000, 30, 30, seed=1)
-    ind = kneighbors(X, 4)
-    assert last_plan()["algorithm"] == "pruned"
-    np.testing.assert_array_equal(ind, kneighbors(X, 4, algorithm="brute"))
-    G = make_data("random", 5000, 30, seed=1)
-    ind = kneighbors(G, 4)
-    plan = last_plan()
-    assert plan["algorithm"] == "brute"
-    assert plan["pruned_tried"] is True
-    np.testing.assert_array_equal(ind, kneighbors(G, 4, algorithm="brute"))
+def test_auto_tries_pruning_and_gives_up_on_unclustered_data():
+    with tuned(pruned_auto_min_pairs=1000):
+        X = blobs(5000, 30, 30, seed=1)
+        ind = kneighbors(X, 4)
+        assert last_plan()["algorithm"] == "pruned"
+        np.testing.assert_array_equal(ind, kneighbors(X, 4, algorithm="brute"))
+        G = make_data("random", 5000, 30, seed=1)
+        ind = kneighbors(G, 4)
+        plan = last_plan()
+        assert plan["algorithm"] == "brute"
+        assert plan["pruned_tried"] is True
+        np.testing.assert_array_equal(ind, kneighbors(G, 4, algorithm="brute"))
 
 
 @pytest.mark.parametrize("kind", ["random", "grid", "duplicated"])

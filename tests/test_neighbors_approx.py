@@ -23,15 +23,16 @@ from imbfast.under_sampling import (
     TomekLinks,
 )
 
-# Big enough for the inverted file (nb._APPROX_MIN_N rows), small enough for CI.
+# Big enough for the inverted file (Tuning.approx_min_n rows), small enough for CI.
 N = 20_000
 
 
 @pytest.fixture(autouse=True)
-def index_only(monkeypatch):
+def index_only():
     # These tests are about the approximate index: keep approx_engine="auto"
     # from answering exactly with the pruned search (tested on its own below).
-    monkeypatch.setattr(nb, "_APPROX_PRUNED_PROBES", 0)
+    with nb.tuned(approx_pruned_probes=0):
+        yield
 
 
 def _clustered(n: int, d: int, seed: int) -> np.ndarray:
@@ -75,7 +76,7 @@ def test_plan_reports_engine_knob_and_recall(clustered_case):
     assert plan["algorithm"] in nb.APPROX_ENGINES
     assert plan["nprobe_source"] == "calibrated"
     assert 1 <= plan["nprobe"] <= plan["nprobe_max"] <= plan["nlist"]
-    assert plan["recall_sample"] == nb._APPROX_SAMPLE
+    assert plan["recall_sample"] == nb.tuning().approx_sample
     assert 0.0 <= plan["recall_stderr"] < 0.01
 
 
@@ -197,10 +198,11 @@ def _imbalanced(n: int, seed: int = 0):
 
 
 @pytest.fixture
-def small_index(monkeypatch):
+def small_index():
     # Let the inverted file serve classes of a few thousand rows, so that the
     # samplers' searches really are approximate on test-sized data.
-    monkeypatch.setattr(nb, "_APPROX_MIN_N", 2000)
+    with nb.tuned(approx_min_n=2000):
+        yield
 
 
 SAMPLERS = [
@@ -295,22 +297,23 @@ def test_dask_input_with_approx_accepted():
     assert sampler.neighbors_recall_ == 1.0
 
 
-def test_auto_engine_answers_exactly_when_pruning_is_cheap(monkeypatch):
-    monkeypatch.setattr(nb, "_APPROX_PRUNED_PROBES", 16)
-    rng = np.random.default_rng(5)
-    X = rng.standard_normal((200, 12)) * 20
-    X = X[rng.integers(0, 200, N)] + rng.standard_normal((N, 12)) * 0.1
-    ind, dist = nb.squared_kneighbors(X, 4, n_threads=2, algorithm="approx")
-    plan = last_plan()
-    assert plan["requested"] == "approx" and plan["algorithm"] == "pruned"
-    assert plan["recall"] == 1.0 and plan["recall_sample"] == 0
-    exact = nb.squared_kneighbors(X, 4, n_threads=2, algorithm="brute")
-    assert np.array_equal(ind, exact[0]) and np.array_equal(dist, exact[1])
-    # Unclustered rows: the pruned search gives up; so does the index (it
-    # would need more than 20% of its cells), and the brute force answers.
-    G = _gaussian(N, 12, 6)
-    ind = nb.squared_kneighbors(G, 4, n_threads=2, algorithm="approx")[0]
-    plan = last_plan()
-    assert plan["algorithm"] == "brute" and "index_gave_up" in plan
-    assert plan["recall"] == 1.0
-    assert np.array_equal(ind, nb.squared_kneighbors(G, 4, algorithm="brute")[0])
+def test_auto_engine_answers_exactly_when_pruning_is_cheap():
+    # The default approx_pruned_probes, not index_only's 0.
+    with nb.tuned(approx_pruned_probes=nb.Tuning().approx_pruned_probes):
+        rng = np.random.default_rng(5)
+        X = rng.standard_normal((200, 12)) * 20
+        X = X[rng.integers(0, 200, N)] + rng.standard_normal((N, 12)) * 0.1
+        ind, dist = nb.squared_kneighbors(X, 4, n_threads=2, algorithm="approx")
+        plan = last_plan()
+        assert plan["requested"] == "approx" and plan["algorithm"] == "pruned"
+        assert plan["recall"] == 1.0 and plan["recall_sample"] == 0
+        exact = nb.squared_kneighbors(X, 4, n_threads=2, algorithm="brute")
+        assert np.array_equal(ind, exact[0]) and np.array_equal(dist, exact[1])
+        # Unclustered rows: the pruned search gives up; so does the index (it
+        # would need more than 20% of its cells), and the brute force answers.
+        G = _gaussian(N, 12, 6)
+        ind = nb.squared_kneighbors(G, 4, n_threads=2, algorithm="approx")[0]
+        plan = last_plan()
+        assert plan["algorithm"] == "brute" and "index_gave_up" in plan
+        assert plan["recall"] == 1.0
+        assert np.array_equal(ind, nb.squared_kneighbors(G, 4, algorithm="brute")[0])

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from sklearn.datasets import make_classification
 
-from imbfast.neighbors import kneighbors, last_plan
+from imbfast.neighbors import NearestNeighbors, kneighbors, last_plan, tuned, tuning
 from imbfast.over_sampling import SMOTE
 from imbfast.under_sampling import EditedNearestNeighbours, TomekLinks
 
@@ -51,7 +51,15 @@ def _jobs():
             res = sampler.fit_resample(X, y)
             return (res, sampler.sample_indices_), sampler.neighbors_recall_
 
-        jobs += [search, smote, enn, tomek]
+        def estimator(X=X):
+            nn = NearestNeighbors(n_neighbors=3).fit(X)
+            res = nn.kneighbors(X[:700])
+            # Another search by the same thread in between: the estimator
+            # keeps the plan its own search returned.
+            kneighbors(X[:50], 2, algorithm="scan")
+            return res, nn.last_plan_
+
+        jobs += [search, smote, enn, tomek, estimator]
     return jobs
 
 
@@ -81,3 +89,36 @@ def test_plan_of_another_thread_is_not_seen():
         pool.submit(kneighbors, X, 2, algorithm="brute").result()
         assert pool.submit(last_plan).result()["algorithm"] == "brute"
     assert last_plan()["algorithm"] == "tree"
+
+
+def test_search_returns_its_plan():
+    X, _ = _data(1, n=3000, d=4)
+    ind, plan = kneighbors(X, 3, return_plan=True)
+    assert plan == last_plan() and plan["algorithm"] in ("brute", "tree")
+    dist, ind2, plan = kneighbors(
+        X, 3, algorithm="brute", return_distance=True, return_plan=True
+    )
+    assert np.array_equal(ind, ind2) and dist.shape == ind.shape
+    assert plan["algorithm"] == "brute" and plan["requested"] == "brute"
+    nn = NearestNeighbors(n_neighbors=3).fit(X)
+    nn.kneighbors(X[:10])
+    assert nn.last_plan_["n_queries"] == 10
+    kneighbors(X, 2, algorithm="scan")
+    assert nn.last_plan_["n_queries"] == 10  # its own search's plan
+    # Sparse queries: the estimator's plan says so; last_plan() keeps the
+    # latest dense search, as documented.
+    from scipy import sparse
+
+    nn.kneighbors(sparse.csr_matrix(X[:5]))
+    assert nn.last_plan_["algorithm"] == "sparse"
+    assert nn.last_plan_["n_queries"] == 5
+    assert last_plan()["algorithm"] == "scan"
+
+
+def test_tuned_is_seen_by_its_thread_and_block_only():
+    default = tuning().probe_queries
+    with tuned(probe_queries=8) as inside:
+        assert inside.probe_queries == tuning().probe_queries == 8
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            assert pool.submit(tuning).result().probe_queries == default
+    assert tuning().probe_queries == default

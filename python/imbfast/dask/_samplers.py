@@ -180,7 +180,7 @@ def _sharded_class_neighbors(X_class: Any, k: int, settings: dict) -> np.ndarray
     """
     from imbfast.dask._cleaning import _gather_rows
     from imbfast.dask._search import chunks_indexed, measure_recall, recall_sample
-    from imbfast.neighbors import _record_recall
+    from imbfast.neighbors import record_recall
 
     n_class = X_class.shape[0]
     nns = np.empty((n_class, k), dtype=np.int64)
@@ -196,7 +196,7 @@ def _sharded_class_neighbors(X_class: Any, k: int, settings: dict) -> np.ndarray
         recall = measure_recall(
             X_class, _gather_rows(X_class, pick), nns[pick], query_rows=pick
         )
-        _record_recall(recall, n_class, chunks_indexed(X_class, n_class))
+        record_recall(recall, n_class, chunks_indexed(X_class, n_class))
     return nns
 
 

@@ -151,21 +151,20 @@ def measure_recall(
         sharded search, ties by the lower index) present in its list,
         averaged; 1.0 without queries.
     """
-    from imbfast.neighbors import _per_query_recall
+    from imbfast.neighbors import per_query_recall
 
     n_q, k = found.shape
     if n_q == 0 or k == 0:
         return 1.0
     truth, _ = sharded_kneighbors(X, queries, k, query_rows=query_rows)
-    return float(_per_query_recall(found, truth).mean())
+    return float(per_query_recall(found, truth).mean())
 
 
 def chunks_indexed(X: Any, n_queries: int) -> bool:
     """Whether some chunk of X is large enough for the approximate engine's index."""
-    from imbfast.neighbors import _APPROX_MIN_N, _APPROX_MIN_PAIRS
+    from imbfast.neighbors import index_worthwhile
 
-    largest = max(X.chunks[0], default=0)
-    return largest >= _APPROX_MIN_N and largest * n_queries > _APPROX_MIN_PAIRS
+    return index_worthwhile(max(X.chunks[0], default=0), n_queries)
 
 
 def search_settings(nn: Any) -> dict[str, Any]:
@@ -224,7 +223,7 @@ def sharded_kneighbors(
     sq_distances : ndarray of shape (n_queries, k)
         Squared Euclidean distances (exact, also in approximate mode).
     """
-    from imbfast.neighbors import NEIGHBORS_MODES, _record_recall, check_approx_knobs
+    from imbfast.neighbors import NEIGHBORS_MODES, check_approx_knobs, record_recall
 
     if neighbors not in NEIGHBORS_MODES:
         raise ValueError(
@@ -252,5 +251,5 @@ def sharded_kneighbors(
             rows[pick],
             query_rows=None if query_rows is None else np.asarray(query_rows)[pick],
         )
-        _record_recall(recall, n_q, chunks_indexed(X, n_q))
+        record_recall(recall, n_q, chunks_indexed(X, n_q))
     return rows, dist

@@ -1,0 +1,167 @@
+"""Exact dense search: the ``"auto"`` policy, its probe, and the dispatch.
+
+The engines themselves are in the C++ core (``brute_knn``: the exact scan;
+``fused_knn``: the fused float32 pass re-ranked in double, with its tie
+pass; ``kdtree_knn``: the KD-tree) and in :mod:`imbfast.neighbors._pruned`
+(cluster pruning). This module decides which one answers: from the problem
+size (:func:`choose_algorithm`), then, on large searches, by timing the
+fused pass and the KD-tree on a sample of the queries (the probe) and by
+trying the pruned search. Every threshold is a field of
+:class:`imbfast.neighbors.Tuning`.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from imbfast import _core
+from imbfast.neighbors._plan import set_plan, tuning
+from imbfast.neighbors._pruned import pruned_knn
+
+
+def choose_algorithm(n: int, n_queries: int, d: int, k: int) -> str:
+    """The exact engine ``algorithm="auto"`` uses for this problem size.
+
+    Parameters
+    ----------
+    n : int
+        Rows searched.
+    n_queries : int
+        Query rows.
+    d : int
+        Features.
+    k : int
+        Neighbours per query.
+
+    Returns
+    -------
+    algorithm : str
+        ``"scan"`` (tiny problems), ``"tree"`` or ``"brute"``.
+    """
+    t = tuning()
+    if n * n_queries * d <= t.scan_max_work:
+        return "scan"
+    if d <= t.tree_max_d:
+        brute_per_dim = (0.6 + 0.03 * d) / 0.66
+        ratio = (
+            t.tree_ratio_at_50k
+            * t.tree_growth_per_dim ** (d - 2)
+            / brute_per_dim
+            * (50_000 / n)
+        )
+        # The all-pairs brute force computes each pair once: half the work.
+        if n_queries != n:
+            ratio /= 2
+        if ratio < 1.0:
+            return "tree"
+    return "brute"
+
+
+def as_float(X: np.ndarray) -> np.ndarray:
+    """C-contiguous float32/float64 view of X (float64 for other dtypes)."""
+    if X.dtype not in (np.float32, np.float64):
+        return np.ascontiguousarray(X, dtype=np.float64)
+    return np.ascontiguousarray(X)
+
+
+def check_finite(A: np.ndarray, name: str) -> None:
+    """Reject NaN and infinity in ``A`` (named ``name`` in the message)."""
+    if A.size and not (np.isfinite(A.min()) and np.isfinite(A.max())):
+        raise ValueError(f"Input {name} contains NaN or infinity.")
+
+
+def exact_dense(
+    X: np.ndarray, Q: np.ndarray | None, k: int, n_threads: int, algorithm: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact k-NN of Q (or of X itself, self excluded) among the rows of X."""
+    n, d = X.shape
+    nq = n if Q is None else Q.shape[0]
+    plan: dict[str, Any] = {
+        "requested": algorithm,
+        "n": n,
+        "n_queries": nq,
+        "d": d,
+        "k": k,
+        "dtype": str(X.dtype),
+    }
+    if nq == 0:
+        plan["algorithm"] = "scan"
+        set_plan(plan)
+        return np.empty((0, k), dtype=np.int64), np.empty((0, k))
+    engine = choose_algorithm(n, nq, d, k) if algorithm == "auto" else algorithm
+    t = tuning()
+    if algorithm == "auto" and engine == "brute" and n * nq * d >= t.probe_min_work:
+        ties, brute_seconds = _probe_brute(X, Q, k, n_threads)
+        plan["probe_tie_fraction"] = ties
+        if ties > t.probe_max_ties and _probe_tree(X, Q, k, n_threads) < brute_seconds:
+            engine = "tree"
+    if engine == "pruned" or (
+        algorithm == "auto" and engine == "brute" and n * nq >= t.pruned_auto_min_pairs
+    ):
+        max_work = None if algorithm == "pruned" else t.pruned_auto_max_work
+        found = pruned_knn(X, Q, k, n_threads, max_work)
+        if found is not None:
+            idx, dist, info = found
+            plan.update(info, algorithm="pruned")
+            set_plan(plan)
+            return idx, dist
+        plan["pruned_tried"] = True
+        engine = "brute"
+    if engine == "scan":
+        idx, dist = _core.brute_knn(X, Q, k, n_threads)
+    elif engine == "tree":
+        idx, dist = _core.kdtree_knn(X, Q, k, n_threads)
+    else:
+        idx, dist, info = _core.fused_knn(X, Q, k, t.extra_candidates, n_threads)
+        plan.update(info)
+    plan["algorithm"] = engine
+    set_plan(plan)
+    return idx, dist
+
+
+def _probe_rows(X: np.ndarray, Q: np.ndarray | None) -> np.ndarray:
+    """``Tuning.probe_queries`` evenly spaced query rows (copied)."""
+    source = X if Q is None else Q
+    rows = np.linspace(0, source.shape[0] - 1, tuning().probe_queries).astype(np.int64)
+    return np.ascontiguousarray(source[rows])
+
+
+def _probe_brute(
+    X: np.ndarray, Q: np.ndarray | None, k: int, n_threads: int
+) -> tuple[float, float]:
+    """Share of sample queries that need the fused tie pass, and the
+    brute force's whole time estimated from theirs.
+
+    The sample rows query all of X (themselves included: one more
+    neighbour). The estimate scales their time to all queries, times 0.75
+    when querying X itself (each pair once in the symmetric pass, the tie
+    pass per query).
+    """
+    probe = _probe_rows(X, Q)
+    start = time.perf_counter()
+    _, _, info = _core.fused_knn(X, probe, k + 1, tuning().extra_candidates, n_threads)
+    seconds = time.perf_counter() - start
+    nq = X.shape[0] if Q is None else Q.shape[0]
+    scale = nq / probe.shape[0] * (0.75 if Q is None else 1.0)
+    return info["n_tie_pass"] / probe.shape[0], seconds * scale
+
+
+def _probe_tree(X: np.ndarray, Q: np.ndarray | None, k: int, n_threads: int) -> float:
+    """The KD-tree's whole time, estimated from the sample queries.
+
+    Two calls (1/8 of the sample, then all of it) separate the cost of
+    building the tree from the cost per query.
+    """
+    probe = _probe_rows(X, Q)
+    times = []
+    for m in (probe.shape[0] // 8, probe.shape[0]):
+        start = time.perf_counter()
+        _core.kdtree_knn(X, probe[:m], k + 1, n_threads)
+        times.append(time.perf_counter() - start)
+    per_query = max(times[1] - times[0], 0.0) / (probe.shape[0] * 7 / 8)
+    build = max(times[0] - per_query * probe.shape[0] / 8, 0.0)
+    nq = X.shape[0] if Q is None else Q.shape[0]
+    return build + per_query * nq

@@ -1,0 +1,226 @@
+"""Search plans and the tuning of the engine choice, on one screen.
+
+A *plan* says how a search was answered (engine, sizes, work done, recall);
+the most recent one of this thread or task is in a context variable (see
+:func:`last_plan`), never in a module global, so searches running at once
+in several threads never see each other's plans.
+
+:class:`Tuning` holds every threshold and setting of the neighbour engines
+outside the pruned search (whose own constants are in
+:mod:`imbfast.neighbors._pruned`), each with the measurement behind it. The
+values in force are ``tuning()``; :func:`tuned` changes some of them for a
+block of code in this thread or task only (experiments, tests).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import dataclasses
+from collections.abc import Iterator
+from typing import Any
+
+# The search engines (``algorithm=``) and the approximate candidate finders
+# (``approx_engine=``).
+ALGORITHMS = ("auto", "scan", "brute", "tree", "pruned", "approx")
+APPROX_ENGINES = ("cells", "faiss-ivf")
+
+
+@dataclasses.dataclass(frozen=True)
+class Tuning:
+    """Every tuning constant of the neighbour engines (defaults measured).
+
+    Attributes
+    ----------
+    scan_max_work : int
+        Below this much work (distance pairs x features) the plain exact
+        scan, which needs no setup, beats the fused pass (measured with
+        benchmarks/engine_choice.py: 178 x 178 x 64 digits rows take 1.5 ms
+        by scan and 0.4 ms by the fused pass; 178 x 178 x 13 wine rows
+        0.3 / 0.2 ms).
+    extra_candidates : int
+        Extra candidates kept by the float32 pass beyond k. Fewer mean fewer
+        heap insertions, more mean fewer queries in the tie pass; measured
+        all-pairs k=5 on 2 threads (benchmarks/realistic_data.py sets),
+        extra = 2 / 4 / 8: Gaussian 100k x 20 1.46 / 1.59 / 1.78 s, Poisson
+        counts 100k x 9 1.67 / 1.60 / 1.53 s, binary flags 30k x 24
+        0.43 / 0.38 / 0.39 s.
+    tree_max_d, tree_ratio_at_50k, tree_growth_per_dim : int, float, float
+        KD-tree versus fused brute force, measured on Gaussian data at 50k
+        rows, all pairs, k=5, one thread (kdtree_knn / fused_knn time): the
+        tree's cost grows about 1.8x per added dimension (ratio 0.09 / 0.66
+        at d=2), the brute force's slowly with d and linearly with n.
+        ``"auto"`` takes the tree when the modelled ratio is below 1.
+    pruned_auto_min_pairs, pruned_auto_max_work : int, float
+        ``"auto"`` tries the pruned search on problems the brute force would
+        answer with at least this many distance pairs, and gives up on it
+        (before its second pass) when it would compute more than this
+        fraction of the brute force's distances. A failed attempt
+        (partition, fine cells, a random sample of blocks) cost 3.2 s at
+        400k x 20 Gaussian rows on this loaded machine, where the brute
+        force takes about 37 s.
+    probe_queries, probe_min_work, probe_max_ties : int, int, float
+        Data the float32 pass cannot resolve. Where float32 cannot separate
+        the neighbours of many rows (a wide-range column beside one-hot
+        blocks: the distances that matter are below float32's resolution of
+        the norms; or many rows tie), those queries take the fused engine's
+        tie pass and the brute force costs up to three passes. ``"auto"``
+        probes the brute force on ``probe_queries`` evenly spaced rows when
+        the search is at least ``probe_min_work`` (pairs x features); when
+        more than ``probe_max_ties`` of them need the tie pass it times the
+        KD-tree (double) on the same rows and takes it when its estimated
+        time is lower. Measured (all pairs, k=3, 2 threads): census-like
+        numeric + one-hot rows, d=130, 30k rows: brute 2.8 s, tree 0.70 s
+        (estimates 5.5 s / 0.44 s), pruned 1.2 s; binary flags, d=24, 30k
+        rows (43% of the probe in the tie pass): brute 0.62 s, tree 10.9 s
+        (estimates 1.1 s / 19 s).
+    approx_min_n, approx_min_pairs : int, int
+        ``algorithm="approx"``: below this many rows, or distance pairs, the
+        index is not worth building and the search is exact (see
+        :func:`imbfast.neighbors.index_worthwhile`).
+    approx_sample : int
+        Queries in the recall calibration sample (fewer when there are fewer).
+    approx_cells_per_sqrt_n, approx_min_points_per_cell : float, int
+        ``"faiss-ivf"``: cells per sqrt(n), and at least this many rows per
+        cell (FAISS warns below 39 per centroid).
+    approx_train_per_cell, approx_kmeans_iter : int, int
+        ``"faiss-ivf"``: k-means training rows per cell; k-means iterations
+        (also of ``"cells"``).
+    approx_extra : int
+        Candidates the index returns beyond k (and self), re-ranked exactly.
+    cells_per_sqrt_n, cells_min_rows, cells_train_per_cell : float, int, int
+        ``"cells"``: cells per sqrt(n) (balances assigning a row to a cell,
+        nlist distances, against searching nprobe cells of n / nlist rows),
+        at least this many rows per cell, k-means sample rows per cell.
+    cells_max_probe : int
+        ``"cells"``: the most cells a query may probe.
+    cells_row_centroids : int
+        ``"cells"``: centroids found per row; a cell's probe order counts how
+        many of its rows have each other cell among their nearest ones.
+    approx_max_probe_share : float
+        The calibration stops at this share of the cells: an index probing
+        more costs about what the exact brute force does (its blocks run at
+        a third of the brute force's rate, which computes each pair once);
+        the exact engine answers instead.
+    approx_pruned_probes : int
+        ``approx_engine="auto"`` first tries the pruned exact search and
+        keeps it when its work is at most this many probed cells' worth
+        (each about sqrt(n) rows per query), what the index would need on
+        clustered data; 0 never tries it.
+    """
+
+    scan_max_work: int = 400_000
+    extra_candidates: int = 4
+    tree_max_d: int = 16
+    tree_ratio_at_50k: float = 0.09 / 0.66  # d=2
+    tree_growth_per_dim: float = 1.8
+    pruned_auto_min_pairs: int = 500_000 * 500_000
+    pruned_auto_max_work: float = 0.3
+    probe_queries: int = 256
+    probe_min_work: int = 1_000_000_000
+    probe_max_ties: float = 0.25
+    approx_min_n: int = 1 << 14
+    approx_min_pairs: int = 200_000
+    approx_sample: int = 1000
+    approx_cells_per_sqrt_n: float = 1.0
+    approx_min_points_per_cell: int = 39
+    approx_train_per_cell: int = 50
+    approx_kmeans_iter: int = 10
+    approx_extra: int = 2
+    cells_per_sqrt_n: float = 1.0
+    cells_min_rows: int = 32
+    cells_train_per_cell: int = 20
+    cells_max_probe: int = 256
+    cells_row_centroids: int = 4
+    approx_max_probe_share: float = 0.2
+    approx_pruned_probes: int = 16
+
+
+_DEFAULTS = Tuning()
+# Overrides of this thread or task (see tuned); None: the defaults.
+_TUNING: contextvars.ContextVar[Tuning | None] = contextvars.ContextVar(
+    "imbfast_neighbors_tuning", default=None
+)
+
+
+def tuning() -> Tuning:
+    """The :class:`Tuning` in force in this thread or task."""
+    return _TUNING.get() or _DEFAULTS
+
+
+@contextlib.contextmanager
+def tuned(**changes: Any) -> Iterator[Tuning]:
+    """Change some :class:`Tuning` values for the searches of a ``with`` block.
+
+    Only this thread or task sees the change (a context variable), and only
+    inside the block. Searches other threads run for it (the dask workers,
+    for example) keep the defaults.
+
+    Parameters
+    ----------
+    **changes
+        Field names of :class:`Tuning` and their values for the block.
+
+    Yields
+    ------
+    tuning : Tuning
+        The values in force inside the block.
+    """
+    new = dataclasses.replace(tuning(), **changes)
+    token = _TUNING.set(new)
+    try:
+        yield new
+    finally:
+        _TUNING.reset(token)
+
+
+# The plan of the most recent dense search of this thread or task (see
+# last_plan()). A context variable, not a module global: searches running
+# at once in several threads never see each other's plans or recalls.
+_PLAN: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
+    "imbfast_neighbors_plan", default=None
+)
+
+
+def set_plan(plan: dict[str, Any] | None = None, **entries: Any) -> None:
+    """Make ``plan`` (and ``entries``) what :func:`last_plan` reports here."""
+    _PLAN.set({**(plan or {}), **entries})
+
+
+def update_plan(**entries: Any) -> None:
+    """Add entries to this context's current plan."""
+    _PLAN.set({**(_PLAN.get() or {}), **entries})
+
+
+def last_plan() -> dict[str, Any]:
+    """How the most recent dense search in this thread or task was answered.
+
+    Returns
+    -------
+    plan : dict
+        ``algorithm`` (the engine used: ``"scan"``, ``"brute"``, ``"tree"``,
+        ``"pruned"`` or, for ``"approx"``, ``"cells"`` or ``"faiss-ivf"``),
+        ``requested``, ``n``, ``n_queries``, ``d``, ``k``,
+        ``dtype`` and, for the fused brute force, ``n_tie_pass`` (queries
+        whose candidate list could not be proven complete and that took the
+        tie pass), ``n_candidates`` and ``symmetric``;
+        ``probe_tie_fraction`` when ``"auto"`` probed the data; for the
+        pruned search ``nlist``,
+        ``work_fraction`` (distances computed over ``n * n_queries``),
+        ``n_second_pass`` and ``build_seconds``; ``pruned_tried`` when
+        ``"auto"`` tried the pruned search and fell back to the brute force.
+
+        After ``algorithm="approx"`` it also holds ``recall`` (the estimated
+        recall: the fraction of the exact k neighbours found, averaged over
+        the calibration sample; 1.0 when the search was exact),
+        ``recall_stderr`` (its standard error, from the spread of the
+        per-query recalls, with the finite-population correction),
+        ``recall_sample`` (queries in the sample, 0 when exact) and
+        ``recall_target``; when an index was used also ``nlist``, ``nprobe``
+        (the knob), ``nprobe_max``, ``nprobe_source`` (``"calibrated"`` or
+        ``"given"``), ``n_candidates``, ``n_fallback`` (queries with fewer
+        than k candidates, answered by an exact scan) and the seconds spent
+        in ``build_seconds``, ``calibrate_seconds``, ``search_seconds`` and
+        ``refine_seconds``.
+    """
+    return dict(_PLAN.get() or {})
