@@ -126,7 +126,8 @@ struct Lists {
     // The thresholds of the column side.
     const float* col_thr() const { return exact ? tie_thr.data() : thr.data(); }
 
-    // Whether (v, j) precedes row r's c-th entry (the filter passed v).
+    // Whether (v, j) precedes row r's c-th entry (the filter passed v; only
+    // needed against tie_thr, which lets ties through).
     bool admits(std::int64_t r, float v, std::int32_t j) const {
         const float t = dist[static_cast<std::size_t>(r * lanes + c - 1)];
         return v < t || (v == t && j < idx[static_cast<std::size_t>(r * lanes + c - 1)]);
@@ -270,7 +271,9 @@ IMBFAST_INLINE void offer(const float (*buf)[kNR], const int* rmask, int cmask, 
             if (rows.collect) {
                 if (v < rows.thr[static_cast<std::size_t>(q)])
                     rows.hits.emplace_back(static_cast<std::int32_t>(q), j);
-            } else if (v < rows.thr[static_cast<std::size_t>(q)] && rows.admits(q, v, j)) {
+            } else if (v < rows.thr[static_cast<std::size_t>(q)]) {
+                // thr is the c-th value itself (or the list is not full):
+                // a value below it always precedes the c-th entry.
                 Ins::insert(rows, q, v, j);
             }
         }
@@ -282,7 +285,7 @@ IMBFAST_INLINE void offer(const float (*buf)[kNR], const int* rmask, int cmask, 
         for (int r = 0; r < kMR; ++r) {
             const float v = buf[r][l];
             const auto q = static_cast<std::int32_t>(q0 + r);
-            if (v < cols.col_thr()[j] && cols.admits(j, v, q))
+            if (v < cols.col_thr()[j] && (!cols.exact || cols.admits(j, v, q)))
                 Ins::insert(cols, j, v, q);
         }
     }
