@@ -9,12 +9,17 @@ Engines (all exact unless ``algorithm="approx"``):
   computes each pair once); the candidates are re-ranked with exact
   distances accumulated in double, ties broken by the lower sample index,
   the query point itself excluded by index, and the answer proven complete
-  by those bounds. A query whose proof fails (more rows tie at its k-th
-  distance than the list holds, as on integer, binary, one-hot or
-  duplicated data, or distances below float32's resolution) takes the tie
-  pass: one more float32 pass with its threshold fixed at its k-th exact
-  distance, every row under it ranked exactly, however many tie; the plan
-  counts them in ``n_tie_pass``.
+  by those bounds. On small lattice data (integer, binary, one-hot or
+  count features, or multiples of a power of two, small enough that every
+  float32 product and sum is exact) the pass runs in exact arithmetic: its
+  candidate lists, ordered by distance and then index, are the exact answer
+  however many rows tie, with no extra candidates and no proof (plan key
+  ``exact_arithmetic``). Otherwise a query whose proof fails (more rows tie
+  at its k-th distance than the list holds, or distances below float32's
+  resolution, as beside a wide-range amount column) takes the tie pass: one
+  more float32 pass with its threshold fixed at its k-th exact distance,
+  every row under it ranked exactly, however many tie; the plan counts them
+  in ``n_tie_pass``.
 - ``"scan"``: an exact scan in double, for tiny problems (no set-up).
 - ``"tree"``: a C++ KD-tree searched in double, for low-dimensional data.
 - ``"pruned"``: cluster pruning (:mod:`imbfast.neighbors._pruned`): k-means cells with

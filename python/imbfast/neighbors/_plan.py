@@ -39,8 +39,9 @@ class Tuning:
         by scan and 0.4 ms by the fused pass; 178 x 178 x 13 wine rows
         0.3 / 0.2 ms).
     extra_candidates : int
-        Extra candidates kept by the float32 pass beyond k. Fewer mean fewer
-        heap insertions, more mean fewer queries in the tie pass; measured
+        Extra candidates kept by the float32 pass beyond k (none in exact
+        arithmetic, where no proof needs them). Fewer mean fewer list
+        insertions, more mean fewer queries in the tie pass; measured
         all-pairs k=5 on 2 threads (benchmarks/realistic_data.py sets),
         extra = 2 / 4 / 8: Gaussian 100k x 20 1.46 / 1.59 / 1.78 s, Poisson
         counts 100k x 9 1.67 / 1.60 / 1.53 s, binary flags 30k x 24
@@ -203,7 +204,8 @@ def last_plan() -> dict[str, Any]:
         ``requested``, ``n``, ``n_queries``, ``d``, ``k``,
         ``dtype`` and, for the fused brute force, ``n_tie_pass`` (queries
         whose candidate list could not be proven complete and that took the
-        tie pass), ``n_candidates`` and ``symmetric``;
+        tie pass), ``n_candidates``, ``symmetric`` and ``exact_arithmetic``
+        (lattice data: the float32 pass was exact, no proof or tie pass);
         ``probe_tie_fraction`` when ``"auto"`` probed the data; for the
         pruned search ``nlist``,
         ``work_fraction`` (distances computed over ``n * n_queries``),
