@@ -178,7 +178,7 @@ def _sharded_class_neighbors(X_class: Any, k: int, settings: dict) -> np.ndarray
     In approximate mode the recall of the whole table is measured once (on
     a sample of its rows) and recorded, not once per chunk of queries.
     """
-    from imbfast.dask._cleaning import _gather_rows
+    from imbfast.dask._cleaning import gather_rows
     from imbfast.dask._search import chunks_indexed, measure_recall, recall_sample
     from imbfast.neighbors import record_recall
 
@@ -194,7 +194,7 @@ def _sharded_class_neighbors(X_class: Any, k: int, settings: dict) -> np.ndarray
     if settings["neighbors"] == "approx":
         pick = recall_sample(n_class)
         recall = measure_recall(
-            X_class, _gather_rows(X_class, pick), nns[pick], query_rows=pick
+            X_class, gather_rows(X_class, pick), nns[pick], query_rows=pick
         )
         record_recall(recall, n_class, chunks_indexed(X_class, n_class))
     return nns

@@ -24,8 +24,8 @@ from imbfast.neighbors import (
     kneighbors,
 )
 from imbfast.under_sampling._cleaning import (
-    _drop_self,
     classes_by_first_seen,
+    drop_self,
     int_neighbors,
     label_codes,
     warn_emptied,
@@ -200,7 +200,7 @@ class NeighbourhoodCleaningRule(NeighborsModeMixin, BaseCleaningSampler):
             X_min = take_rows(X, minority_ids, n_threads)
             misread = self.nn_.predict(X_min) != _safe_indexing(y, minority_ids)
             ind = self.nn_.kneighbors(X_min, n_neighbors=k + 1, return_distance=False)
-            others = _drop_self(np.asarray(ind, dtype=np.int64), minority_ids)
+            others = drop_self(np.asarray(ind, dtype=np.int64), minority_ids)
         candidates = np.unique(others[misread])
         clean = np.isin(
             y[candidates], np.asarray(self.classes_to_clean_, dtype=y.dtype)
@@ -226,7 +226,7 @@ class NeighbourhoodCleaningRule(NeighborsModeMixin, BaseCleaningSampler):
             n_jobs=self.n_jobs,
             algorithm=algorithm_for(self.neighbors),
         )
-        return _drop_self(ind, rows)
+        return drop_self(ind, rows)
 
     def __sklearn_tags__(self):
         """Tags: ``sample_indices_`` is set."""
