@@ -110,7 +110,7 @@ def enn_keep(sampler: Any, inp: DaskInput, y: np.ndarray) -> np.ndarray:
     from imbfast.neighbors import NearestNeighbors
     from imbfast.under_sampling._cleaning import label_codes, targeted_codes
 
-    sampler._validate_estimator()
+    sampler.neighbors_estimator()
     if not isinstance(sampler.nn_, NearestNeighbors):
         raise TypeError(
             "On dask, EditedNearestNeighbours needs an int n_neighbors; "

@@ -14,7 +14,7 @@ from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import HasMethods, Interval
 
 from imbfast import _core
-from imbfast.base import resolve_n_jobs, take_rows
+from imbfast.base import DaskDispatchMixin, resolve_n_jobs, take_rows
 from imbfast.neighbors import (
     NEIGHBORS_CONSTRAINT,
     NEIGHBORS_COUNT_CONSTRAINT,
@@ -33,7 +33,9 @@ from imbfast.under_sampling._cleaning import (
 from imbfast.under_sampling._edited_nearest_neighbours import EditedNearestNeighbours
 
 
-class NeighbourhoodCleaningRule(NeighborsModeMixin, BaseCleaningSampler):
+class NeighbourhoodCleaningRule(
+    NeighborsModeMixin, DaskDispatchMixin, BaseCleaningSampler
+):
     """Clean the neighbourhoods of the minority class.
 
     A drop-in for :class:`imblearn.under_sampling.NeighbourhoodCleaningRule`.
