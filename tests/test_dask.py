@@ -279,7 +279,7 @@ def test_larger_than_worker_memory():
 
 # ----------------------------------------------------------------------------
 # neighbors="approx": the sharded search runs the approximate engine per
-# partition; below _APPROX_MIN_N rows a partition's engine is exact.
+# partition; below Tuning.approx_min_n rows a partition's engine is exact.
 
 APPROX_SAMPLERS = [
     TomekLinks(neighbors="approx"),
