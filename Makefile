@@ -68,9 +68,12 @@ test-torch: $(VENV)/.installed-test
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m pytest benchmarks --benchmark-only --benchmark-group-by=group --benchmark-columns=median,min,rounds
 
+# ruff, and the import contract (layers, no private names across modules;
+# see tests/test_layers.py), which `make test` also runs.
 lint: $(VENV)/.installed-test
 	$(BIN)/python -m pip install --quiet ruff
 	$(BIN)/python -m ruff check python tests benchmarks
+	$(BIN)/python -m pytest tests/test_layers.py -q -p no:cacheprovider
 
 clean:
 	rm -rf $(VENV) build

@@ -279,7 +279,7 @@ def test_larger_than_worker_memory():
 
 # ----------------------------------------------------------------------------
 # neighbors="approx": the sharded search runs the approximate engine per
-# partition; below _APPROX_MIN_N rows a partition's engine is exact.
+# partition; below Tuning.approx_min_n rows a partition's engine is exact.
 
 APPROX_SAMPLERS = [
     TomekLinks(neighbors="approx"),
@@ -461,3 +461,95 @@ class TestApproxBadInput:
         with pytest.raises(InvalidParameterError) as on_dask:
             TomekLinks(neighbors="fast").fit_resample(da.from_array(X), y)
         assert str(on_dask.value) == str(in_memory.value)
+
+
+def _unsupported_samplers():
+    from imbfast.over_sampling import (
+        ADASYN,
+        SMOTEN,
+        SMOTENC,
+        SVMSMOTE,
+        BorderlineSMOTE,
+        KMeansSMOTE,
+    )
+    from imbfast.under_sampling import (
+        AllKNN,
+        ClusterCentroids,
+        CondensedNearestNeighbour,
+        InstanceHardnessThreshold,
+        NearMiss,
+        NeighbourhoodCleaningRule,
+        OneSidedSelection,
+        RepeatedEditedNearestNeighbours,
+    )
+
+    return [
+        RepeatedEditedNearestNeighbours(),
+        AllKNN(),
+        NeighbourhoodCleaningRule(),
+        OneSidedSelection(random_state=0),
+        CondensedNearestNeighbour(random_state=0),
+        NearMiss(),
+        ClusterCentroids(random_state=0),
+        InstanceHardnessThreshold(random_state=0),
+        ADASYN(random_state=0),
+        BorderlineSMOTE(random_state=0),
+        SVMSMOTE(random_state=0),
+        KMeansSMOTE(random_state=0),
+        SMOTEN(random_state=0),
+        SMOTENC(categorical_features=[0], random_state=0),
+    ]
+
+
+SUPPORTED_NAMES = sorted(
+    {type(s).__name__ for s in SAMPLERS},
+)
+
+
+@pytest.mark.parametrize("sampler", _unsupported_samplers(), ids=repr)
+def test_sampler_without_dask_path_raises_before_computing(data, sampler):
+    from dask.callbacks import Callback
+
+    X, y = data
+    Xd, yd = da.from_array(X, chunks=(1000, -1)), da.from_array(y, chunks=1000)
+    started = []
+    # The synchronous scheduler runs the callbacks (a distributed client,
+    # open from other tests, would not).
+    with (
+        dask.config.set(scheduler="sync"),
+        Callback(start=lambda dsk: started.append(dsk)),
+    ):
+        for X_in, y_in in [(Xd, yd), (X, yd), (Xd, y)]:
+            with pytest.raises(TypeError) as info:
+                sampler.fit_resample(X_in, y_in)
+            message = str(info.value)
+            assert message.startswith(f"{type(sampler).__name__} does not accept")
+            for name in SUPPORTED_NAMES:
+                assert name in message
+    assert started == []  # nothing was computed
+    assert not hasattr(sampler, "sampling_strategy_")
+
+
+def test_supported_list_is_the_dispatch_table():
+    from imbfast.dask import dask_samplers
+
+    assert dask_samplers() == SUPPORTED_NAMES
+
+
+def test_subclass_takes_its_base_dask_path(client, data):
+    class MySMOTE(SMOTE):
+        pass
+
+    class MyTomek(TomekLinks):
+        pass
+
+    X, y = data
+    Xd, yd = da.from_array(X, chunks=(1777, -1)), da.from_array(y, chunks=1777)
+    for cls in (MySMOTE, MyTomek):
+        params = {"random_state": 0} if cls is MySMOTE else {}
+        X_ref, y_ref = cls(**params).fit_resample(X, y)
+        X_res, y_res = cls(**params).fit_resample(Xd, yd)
+        assert isinstance(X_res, da.Array)
+        X_res, y_res = dask.compute(X_res, y_res)
+        np.testing.assert_array_equal(X_res, X_ref)
+        np.testing.assert_array_equal(y_res, y_ref)

@@ -13,9 +13,9 @@ from scipy import sparse, stats
 from imbfast import _core
 from imbfast.sampling import (
     StratifiedStream,
-    _under_sampling_targets,
     balanced_batches,
     stratified_sample,
+    under_sampling_targets,
 )
 from imbfast.under_sampling import StratifiedSampler
 
@@ -79,9 +79,9 @@ def test_under_sampling_targets_match_imblearn(counts, strategy):
         expected = dict(check_sampling_strategy(strategy, y, "under-sampling"))
     except ValueError as exc:
         with pytest.raises(ValueError, match=str(exc)[:30]):
-            _under_sampling_targets(strategy, classes, np.array(counts))
+            under_sampling_targets(strategy, classes, np.array(counts))
         return
-    assert _under_sampling_targets(strategy, classes, np.array(counts)) == expected
+    assert under_sampling_targets(strategy, classes, np.array(counts)) == expected
 
 
 @pytest.mark.parametrize("replace", [False, True])

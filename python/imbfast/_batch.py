@@ -301,7 +301,7 @@ def _arrow_writer(fmt: str, tmp: str, schema: Any) -> Any:
 
 # ------------------------------------------------------------------ streaming
 def _stream_resample(opts: Options, fmt: str) -> dict[Any, int]:
-    from imbfast.sampling import StratifiedStream, _under_sampling_targets
+    from imbfast.sampling import StratifiedStream, under_sampling_targets
 
     src = _Source(opts.input, fmt, opts.target, opts.batch_rows)
     # Pass 1: class counts.
@@ -324,7 +324,7 @@ def _stream_resample(opts: Options, fmt: str) -> dict[Any, int]:
         if opts.method == "random-under" and (
             isinstance(target, str) or isinstance(target, float)
         ):
-            target = _under_sampling_targets(target, classes, class_n)
+            target = under_sampling_targets(target, classes, class_n)
         if opts.method == "random-under" and isinstance(target, int):
             raise UsageError(
                 "--sampling-strategy: random-under takes a float, a name or a dict"
@@ -674,7 +674,7 @@ def _npz_resample(opts: Options) -> dict[Any, int]:
         if k != opts.target and a.ndim >= 1 and a.shape[0] == y.shape[0]
     ]
     if opts.method in STREAMING or opts.method == "random-over":
-        from imbfast.sampling import _under_sampling_targets, stratified_sample
+        from imbfast.sampling import stratified_sample, under_sampling_targets
 
         if opts.method == "random-over":
             sampler = _sampler(opts)
@@ -688,7 +688,7 @@ def _npz_resample(opts: Options) -> dict[Any, int]:
             try:
                 if opts.method == "random-under" and isinstance(target, str | float):
                     classes, counts = np.unique(y, return_counts=True)
-                    target = _under_sampling_targets(target, classes, counts)
+                    target = under_sampling_targets(target, classes, counts)
                 idx = stratified_sample(
                     y, target, random_state=opts.random_state, n_jobs=opts.n_jobs
                 )

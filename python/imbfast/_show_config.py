@@ -42,7 +42,7 @@ def config() -> dict[str, Any]:
     """
     import faiss
 
-    from imbfast import __version__
+    from imbfast._version import __version__
 
     return {
         "version": __version__,

@@ -8,9 +8,11 @@ a thread count and moving rows through the C++ core.
 
 from __future__ import annotations
 
+import importlib
 import numbers
 import os
 import sys
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -81,11 +83,22 @@ def resolve_n_jobs(n_jobs: int | None) -> int:
 
 
 class DaskDispatchMixin:
-    """Route dask collections given to ``fit_resample`` to :mod:`imbfast.dask`.
+    """The samplers' one hand-off to the Dask layer (:mod:`imbfast.dask`).
 
-    Listed first among a sampler's bases. NumPy, pandas and sparse input take
-    the sampler's usual path; a dask array or dataframe (for X or y) is
-    resampled lazily with the same result.
+    Listed among the bases of every imbfast sampler (after
+    :class:`imbfast.neighbors.NeighborsModeMixin` where there is one).
+    NumPy, pandas and sparse input take the sampler's usual path. A dask
+    array or dataframe (for X or y) is handed to
+    ``imbfast.dask.fit_resample_dask``, which resamples it lazily with the
+    same result, or raises a TypeError naming the samplers that accept dask
+    input (a sampler without a dask path never computes a dask input into
+    memory).
+
+    The samplers know nothing else of dask: :func:`is_dask_collection`
+    only looks at ``sys.modules``, and :func:`dask_layer` finds the layer
+    above at run time, only once a dask collection was passed. What both
+    paths draw at random is public on the samplers (for example
+    ``SMOTE.class_draws``, ``RandomUnderSampler.draw_sample_indices``).
     """
 
     def fit_resample(self, X: Any, y: Any, **params: Any) -> tuple[Any, Any]:
@@ -106,10 +119,21 @@ class DaskDispatchMixin:
             Of the input's kind (lazy dask collections for dask input).
         """
         if is_dask_collection(X) or is_dask_collection(y):
-            from imbfast.dask import fit_resample_dask
+            return dask_layer().fit_resample_dask(self, X, y)
+        return super().fit_resample(X, y, **params)  # type: ignore[misc]
 
-            return fit_resample_dask(self, X, y)
-        return super().fit_resample(X, y, **params)
+
+def dask_layer() -> ModuleType:
+    """:mod:`imbfast.dask`, found at run time: the only reference upwards.
+
+    The Dask layer sits above the samplers and imports them; base.py, the
+    lowest layer, never imports it. :class:`DaskDispatchMixin` calls this
+    only after :func:`is_dask_collection` recognised a dask collection, so
+    dask is loaded already and only imbfast's thin layer over it is
+    imported here. The import contract (tests/test_layers.py) whitelists
+    exactly this call.
+    """
+    return importlib.import_module("imbfast.dask")
 
 
 def is_dask_collection(obj: Any) -> bool:

@@ -52,11 +52,11 @@ def run_demo(n_jobs: int | None = -1, scale_rows: int = 200_000) -> int:
     from sklearn.model_selection import StratifiedKFold, cross_val_score
     from sklearn.preprocessing import StandardScaler
 
-    import imbfast
+    from imbfast._show_config import config as imbfast_config
     from imbfast.over_sampling import SMOTE
     from imbfast.under_sampling import RandomUnderSampler
 
-    config = imbfast._show_config.config()
+    config = imbfast_config()
     print(
         f"imbfast {config['version']} (SIMD: {config['simd']}, "
         f"{config['hardware_threads']} hardware threads)\n"
@@ -304,7 +304,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "demo":
         return run_demo(n_jobs=args.n_jobs, scale_rows=args.scale_rows)
     if args.command == "config":
-        from imbfast import show_config
+        from imbfast._show_config import show_config
 
         show_config()
         return 0

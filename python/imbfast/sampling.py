@@ -35,10 +35,13 @@ from imbfast.base import check_X_any, resolve_n_jobs, take_rows
 
 __all__ = [
     "BalancedBatchSampler",
+    "StratifiedDraw",
     "StratifiedStream",
     "balanced_batches",
     "resolve_target",
+    "stratified_draw",
     "stratified_sample",
+    "under_sampling_targets",
 ]
 
 # Integer labels spanning at most this many values go to the core as they
@@ -192,7 +195,7 @@ def _seed(random_state: Any) -> int:
     return int(rng.randint(0, 2**63 - 1, dtype=np.int64))
 
 
-def _under_sampling_targets(
+def under_sampling_targets(
     strategy: str | float, classes: np.ndarray, counts: np.ndarray
 ) -> dict[Any, int]:
     """imbalanced-learn's under-sampling targets, computed from class counts.
@@ -335,7 +338,7 @@ def resolve_target(
             "target must be an int, float, str, dict or callable, got a bool."
         )
     if isinstance(target, str):
-        target = _under_sampling_targets(target, classes, counts)
+        target = under_sampling_targets(target, classes, counts)
     if isinstance(target, numbers.Integral):
         if target < 0:
             raise ValueError(
@@ -449,6 +452,102 @@ def _expand(
         block = rows[bounds[slot] : bounds[slot + 1]]
         parts.append(block if profiles[i] is None else np.repeat(block, profiles[i]))
     return np.concatenate(parts) if parts else rows[:0]
+
+
+
+@dataclass(frozen=True, eq=False)
+class StratifiedDraw:
+    """What a stratified sample keeps of each class, from the class sizes alone.
+
+    The part of :func:`stratified_sample` that needs no labels, for callers
+    that select the rows themselves (the sharded path of
+    :class:`imbfast.under_sampling.StratifiedSampler` on dask): per class,
+    the ``want`` rows with the smallest keys ``splitmix64(seed, row)``,
+    then :meth:`expand` repeats them for a draw with replacement. Made by
+    :func:`stratified_draw`.
+
+    Attributes
+    ----------
+    seed : int
+        The 64-bit seed of the row keys.
+    want : ndarray of shape (n_classes,), int64
+        Distinct rows kept per class (classes in sorted label order); -1
+        keeps every row of the class.
+    profiles : tuple of ndarray or None
+        With replacement, how many times each kept row appears, per class
+        (``None`` for a class without repeats).
+    """
+
+    seed: int
+    want: np.ndarray
+    profiles: tuple[np.ndarray | None, ...]
+    labels: _Labels
+
+    def expand(self, rows: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+        """The sample indices from the selected rows.
+
+        Parameters
+        ----------
+        rows : ndarray of int64
+            The selected rows, class after class (sorted label order),
+            ascending within a class.
+        sizes : ndarray of shape (n_classes,), int64
+            How many of ``rows`` belong to each class.
+
+        Returns
+        -------
+        indices : ndarray of int64
+            ``rows`` with each repeated as its profile says (unchanged
+            without replacement): what :func:`stratified_sample` returns.
+        """
+        return _expand(rows, sizes, self.labels, list(self.profiles))
+
+
+def stratified_draw(
+    classes: np.ndarray,
+    counts: np.ndarray,
+    n_keep: np.ndarray,
+    *,
+    replace: bool = False,
+    random_state: Any = None,
+) -> StratifiedDraw:
+    """Draw a stratified sample's per-class quotas and repeats from class sizes.
+
+    Parameters
+    ----------
+    classes : ndarray of shape (n_classes,)
+        The distinct labels, sorted.
+    counts : ndarray of shape (n_classes,)
+        Rows per class.
+    n_keep : ndarray of shape (n_classes,)
+        Rows to return per class (see :func:`resolve_target`).
+    replace : bool, default=False
+        Draw with replacement.
+    random_state : int, RandomState instance or None, default=None
+        An int is the seed itself; otherwise one 63-bit seed is drawn, as
+        :func:`stratified_sample` does.
+
+    Returns
+    -------
+    draw : StratifiedDraw
+        The seed, the distinct rows wanted per class and the repeats; the
+        same as :func:`stratified_sample` decides for labels with these
+        class sizes.
+    """
+    classes = np.asarray(classes)
+    counts = np.asarray(counts, dtype=np.int64)
+    labels = _Labels(
+        np.empty(0, np.int64),
+        0,
+        classes.shape[0],
+        classes,
+        np.arange(classes.shape[0]),
+        counts,
+        classes.dtype.kind in "iu",
+    )
+    seed = _seed(random_state)
+    want, profiles = _plan(labels, n_keep, seed, replace)
+    return StratifiedDraw(seed, want, tuple(profiles), labels)
 
 
 def stratified_sample(

@@ -43,7 +43,19 @@ class _SMOTEThenClean(NeighborsModeMixin, DaskDispatchMixin, BaseSampler):
         self.n_jobs = n_jobs
         self.neighbors = neighbors
 
-    def _validate_smote(self) -> None:
+    def smote_estimator(self) -> Any:
+        """The over-sampler ``smote`` describes, stored as ``smote_``.
+
+        With :meth:`cleaner_estimator`, the protocol the in-memory and dask
+        paths share: ``smote_`` resamples, then the cleaner.
+
+        Returns
+        -------
+        smote_ : sampler
+            A clone of ``smote``, or imbfast's SMOTE with this sampler's
+            ``sampling_strategy``, ``random_state``, ``n_jobs`` and
+            ``neighbors``.
+        """
         if self.smote is not None:
             self.smote_ = clone(self.smote)
         else:
@@ -54,14 +66,15 @@ class _SMOTEThenClean(NeighborsModeMixin, DaskDispatchMixin, BaseSampler):
                 n_jobs=self.n_jobs,
                 neighbors=self.neighbors,
             )
+        return self.smote_
 
     @abstractmethod
-    def _cleaner(self) -> Any:
-        """The validated cleaning sampler (set as a fitted attribute)."""
+    def cleaner_estimator(self) -> Any:
+        """The validated cleaning sampler (also set as a fitted attribute)."""
 
     def _fit_resample(self, X: Any, y: np.ndarray) -> tuple[Any, np.ndarray]:
-        self._validate_smote()
-        cleaner = self._cleaner()
+        self.smote_estimator()
+        cleaner = self.cleaner_estimator()
         y = check_target_type(y)
         X, y = check_X_y(X, y, accept_sparse=["csr", "csc"])
         self.sampling_strategy_ = self.sampling_strategy
@@ -154,7 +167,8 @@ class SMOTEENN(_SMOTEThenClean):
         )
         self.enn = enn
 
-    def _cleaner(self) -> Any:
+    def cleaner_estimator(self) -> Any:
+        """The validated cleaning sampler (also set as a fitted attribute)."""
         if self.enn is not None:
             self.enn_ = clone(self.enn)
         else:
@@ -249,7 +263,8 @@ class SMOTETomek(_SMOTEThenClean):
         )
         self.tomek = tomek
 
-    def _cleaner(self) -> Any:
+    def cleaner_estimator(self) -> Any:
+        """The validated cleaning sampler (also set as a fitted attribute)."""
         if self.tomek is not None:
             self.tomek_ = clone(self.tomek)
         else:

@@ -1,9 +1,11 @@
 """imbfast on Dask: the same samplers, fed dask arrays or dataframes.
 
-Nothing here is imported unless a dask collection reaches ``fit_resample``;
-install with ``pip install "imbfast[dask]"``. The samplers return lazy dask
-collections of the kind they were given, equal to what the same sampler
-returns on the same data held in memory.
+Nothing here is imported unless a dask collection reaches ``fit_resample``
+(the samplers' one hand-off: :class:`imbfast.base.DaskDispatchMixin`);
+install with ``pip install "imbfast[dask]"``. The samplers of
+:func:`dask_samplers` and their subclasses return lazy dask collections of
+the kind they were given, equal to what the same sampler returns on the same
+data held in memory; the others raise a TypeError naming them.
 
 With ``neighbors="approx"`` the searches against the partitions use the
 approximate engine per partition (:func:`sharded_kneighbors`); the result is
@@ -20,7 +22,12 @@ Configuration (``dask.config``):
 """
 
 from imbfast.dask._collections import is_dask_collection
-from imbfast.dask._samplers import fit_resample_dask
+from imbfast.dask._samplers import dask_samplers, fit_resample_dask
 from imbfast.dask._search import sharded_kneighbors
 
-__all__ = ["fit_resample_dask", "is_dask_collection", "sharded_kneighbors"]
+__all__ = [
+    "dask_samplers",
+    "fit_resample_dask",
+    "is_dask_collection",
+    "sharded_kneighbors",
+]

@@ -30,7 +30,7 @@ from imbfast.dask._collections import DaskInput, as_graph_value
 from imbfast.dask._search import search_settings, sharded_kneighbors
 
 
-def _gather_rows(X: Any, rows: np.ndarray) -> np.ndarray:
+def gather_rows(X: Any, rows: np.ndarray) -> np.ndarray:
     """X[rows] for sorted rows, computed into the client."""
     dtype = np.float32 if X.dtype == np.float32 else np.float64
     if rows.size == 0:
@@ -54,7 +54,7 @@ def tomek_keep(sampler: Any, inp: DaskInput, y: np.ndarray) -> np.ndarray:
     def nearest(rows: np.ndarray) -> np.ndarray:
         ind, _ = sharded_kneighbors(
             inp.X,
-            _gather_rows(inp.X, rows),
+            gather_rows(inp.X, rows),
             1,
             query_rows=rows,
             neighbors=sampler.neighbors,
@@ -110,7 +110,7 @@ def enn_keep(sampler: Any, inp: DaskInput, y: np.ndarray) -> np.ndarray:
     from imbfast.neighbors import NearestNeighbors
     from imbfast.under_sampling._cleaning import label_codes, targeted_codes
 
-    sampler._validate_estimator()
+    sampler.neighbors_estimator()
     if not isinstance(sampler.nn_, NearestNeighbors):
         raise TypeError(
             "On dask, EditedNearestNeighbours needs an int n_neighbors; "
@@ -133,7 +133,7 @@ def enn_keep(sampler: Any, inp: DaskInput, y: np.ndarray) -> np.ndarray:
 
     ambiguous = np.empty(0, dtype=np.int64)
     if targeted[majority]:
-        others_ref = as_graph_value(_gather_rows(X, others))
+        others_ref = as_graph_value(gather_rows(X, others))
         offsets = np.concatenate([[0], np.cumsum(X.chunks[0])]).astype(np.int64)
         tasks = [
             dask.delayed(_enn_prefilter, pure=True)(
@@ -153,7 +153,7 @@ def enn_keep(sampler: Any, inp: DaskInput, y: np.ndarray) -> np.ndarray:
     keep = np.ones(codes.shape[0], dtype=bool)
     if queried.size:
         nbrs, _ = sharded_kneighbors(
-            X, _gather_rows(X, queried), k, query_rows=queried, **settings
+            X, gather_rows(X, queried), k, query_rows=queried, **settings
         )
         votes = _core.enn_keep(
             queried,

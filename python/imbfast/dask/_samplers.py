@@ -8,6 +8,7 @@ in tasks over the row chunks.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -15,8 +16,17 @@ from imblearn.utils import check_sampling_strategy, check_target_type
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 
+from imbfast.combine import SMOTEENN, SMOTETomek
+from imbfast.dask._cleaning import enn_keep, tomek_keep
 from imbfast.dask._collections import DaskInput, as_graph_value, normalize, restore
 from imbfast.dask._search import search_settings, sharded_kneighbors
+from imbfast.over_sampling import SMOTE, RandomOverSampler
+from imbfast.under_sampling import (
+    EditedNearestNeighbours,
+    RandomUnderSampler,
+    StratifiedSampler,
+    TomekLinks,
+)
 
 #: Rows per synthetic block built by one task.
 SYNTHETIC_BLOCK_ROWS = 262_144
@@ -71,7 +81,7 @@ def _random_under(sampler: Any, inp: DaskInput) -> tuple[Any, Any]:
     import dask.array as da
 
     y = _labels(sampler, inp)
-    idx = sampler._sample_indices(y)
+    idx = sampler.draw_sample_indices(y)
     X_res = inp.X[idx]
     sampler.sample_indices_ = da.from_array(idx, chunks=(X_res.chunks[0],))
     return X_res, _labels_like(y, idx, X_res.chunks[0])
@@ -97,7 +107,7 @@ def _random_over(sampler: Any, inp: DaskInput) -> tuple[Any, Any]:
     y = _labels(sampler, inp)
     X = inp.X
     random_state = check_random_state(sampler.random_state)
-    sampler.shrinkage_ = sampler._resolve_shrinkage()
+    sampler.shrinkage_ = sampler.resolve_shrinkage()
     if sampler.shrinkage_ is not None and X.dtype.kind not in "biuf":
         raise ValueError(
             "When shrinkage is not None, X needs to contain only "
@@ -121,8 +131,7 @@ def _random_over(sampler: Any, inp: DaskInput) -> tuple[Any, Any]:
         # blocks from snapshots of the one random stream, so the values equal
         # the in-memory ones without holding them all on the client.
         X_class = np.asarray(X[class_indices].compute())
-        smoothing = (4 / ((d + 2) * n)) ** (1 / (d + 4))
-        scale = sampler.shrinkage_[class_sample] * smoothing * np.std(X_class, axis=0)
+        scale = sampler.smoothing_scale(X_class, n, class_sample)
         scale_ref = as_graph_value(scale)
         noise_parts = []
         for start in range(0, num_samples, SYNTHETIC_BLOCK_ROWS):
@@ -178,7 +187,7 @@ def _sharded_class_neighbors(X_class: Any, k: int, settings: dict) -> np.ndarray
     In approximate mode the recall of the whole table is measured once (on
     a sample of its rows) and recorded, not once per chunk of queries.
     """
-    from imbfast.dask._cleaning import _gather_rows
+    from imbfast.dask._cleaning import gather_rows
     from imbfast.dask._search import chunks_indexed, measure_recall, recall_sample
     from imbfast.neighbors import record_recall
 
@@ -194,7 +203,7 @@ def _sharded_class_neighbors(X_class: Any, k: int, settings: dict) -> np.ndarray
     if settings["neighbors"] == "approx":
         pick = recall_sample(n_class)
         recall = measure_recall(
-            X_class, _gather_rows(X_class, pick), nns[pick], query_rows=pick
+            X_class, gather_rows(X_class, pick), nns[pick], query_rows=pick
         )
         record_recall(recall, n_class, chunks_indexed(X_class, n_class))
     return nns
@@ -208,7 +217,7 @@ def _smote(sampler: Any, inp: DaskInput) -> tuple[Any, Any]:
 
     y = _labels(sampler, inp)
     _check_finite(inp.X)
-    sampler._validate_estimator()
+    sampler.neighbors_estimator()
     X = inp.X
     if X.dtype not in (np.float32, np.float64):
         X = X.astype(np.float64)
@@ -221,11 +230,11 @@ def _smote(sampler: Any, inp: DaskInput) -> tuple[Any, Any]:
         X_class = X[rows]
         k_total = sampler.nn_k_.n_neighbors
         if k_total > rows.shape[0]:
-            sampler._class_neighbors(np.empty((rows.shape[0], X.shape[1])))
+            sampler.class_neighbors(np.empty((rows.shape[0], X.shape[1])))
         gathered = rows.shape[0] * X.shape[1] * X.dtype.itemsize <= limit
         if gathered or not isinstance(sampler.nn_k_, NearestNeighbors):
             X_local = np.ascontiguousarray(X_class.compute())
-            nns, samples, steps = sampler._class_draws(X_local, n_samples)
+            nns, samples, steps = sampler.class_draws(X_local, n_samples)
             x_ref, nns_ref = as_graph_value(X_local), as_graph_value(nns)
             for start in range(0, n_samples, SYNTHETIC_BLOCK_ROWS):
                 stop = min(n_samples, start + SYNTHETIC_BLOCK_ROWS)
@@ -298,10 +307,8 @@ def _stratified(sampler: Any, inp: DaskInput) -> tuple[Any, Any]:
 
 
 def _smote_then_clean(sampler: Any, inp: DaskInput) -> tuple[Any, Any]:
-    from imbfast.over_sampling import SMOTE
-
-    sampler._validate_smote()
-    cleaner = sampler._cleaner()
+    sampler.smote_estimator()
+    cleaner = sampler.cleaner_estimator()
     if not isinstance(sampler.smote_, SMOTE):
         raise TypeError(
             f"On dask, {type(sampler).__name__} needs imbfast's SMOTE "
@@ -313,44 +320,51 @@ def _smote_then_clean(sampler: Any, inp: DaskInput) -> tuple[Any, Any]:
     return cleaner.fit_resample(X_over, y_over)
 
 
-def _handler(sampler: Any):
-    from imbfast.combine import SMOTEENN, SMOTETomek
-    from imbfast.dask._cleaning import enn_keep, tomek_keep
-    from imbfast.over_sampling import SMOTE, RandomOverSampler
-    from imbfast.under_sampling import (
-        EditedNearestNeighbours,
-        RandomUnderSampler,
-        StratifiedSampler,
-        TomekLinks,
-    )
+def _unsupported(sampler: Any, inp: DaskInput) -> tuple[Any, Any]:
+    raise TypeError(_unsupported_message(sampler))
 
-    handlers = [
-        (RandomUnderSampler, _random_under),
-        (RandomOverSampler, _random_over),
-        (StratifiedSampler, _stratified),
-        (SMOTE, _smote),
-        (TomekLinks, _cleaning(tomek_keep, grouped=False)),
-        (EditedNearestNeighbours, _cleaning(enn_keep, grouped=True)),
-        (SMOTETomek, _smote_then_clean),
-        (SMOTEENN, _smote_then_clean),
-    ]
-    for cls, fn in handlers:
-        if type(sampler) is cls:
-            return fn
-    names = ", ".join(cls.__name__ for cls, _ in handlers)
-    raise TypeError(
-        f"{type(sampler).__name__} does not accept dask collections; "
-        f"the samplers that do are: {names}."
+
+# The dask path of each sampler class, found by the sampler's class (its
+# method resolution order: a subclass takes its base's path). Filled once,
+# below, at import; _unsupported for every other class.
+_PATHS = functools.singledispatch(_unsupported)
+_PATHS.register(RandomUnderSampler, _random_under)
+_PATHS.register(RandomOverSampler, _random_over)
+_PATHS.register(StratifiedSampler, _stratified)
+_PATHS.register(SMOTE, _smote)
+_PATHS.register(TomekLinks, _cleaning(tomek_keep, grouped=False))
+_PATHS.register(EditedNearestNeighbours, _cleaning(enn_keep, grouped=True))
+_PATHS.register(SMOTETomek, _smote_then_clean)
+_PATHS.register(SMOTEENN, _smote_then_clean)
+
+
+def dask_samplers() -> list[str]:
+    """Names of the sampler classes that accept dask collections.
+
+    Their subclasses do too (they take the same path).
+    """
+    return sorted(cls.__name__ for cls in _PATHS.registry if cls is not object)
+
+
+def _unsupported_message(sampler: Any) -> str:
+    return (
+        f"{type(sampler).__name__} does not accept dask collections (it would "
+        "compute them into memory); the samplers that do are: "
+        f"{', '.join(dask_samplers())}."
     )
 
 
 def fit_resample_dask(sampler: Any, X: Any, y: Any) -> tuple[Any, Any]:
     """Resample dask X and y with ``sampler``; returns lazy dask collections.
 
+    The samplers hand dask input over to this function (see
+    :class:`imbfast.base.DaskDispatchMixin`).
+
     Parameters
     ----------
     sampler : imbfast sampler
         Its parameters are used as given; its fitted attributes are set.
+        One of :func:`dask_samplers` or a subclass of one.
     X : dask array or dask DataFrame
         Rows chunked, columns in one chunk (rechunked if not).
     y : dask array, dask Series, NumPy array, or a column name of X
@@ -360,8 +374,15 @@ def fit_resample_dask(sampler: Any, X: Any, y: Any) -> tuple[Any, Any]:
     -------
     X_resampled, y_resampled
         Dask collections of the input's kind, equal to the in-memory result.
+
+    Raises
+    ------
+    TypeError
+        For a sampler without a dask path, before anything is computed.
     """
-    fn = _handler(sampler)
+    fn = _PATHS.dispatch(type(sampler))
+    if fn is _unsupported:
+        raise TypeError(_unsupported_message(sampler))
     sampler._validate_params()
     inp = normalize(X, y)
     X_res, y_res = fn(sampler, inp)

@@ -89,7 +89,7 @@ def stratified_indices(sampler: Any, inp: DaskInput) -> np.ndarray:
     """The StratifiedSampler's sample indices for sharded labels."""
     from imblearn.utils import check_sampling_strategy
 
-    from imbfast.sampling import _expand, _Labels, _plan, _seed, resolve_target
+    from imbfast.sampling import resolve_target, stratified_draw
 
     classes, counts = _class_counts(inp.y)
     if classes.shape[0] < 2:
@@ -107,18 +107,14 @@ def stratified_indices(sampler: Any, inp: DaskInput) -> np.ndarray:
     sampler.n_features_in_ = inp.X.shape[1]
     target = {label: int(n) for label, n in sampler.sampling_strategy_.items()}
     n_keep = resolve_target(target, classes, counts, replace=sampler.replacement)
-    integer = classes.dtype.kind in "iu"
-    labels = _Labels(
-        np.empty(0, np.int64),
-        0,
-        classes.shape[0],
+    draw = stratified_draw(
         classes,
-        np.arange(classes.shape[0]),
         counts,
-        integer,
+        n_keep,
+        replace=sampler.replacement,
+        random_state=sampler.random_state,
     )
-    seed = _seed(sampler.random_state)
-    want, profiles = _plan(labels, n_keep, seed, sampler.replacement)
+    seed, want = draw.seed, draw.want
     max_key = (1 << 64) - 1
     threshold = [
         max_key if w < 0 else int(_core.key_threshold(int(w), int(n), _SIGMAS))
@@ -148,4 +144,4 @@ def stratified_indices(sampler: Any, inp: DaskInput) -> np.ndarray:
         kept.append(rows)
         sizes.append(rows.shape[0])
     idx = np.concatenate(kept) if kept else np.empty(0, np.int64)
-    return _expand(idx, np.asarray(sizes, dtype=np.int64), labels, profiles)
+    return draw.expand(idx, np.asarray(sizes, dtype=np.int64))

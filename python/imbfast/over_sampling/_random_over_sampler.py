@@ -106,7 +106,21 @@ class RandomOverSampler(DaskDispatchMixin, BaseOverSampler):
     def _check_X_y(self, X: Any, y: Any) -> tuple[Any, np.ndarray, bool]:
         return check_X_y(self, X, y)
 
-    def _resolve_shrinkage(self) -> dict | None:
+    def resolve_shrinkage(self) -> dict | None:
+        """``shrinkage`` as a factor per resampled class (``shrinkage_``).
+
+        Part of the protocol the in-memory and dask paths share, with
+        :meth:`smoothing_scale`. The draws, in imbalanced-learn's order: for
+        each class of ``sampling_strategy_``, ``random_state.choice`` of its
+        rows (with replacement), then with shrinkage
+        ``random_state.randn(n_new, n_features)`` scaled by
+        :meth:`smoothing_scale`.
+
+        Returns
+        -------
+        shrinkage : dict or None
+            Class label to factor; ``None`` without smoothing.
+        """
         if isinstance(self.shrinkage, Real):
             shrinkage = {klass: self.shrinkage for klass in self.sampling_strategy_}
         elif self.shrinkage is None or isinstance(self.shrinkage, Mapping):
@@ -131,7 +145,7 @@ class RandomOverSampler(DaskDispatchMixin, BaseOverSampler):
     def _fit_resample(self, X: Any, y: np.ndarray) -> tuple[Any, np.ndarray]:
         random_state = check_random_state(self.random_state)
         n_threads = resolve_n_jobs(self.n_jobs)
-        self.shrinkage_ = self._resolve_shrinkage()
+        self.shrinkage_ = self.resolve_shrinkage()
         if self.shrinkage_ is not None:
             try:
                 X = check_array(X, accept_sparse=["csr", "csc"], dtype="numeric")
@@ -196,20 +210,44 @@ class RandomOverSampler(DaskDispatchMixin, BaseOverSampler):
         imbalanced-learn multiplies the draws by a diagonal matrix; scaling
         each column gives the same values without the matrix product.
         """
-        n_samples, n_features = X.shape
+        scale = self.smoothing_scale(
+            _safe_indexing(X, class_indices), X.shape[0], class_sample
+        )
+        noise = random_state.randn(num_samples, X.shape[1])
+        noise *= scale
+        return noise
+
+    def smoothing_scale(
+        self, X_class: Any, n_samples: int, class_sample: Any
+    ) -> np.ndarray:
+        """Standard deviation of the smoothed bootstrap's noise, per feature.
+
+        imbalanced-learn's rule: the class's spread times its shrinkage
+        factor (``shrinkage_``) and ``(4 / ((d + 2) n)) ** (1 / (d + 4))``.
+
+        Parameters
+        ----------
+        X_class : {ndarray, sparse matrix} of shape (n_class, n_features)
+            The rows of the class.
+        n_samples : int
+            Rows of the whole data set.
+        class_sample : label
+            The class.
+
+        Returns
+        -------
+        scale : ndarray of shape (n_features,)
+        """
+        n_features = X_class.shape[1]
         smoothing_constant = (4 / ((n_features + 2) * n_samples)) ** (
             1 / (n_features + 4)
         )
-        X_class = _safe_indexing(X, class_indices)
-        if sparse.issparse(X):
+        if sparse.issparse(X_class):
             _, variance = mean_variance_axis(X_class, axis=0)
             scale = np.sqrt(variance, out=variance)
         else:
             scale = np.std(X_class, axis=0)
-        scale = self.shrinkage_[class_sample] * smoothing_constant * scale
-        noise = random_state.randn(num_samples, n_features)
-        noise *= scale
-        return noise
+        return self.shrinkage_[class_sample] * smoothing_constant * scale
 
     def __sklearn_tags__(self):
         """Tags: strings and NaN pass through, ``sample_indices_`` is set."""

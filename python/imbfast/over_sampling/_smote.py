@@ -128,7 +128,18 @@ class SMOTE(NeighborsModeMixin, DaskDispatchMixin, BaseOverSampler):
         self.n_jobs = n_jobs
         self.neighbors = neighbors
 
-    def _validate_estimator(self) -> None:
+    def neighbors_estimator(self) -> Any:
+        """The neighbour searcher ``k_neighbors`` describes, stored as ``nn_k_``.
+
+        With :meth:`class_neighbors` and :meth:`class_draws`, the protocol
+        the in-memory and dask paths share.
+
+        Returns
+        -------
+        nn_k_ : object
+            A :class:`imbfast.neighbors.NearestNeighbors` for an int
+            ``k_neighbors``, else the given object (checked).
+        """
         if isinstance(self.k_neighbors, numbers.Integral):
             self.nn_k_ = NearestNeighbors(
                 n_neighbors=int(self.k_neighbors) + 1,
@@ -137,9 +148,22 @@ class SMOTE(NeighborsModeMixin, DaskDispatchMixin, BaseOverSampler):
             )
         else:
             self.nn_k_ = check_neighbors_object("k_neighbors", self.k_neighbors)
+        return self.nn_k_
 
-    def _class_neighbors(self, X_class: Any) -> np.ndarray:
-        """(n_class, k) neighbour positions within the class, self excluded."""
+    def class_neighbors(self, X_class: Any) -> np.ndarray:
+        """(n_class, k) neighbour positions within the class, self excluded.
+
+        Parameters
+        ----------
+        X_class : {ndarray, sparse matrix} of shape (n_class, n_features)
+            The rows of one class.
+
+        Returns
+        -------
+        nns : ndarray of shape (n_class, k), int64
+            Raises imbalanced-learn's ValueError when the class has no more
+            than ``k`` rows. Needs ``nn_k_`` (:meth:`neighbors_estimator`).
+        """
         n_c = X_class.shape[0]
         k_total = self.nn_k_.n_neighbors
         if k_total > n_c:
@@ -150,23 +174,39 @@ class SMOTE(NeighborsModeMixin, DaskDispatchMixin, BaseOverSampler):
             )
         return neighbors_excluding_self(self.nn_k_, X_class)
 
-    def _class_draws(
+    def class_draws(
         self, X_class: Any, n_samples: int
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Neighbours of one class and imbalanced-learn's draws for it.
 
-        Returns the (n_class, k) neighbour table, the flat indices into it
-        and the interpolation steps, drawn in imbalanced-learn's order (an
+        Parameters
+        ----------
+        X_class : {ndarray, sparse matrix} of shape (n_class, n_features)
+            The rows of one class.
+        n_samples : int
+            Synthetic rows to make for it.
+
+        Returns
+        -------
+        nns : ndarray of shape (n_class, k), int64
+            The neighbour table (:meth:`class_neighbors`).
+        samples : ndarray of shape (n_samples,), int64
+            Flat indices into ``nns``: row ``samples // k`` and its
+            neighbour ``nns.flat[samples]``.
+        steps : ndarray of shape (n_samples,)
+            Interpolation steps in [0, 1).
+
+        Drawn in imbalanced-learn's order (``randint`` then ``uniform``; an
         int ``random_state`` restarts the stream for every class).
         """
-        nns = self._class_neighbors(X_class)
+        nns = self.class_neighbors(X_class)
         random_state = check_random_state(self.random_state)
         samples = random_state.randint(low=0, high=nns.size, size=n_samples)
         steps = random_state.uniform(size=n_samples)
         return nns, samples.astype(np.int64, copy=False), steps
 
     def _fit_resample(self, X: Any, y: np.ndarray) -> tuple[Any, np.ndarray]:
-        self._validate_estimator()
+        self.neighbors_estimator()
         n_threads = resolve_n_jobs(self.n_jobs)
         is_sparse = sparse.issparse(X)
         if X.dtype not in (np.float32, np.float64):
@@ -182,7 +222,7 @@ class SMOTE(NeighborsModeMixin, DaskDispatchMixin, BaseOverSampler):
                 continue
             target_indices = np.flatnonzero(y == class_sample)
             X_class = _safe_indexing(X, target_indices)
-            nns, samples, steps = self._class_draws(X_class, n_samples)
+            nns, samples, steps = self.class_draws(X_class, n_samples)
             plans.append((class_sample, X_class, nns, samples, steps))
 
         n_new = sum(p[3].shape[0] for p in plans)

@@ -28,7 +28,7 @@ from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import validate_data
 
 from imbfast import _core
-from imbfast.base import resolve_n_jobs
+from imbfast.base import DaskDispatchMixin, resolve_n_jobs
 from imbfast.neighbors import (
     NEIGHBORS_CONSTRAINT,
     NEIGHBORS_COUNT_CONSTRAINT,
@@ -39,7 +39,7 @@ from imbfast.neighbors import (
 _CHUNK_ROWS = 1 << 16
 
 
-class SMOTEN(NeighborsModeMixin, BaseOverSampler):
+class SMOTEN(NeighborsModeMixin, DaskDispatchMixin, BaseOverSampler):
     """SMOTE for nominal (categorical-only) features, in O(n * k) memory.
 
     A drop-in for :class:`imblearn.over_sampling.SMOTEN`: the same

@@ -37,7 +37,7 @@ from sklearn.utils.sparsefuncs import mean_variance_axis
 from sklearn.utils.validation import validate_data
 
 from imbfast import _core
-from imbfast.base import resolve_n_jobs
+from imbfast.base import DaskDispatchMixin, resolve_n_jobs
 from imbfast.neighbors import (
     NEIGHBORS_CONSTRAINT,
     NEIGHBORS_COUNT_CONSTRAINT,
@@ -119,7 +119,7 @@ def take(X: Any, rows: Any = None, cols: Any = None) -> Any:
     return X
 
 
-class SMOTENC(NeighborsModeMixin, BaseOverSampler):
+class SMOTENC(NeighborsModeMixin, DaskDispatchMixin, BaseOverSampler):
     """SMOTE for continuous and categorical features, without its memory blow-up.
 
     A drop-in for :class:`imblearn.over_sampling.SMOTENC`: the same

@@ -87,7 +87,7 @@ def _n_neighbors_error(k_total: int, n_fit: int, n_query: int) -> ValueError:
     )
 
 
-def _drop_self(ind: np.ndarray, rows: np.ndarray) -> np.ndarray:
+def drop_self(ind: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """Remove each query's own id from its list (by id, not by position).
 
     Where exact duplicates pushed the query out of its own list, the last
@@ -164,7 +164,7 @@ class NeighbourTable:
                 n_jobs=self.n_jobs,
                 algorithm=self.algorithm,
             )
-            ind = _drop_self(alive_ids[ind], rows)
+            ind = drop_self(alive_ids[ind], rows)
         self.lists[rows, :w] = ind
         self.lists[rows, w:] = -1
         self.counts[rows] = w
@@ -293,7 +293,7 @@ class ObjectNeighbours:
         else:
             ind = self.estimator.kneighbors(query, return_distance=False)
         ind = self._fitted_on[np.asarray(ind, dtype=np.int64)]
-        return np.ascontiguousarray(_drop_self(ind, rows)[:, :k])
+        return np.ascontiguousarray(drop_self(ind, rows)[:, :k])
 
 
 def enn_pass(

@@ -13,11 +13,11 @@ from sklearn.cluster import KMeans
 from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import HasMethods, StrOptions
 
-from imbfast.base import resolve_n_jobs, take_rows
+from imbfast.base import DaskDispatchMixin, resolve_n_jobs, take_rows
 from imbfast.neighbors import kneighbors
 
 
-class ClusterCentroids(BaseUnderSampler):
+class ClusterCentroids(DaskDispatchMixin, BaseUnderSampler):
     """Under-sample each targeted class to the centroids of its k-means clusters.
 
     A drop-in for :class:`imblearn.under_sampling.ClusterCentroids`: the same

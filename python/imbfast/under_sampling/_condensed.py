@@ -13,7 +13,7 @@ from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._param_validation import Interval
 
 from imbfast import _core
-from imbfast.base import resolve_n_jobs, take_rows
+from imbfast.base import DaskDispatchMixin, resolve_n_jobs, take_rows
 from imbfast.neighbors import (
     NEIGHBORS_CONSTRAINT,
     NEIGHBORS_COUNT_CONSTRAINT,
@@ -38,7 +38,7 @@ _PARAMS: dict = {
 }
 
 
-class _PrototypeSelection(NeighborsModeMixin, BaseCleaningSampler):
+class _PrototypeSelection(NeighborsModeMixin, DaskDispatchMixin, BaseCleaningSampler):
     """Shared parameters and the k-NN vote of OSS and CNN."""
 
     _parameter_constraints: dict = _PARAMS

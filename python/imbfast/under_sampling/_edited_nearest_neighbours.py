@@ -178,11 +178,22 @@ class EditedNearestNeighbours(
         self.n_jobs = n_jobs
         self.neighbors = neighbors
 
-    def _validate_estimator(self) -> None:
+    def neighbors_estimator(self) -> Any:
+        """The neighbour searcher ``n_neighbors`` describes, stored as ``nn_``.
+
+        Shared by the in-memory and dask paths.
+
+        Returns
+        -------
+        nn_ : object
+            A :class:`imbfast.neighbors.NearestNeighbors` for an int
+            ``n_neighbors``, else the given object (checked).
+        """
         self.nn_ = _neighbours_estimator(self.n_neighbors, self.n_jobs, self.neighbors)
+        return self.nn_
 
     def _fit_resample(self, X: Any, y: np.ndarray) -> tuple[Any, np.ndarray]:
-        self._validate_estimator()
+        self.neighbors_estimator()
         n_threads = resolve_n_jobs(self.n_jobs)
         classes, codes = label_codes(y)
         targeted = targeted_codes(classes, self.sampling_strategy_.keys())
@@ -210,7 +221,7 @@ class EditedNearestNeighbours(
 
 
 class RepeatedEditedNearestNeighbours(
-    NeighborsModeMixin, _IterativeCleaning, BaseCleaningSampler
+    NeighborsModeMixin, DaskDispatchMixin, _IterativeCleaning, BaseCleaningSampler
 ):
     """Repeat edited nearest neighbours until it stops changing the data.
 
@@ -364,7 +375,9 @@ class RepeatedEditedNearestNeighbours(
         return tags
 
 
-class AllKNN(NeighborsModeMixin, _IterativeCleaning, BaseCleaningSampler):
+class AllKNN(
+    NeighborsModeMixin, DaskDispatchMixin, _IterativeCleaning, BaseCleaningSampler
+):
     """Edited nearest neighbours with k = 1, 2, ..., n_neighbors in turn.
 
     A drop-in for :class:`imblearn.under_sampling.AllKNN`: each pass edits

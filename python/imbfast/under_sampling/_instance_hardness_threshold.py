@@ -13,7 +13,7 @@ from sklearn.model_selection import StratifiedKFold, check_cv, cross_val_predict
 from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._param_validation import HasMethods
 
-from imbfast.base import resolve_n_jobs, take_rows
+from imbfast.base import DaskDispatchMixin, resolve_n_jobs, take_rows
 
 
 def _seed_random_states(estimator: Any, random_state: np.random.RandomState) -> None:
@@ -31,7 +31,7 @@ def _seed_random_states(estimator: Any, random_state: np.random.RandomState) -> 
         estimator.set_params(**seeds)
 
 
-class InstanceHardnessThreshold(BaseUnderSampler):
+class InstanceHardnessThreshold(DaskDispatchMixin, BaseUnderSampler):
     """Under-sample by removing the rows a classifier finds hardest.
 
     A drop-in for :class:`imblearn.under_sampling.InstanceHardnessThreshold`:

@@ -14,7 +14,7 @@ from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import Interval
 from threadpoolctl import threadpool_limits
 
-from imbfast.base import resolve_n_jobs, take_rows
+from imbfast.base import DaskDispatchMixin, resolve_n_jobs, take_rows
 from imbfast.neighbors import (
     NEIGHBORS_CONSTRAINT,
     NEIGHBORS_COUNT_CONSTRAINT,
@@ -230,7 +230,7 @@ def farthest_distances(
     return out
 
 
-class NearMiss(NeighborsModeMixin, BaseUnderSampler):
+class NearMiss(NeighborsModeMixin, DaskDispatchMixin, BaseUnderSampler):
     """Under-sample the majority classes by their distances to the minority.
 
     A drop-in for :class:`imblearn.under_sampling.NearMiss`: the same

@@ -14,7 +14,7 @@ from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import HasMethods, Interval
 
 from imbfast import _core
-from imbfast.base import resolve_n_jobs, take_rows
+from imbfast.base import DaskDispatchMixin, resolve_n_jobs, take_rows
 from imbfast.neighbors import (
     NEIGHBORS_CONSTRAINT,
     NEIGHBORS_COUNT_CONSTRAINT,
@@ -24,8 +24,8 @@ from imbfast.neighbors import (
     kneighbors,
 )
 from imbfast.under_sampling._cleaning import (
-    _drop_self,
     classes_by_first_seen,
+    drop_self,
     int_neighbors,
     label_codes,
     warn_emptied,
@@ -33,7 +33,9 @@ from imbfast.under_sampling._cleaning import (
 from imbfast.under_sampling._edited_nearest_neighbours import EditedNearestNeighbours
 
 
-class NeighbourhoodCleaningRule(NeighborsModeMixin, BaseCleaningSampler):
+class NeighbourhoodCleaningRule(
+    NeighborsModeMixin, DaskDispatchMixin, BaseCleaningSampler
+):
     """Clean the neighbourhoods of the minority class.
 
     A drop-in for :class:`imblearn.under_sampling.NeighbourhoodCleaningRule`.
@@ -200,7 +202,7 @@ class NeighbourhoodCleaningRule(NeighborsModeMixin, BaseCleaningSampler):
             X_min = take_rows(X, minority_ids, n_threads)
             misread = self.nn_.predict(X_min) != _safe_indexing(y, minority_ids)
             ind = self.nn_.kneighbors(X_min, n_neighbors=k + 1, return_distance=False)
-            others = _drop_self(np.asarray(ind, dtype=np.int64), minority_ids)
+            others = drop_self(np.asarray(ind, dtype=np.int64), minority_ids)
         candidates = np.unique(others[misread])
         clean = np.isin(
             y[candidates], np.asarray(self.classes_to_clean_, dtype=y.dtype)
@@ -226,7 +228,7 @@ class NeighbourhoodCleaningRule(NeighborsModeMixin, BaseCleaningSampler):
             n_jobs=self.n_jobs,
             algorithm=algorithm_for(self.neighbors),
         )
-        return _drop_self(ind, rows)
+        return drop_self(ind, rows)
 
     def __sklearn_tags__(self):
         """Tags: ``sample_indices_`` is set."""

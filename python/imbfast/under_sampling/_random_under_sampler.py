@@ -87,10 +87,22 @@ class RandomUnderSampler(DaskDispatchMixin, BaseUnderSampler):
     def _check_X_y(self, X: Any, y: Any) -> tuple[Any, np.ndarray, bool]:
         return check_X_y(self, X, y)
 
-    def _sample_indices(self, y: np.ndarray) -> np.ndarray:
+    def draw_sample_indices(self, y: np.ndarray) -> np.ndarray:
         """Rows kept, in output order, drawn as imbalanced-learn draws them.
 
-        Classes in sorted order, one random stream for the call.
+        The random draw of this sampler, shared by the in-memory and the
+        dask paths: classes in sorted order, one random stream (from
+        ``random_state``) for the call. Needs ``sampling_strategy_``.
+
+        Parameters
+        ----------
+        y : ndarray of shape (n_samples,)
+            The labels.
+
+        Returns
+        -------
+        indices : ndarray of int
+            The rows kept (``sample_indices_``).
         """
         random_state = check_random_state(self.random_state)
         kept = []
@@ -107,7 +119,7 @@ class RandomUnderSampler(DaskDispatchMixin, BaseUnderSampler):
         return np.concatenate(kept) if kept else np.empty(0, dtype=np.intp)
 
     def _fit_resample(self, X: Any, y: np.ndarray) -> tuple[Any, np.ndarray]:
-        self.sample_indices_ = self._sample_indices(y)
+        self.sample_indices_ = self.draw_sample_indices(y)
         X_resampled = take_rows(X, self.sample_indices_, resolve_n_jobs(self.n_jobs))
         return X_resampled, _safe_indexing(y, self.sample_indices_)
 

@@ -27,7 +27,7 @@ from imbfast.neighbors import (
     kneighbors,
 )
 from imbfast.under_sampling._cleaning import (
-    _drop_self,
+    drop_self,
     label_codes,
     targeted_codes,
     warn_emptied,
@@ -97,7 +97,7 @@ def tomek_removal(
     def nearest(rows: np.ndarray) -> np.ndarray:
         query = take_rows(X, rows, n_threads)
         ind = kneighbors(X, 2, query=query, n_jobs=n_jobs, algorithm=algorithm)
-        return _drop_self(np.asarray(ind, dtype=np.int64), rows)[:, 0]
+        return drop_self(np.asarray(ind, dtype=np.int64), rows)[:, 0]
 
     remove, _ = tomek_links_mask(codes, targeted, nearest, n_threads)
     return remove
