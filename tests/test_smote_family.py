@@ -352,6 +352,33 @@ def test_adasyn_no_other_class_neighbours():
         ours.ADASYN(random_state=0).fit_resample(X, y)
 
 
+@pytest.mark.parametrize("share", [0.0, 1.0], ids=["all-pairs", "subset"])
+@pytest.mark.parametrize(("d", "algorithm"), [(20, "brute"), (2, "tree")])
+def test_adasyn_partner_search_paths(monkeypatch, share, d, algorithm):
+    # Partners of only the rows that get new samples (share 1.0), or of the
+    # whole class (share 0.0): the same table, imbalanced-learn's output.
+    from imbfast.over_sampling import _adasyn
+
+    plans = []
+    search = NearestNeighbors.kneighbors
+
+    def recording(self, *args, **kwargs):
+        result = search(self, *args, **kwargs)
+        plans.append(last_plan())
+        return result
+
+    monkeypatch.setattr(_adasyn, "_SUBSET_SHARE", share)
+    monkeypatch.setattr(NearestNeighbors, "kneighbors", recording)
+    X, y = gaussian(6000 if d == 2 else 4000, d, [0.2, 0.8], seed=5)
+    (_, mine), (_, theirs) = run_both("ADASYN", X, y)
+    assert_same(mine, theirs)
+    assert [p["algorithm"] for p in plans][:1] == [algorithm]
+    # The partner search: every row of the class, or only some.
+    n_class = int(np.sum(y == 0))
+    assert plans[1]["n"] == n_class
+    assert (plans[1]["n_queries"] == n_class) == (share == 0.0)
+
+
 # BorderlineSMOTE ----------------------------------------------------------
 
 
@@ -399,6 +426,50 @@ def test_borderline2_sparse(binary_data, fmt):
     assert X_res.format == fmt
     assert np.array_equal(X_res.toarray(), X_ref)
     assert np.array_equal(y_res, y_ref)
+
+
+@pytest.mark.parametrize(("k", "m"), [(5, 10), (12, 6), (7, 7)])
+@pytest.mark.parametrize(("d", "algorithm"), [(20, "brute"), (2, "tree")])
+def test_borderline2_one_search_serves_danger_and_partners(
+    monkeypatch, k, m, d, algorithm
+):
+    # With k <= m the partners are the first k of the m neighbours, with
+    # k > m the danger test reads the first m of k: one search either way,
+    # and imbalanced-learn's output.
+    calls = []
+    search = NearestNeighbors.kneighbors
+
+    def recording(self, X=None, n_neighbors=None, return_distance=True):
+        result = search(self, X, n_neighbors, return_distance)
+        calls.append(last_plan())
+        return result
+
+    monkeypatch.setattr(NearestNeighbors, "kneighbors", recording)
+    X, y = gaussian(6000 if d == 2 else 4000, d, [0.25, 0.75], seed=3)
+    kwargs = {"kind": "borderline-2", "k_neighbors": k, "m_neighbors": m}
+    (a, mine), (b, theirs) = run_both("BorderlineSMOTE", X, y, **kwargs)
+    assert_same(mine, theirs)
+    assert_same_attributes(a, b)
+    assert len(calls) == 1
+    assert calls[0]["algorithm"] == algorithm
+    assert calls[0]["k"] == max(k, m) + 1
+    assert a.nn_k_.n_samples_fit_ == X.shape[0]
+
+
+def test_borderline2_searchers_of_different_kinds_search_twice(binary_data):
+    X, y = binary_data
+    kwargs = {
+        "kind": "borderline-2",
+        "k_neighbors": NearestNeighbors(n_neighbors=6, algorithm="scan"),
+        "m_neighbors": NearestNeighbors(n_neighbors=11, algorithm="brute"),
+    }
+    theirs = make(
+        "BorderlineSMOTE", imb, kind="borderline-2", k_neighbors=5, m_neighbors=10
+    ).fit_resample(X, y)
+    other = make("BorderlineSMOTE", ours, **kwargs)
+    assert_same(other.fit_resample(X, y), theirs)
+    assert other.nn_k_.last_plan_["algorithm"] == "scan"
+    assert other.nn_m_.last_plan_["algorithm"] == "brute"
 
 
 def test_borderline2_uses_other_class_partners(binary_data):

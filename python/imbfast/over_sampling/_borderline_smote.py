@@ -24,6 +24,7 @@ from imbfast.over_sampling._family import (
     neighbours_estimator,
     neighbours_of_rows,
     positions,
+    same_searcher,
     smote_block,
 )
 
@@ -111,6 +112,12 @@ class BorderlineSMOTE(NeighborsModeMixin, DaskDispatchMixin, BaseOverSampler):
     Peak memory: the output plus O(n_class * m_neighbors) neighbour ids and
     one float32 copy of the rows searched.
 
+    Searches: one over the whole dataset per class (``m_neighbors``; for
+    borderline-2 with two searchers of the same kind, ``max(m_neighbors,
+    k_neighbors)``, whose first columns are also the partners, so no second
+    search runs), and for borderline-1 one of the samples in danger within
+    their class.
+
     Examples
     --------
     >>> from collections import Counter
@@ -165,12 +172,25 @@ class BorderlineSMOTE(NeighborsModeMixin, DaskDispatchMixin, BaseOverSampler):
         X = as_float(X)
         blocks = []
         self.in_danger_indices = {}
+        m_total = int(self.nn_m_.n_neighbors)
+        k_total = int(self.nn_k_.n_neighbors)
+        # borderline-2's partners are the first k neighbours over the whole
+        # dataset: with two imbfast searchers of the same kind, one search
+        # of max(m, k) neighbours gives both tables (a prefix each).
+        shared = (
+            self.kind == "borderline-2"
+            and same_searcher(self.nn_m_, self.nn_k_)
+            and max(m_total, k_total) <= X.shape[0]
+        )
+        width = max(m_total, k_total) if shared else m_total
         for class_sample, n_samples in self.sampling_strategy_.items():
             if n_samples == 0:
                 continue
             class_ids = np.flatnonzero(y == class_sample)
-            nns_m = neighbours_of_rows(self.nn_m_, X, class_ids, n_threads)
-            danger, _ = danger_and_noise(nns_m, y, class_sample)
+            nns_wide = neighbours_of_rows(
+                self.nn_m_, X, class_ids, n_threads, n_neighbors=width
+            )
+            danger, _ = danger_and_noise(nns_wide[:, : m_total - 1], y, class_sample)
             if not danger.any():
                 warnings.warn(
                     f"BorderlineSMOTE: no sample of class {class_sample} is in "
@@ -194,6 +214,8 @@ class BorderlineSMOTE(NeighborsModeMixin, DaskDispatchMixin, BaseOverSampler):
                         n_threads,
                     )
                 ]
+            elif shared:
+                nns = np.ascontiguousarray(nns_wide[danger, : k_total - 1])
             else:
                 nns = neighbours_of_rows(self.nn_k_, X, danger_ids, n_threads)
             block, _ = smote_block(
@@ -211,4 +233,7 @@ class BorderlineSMOTE(NeighborsModeMixin, DaskDispatchMixin, BaseOverSampler):
                 )
                 block.scales = scales
             blocks.append(block)
+        if shared and blocks:
+            # Left fitted on X, as imbalanced-learn leaves it.
+            self.nn_k_.fit(X)
         return assemble(X, y, blocks, n_threads)

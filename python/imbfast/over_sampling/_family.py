@@ -61,26 +61,60 @@ def drop_self(ind: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(ind[keep].reshape(m, width - 1), dtype=np.int64)
 
 
-def neighbours_of_rows(nn: Any, X: Any, rows: np.ndarray, n_threads: int) -> np.ndarray:
+def neighbours_of_rows(
+    nn: Any, X: Any, rows: np.ndarray, n_threads: int, n_neighbors: int | None = None
+) -> np.ndarray:
     """Neighbours among all rows of X of the rows ``rows`` of X, self excluded.
 
     ``nn`` counts the query itself in its ``n_neighbors`` (imbalanced-learn's
     convention, which drops the first column); here the query is removed by
-    index. Returns an int64 table of shape (len(rows), nn.n_neighbors - 1)
-    holding row indices of X.
+    index. ``n_neighbors`` (same convention) overrides ``nn.n_neighbors``
+    for an imbfast :class:`~imbfast.neighbors.NearestNeighbors`. Returns an
+    int64 table of shape (len(rows), n_neighbors - 1) holding row indices
+    of X.
+
+    Searching ``k + 1`` and dropping self by index gives the ``k`` nearest
+    rows other than the query, ordered by (distance, index), so the first
+    ``j`` columns of a wider table are the narrower table exactly.
     """
     rows = np.asarray(rows, dtype=np.int64)
-    k_total = int(nn.n_neighbors)
+    if n_neighbors is not None and n_neighbors != int(nn.n_neighbors):
+        if not isinstance(nn, NearestNeighbors):
+            raise TypeError("n_neighbors can only override an imbfast searcher")
+    else:
+        n_neighbors = int(nn.n_neighbors)
+    k_total = int(n_neighbors)
     if k_total > X.shape[0]:
         raise too_few_rows(k_total, X.shape[0], rows.shape[0])
     if rows.shape[0] == 0:
         return np.empty((0, k_total - 1), dtype=np.int64)
-    if rows.shape[0] == X.shape[0] and np.array_equal(rows, np.arange(X.shape[0])):
+    if (
+        k_total == int(nn.n_neighbors)
+        and rows.shape[0] == X.shape[0]
+        and np.array_equal(rows, np.arange(X.shape[0]))
+    ):
         return class_neighbours(nn, X)
     nn.fit(X)
     query = take_rows(X, rows, n_threads)
-    ind = np.asarray(nn.kneighbors(query, return_distance=False), dtype=np.int64)
-    return drop_self(ind, rows)
+    if k_total == int(nn.n_neighbors):
+        found = nn.kneighbors(query, return_distance=False)
+    else:
+        found = nn.kneighbors(query, n_neighbors=k_total, return_distance=False)
+    return drop_self(np.asarray(found, dtype=np.int64), rows)
+
+
+def same_searcher(a: Any, b: Any) -> bool:
+    """Whether two searchers are imbfast ones differing only in ``n_neighbors``.
+
+    Their answers are then prefixes of one another (see
+    :func:`neighbours_of_rows`), so one search can serve both.
+    """
+    if not (isinstance(a, NearestNeighbors) and isinstance(b, NearestNeighbors)):
+        return False
+    pa, pb = a.get_params(), b.get_params()
+    pa.pop("n_neighbors")
+    pb.pop("n_neighbors")
+    return pa == pb
 
 
 def class_neighbours(nn: Any, X: Any) -> np.ndarray:
