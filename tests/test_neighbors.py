@@ -437,3 +437,59 @@ def test_subnormal_data(engine):
     np.testing.assert_array_equal(
         kneighbors(X, 1, query=q, algorithm=engine), reference(X, 1, q)[0]
     )
+
+
+def test_kdtree_is_built_once_and_answers_every_query_kind():
+    from concurrent.futures import ThreadPoolExecutor
+
+    X = make_data("duplicated", 2000, 4, seed=11)
+    tree = _core.KDTree(X)
+    assert (tree.n_rows, tree.n_features) == X.shape
+    ref_self = reference(X, 5)
+    for n_threads in (1, 2):
+        ind, dist = tree.query(None, 5, n_threads)
+        np.testing.assert_array_equal(ind, ref_self[0])
+        np.testing.assert_array_equal(dist, ref_self[1])
+    Q = make_data("random", 300, 4, seed=12)
+    ref_q = reference(X, 3, Q)
+    np.testing.assert_array_equal(tree.query(Q, 3)[0], ref_q[0])
+    # float32 queries of a float64 tree are searched at their own values.
+    Q32 = Q.astype(np.float32)
+    np.testing.assert_array_equal(
+        tree.query(Q32, 3)[0], reference(X, 3, Q32.astype(np.float64))[0]
+    )
+    # One tree, eight threads querying it at once.
+    with ThreadPoolExecutor(8) as pool:
+        parts = [np.ascontiguousarray(Q[s::8]) for s in range(8)]
+        results = list(pool.map(lambda part: tree.query(part, 3, 1)[0], parts))
+    for s, ind in enumerate(results):
+        np.testing.assert_array_equal(ind, ref_q[0][s::8])
+
+
+@pytest.mark.parametrize(
+    ("make", "query", "k", "message"),
+    [
+        (lambda: np.empty((0, 3)), None, 1, "at least one row"),
+        (lambda: np.zeros(5), None, 1, "2-dimensional"),
+        (lambda: np.zeros((5, 2), dtype=np.int64), None, 1, "dtype"),
+        (lambda: np.zeros((5, 2)), np.zeros((3, 4)), 1, "Q"),
+        (lambda: np.zeros((5, 2)), None, 5, "k=5"),
+        (lambda: np.zeros((5, 2)), None, 0, "k must be"),
+    ],
+)
+def test_kdtree_rejects_bad_input(make, query, k, message):
+    with pytest.raises(ValueError, match=message):
+        _core.KDTree(make()).query(query, k)
+
+
+def test_auto_probe_keeps_the_tree_it_timed():
+    # One-hot blocks beside a wide amount column: float32 cannot resolve the
+    # distances, most probe rows need the tie pass, and the KD-tree (built
+    # once by the probe, then reused) wins.
+    X = make_data("onehot", 3000, 12, seed=2)
+    with tuned(probe_min_work=1):
+        ind = kneighbors(X, 4)
+    plan = last_plan()
+    assert plan["probe_tie_fraction"] > 0.25
+    assert plan["algorithm"] == "tree"
+    np.testing.assert_array_equal(ind, reference(X, 4)[0])

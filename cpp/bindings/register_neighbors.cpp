@@ -116,9 +116,59 @@ bool is_float64(const py::array& X) { return X.dtype().equal(py::dtype::of<doubl
                           std::string(py::str(X.dtype())));
 }
 
+template <class T>
+py::tuple tree_query(const imbfast::KDTree& tree, const py::object& Q_obj, std::int64_t k,
+                     int n_threads) {
+    py::array Q_arr;  // keeps the queries alive for the call
+    const T* Q = queries<T>(Q_obj, tree.dims(), Q_arr);
+    const std::int64_t nq = Q ? Q_arr.shape(0) : tree.rows();
+    if (k < 1) throw py::value_error("k must be >= 1");
+    py::array_t<std::int64_t> out_idx({nq, k});
+    py::array_t<double> out_dist({nq, k});
+    std::int64_t* oi = out_idx.mutable_data();
+    double* od = out_dist.mutable_data();
+    {
+        py::gil_scoped_release release;  // the Python object holds the tree
+        tree.query<T>(Q, nq, k, oi, od, n_threads);
+    }
+    return py::make_tuple(out_idx, out_dist);
+}
+
 }  // namespace
 
 void register_neighbors(pybind11::module_& m) {
+    py::class_<imbfast::KDTree>(
+        m, "KDTree",
+        "A KD-tree over the rows of X (float32 or float64), built once and queried any "
+        "number of times, also from several threads at once.")
+        .def(py::init([](const py::array& X) {
+                 if (X.ndim() != 2) throw py::value_error("X must be 2-dimensional");
+                 if (is_float32(X)) {
+                     check_array<float>(X, "X", 2);
+                     return imbfast::KDTree(ptr<float>(X), X.shape(0), X.shape(1));
+                 }
+                 if (is_float64(X)) {
+                     check_array<double>(X, "X", 2);
+                     return imbfast::KDTree(ptr<double>(X), X.shape(0), X.shape(1));
+                 }
+                 bad_dtype(X);
+             }),
+             py::arg("X"))
+        .def(
+            "query",
+            [](const imbfast::KDTree& tree, const py::object& Q, std::int64_t k, int n_threads) {
+                if (Q.is_none()) return tree_query<double>(tree, Q, k, n_threads);
+                const auto arr = Q.cast<py::array>();
+                if (is_float32(arr)) return tree_query<float>(tree, Q, k, n_threads);
+                if (is_float64(arr)) return tree_query<double>(tree, Q, k, n_threads);
+                bad_dtype(arr);
+            },
+            py::arg("Q"), py::arg("k"), py::arg("n_threads") = 1,
+            "Exact k-NN of Q (None: of the fitted rows, each excluding itself); returns "
+            "(indices, squared distances), as kdtree_knn.")
+        .def_property_readonly("n_rows", &imbfast::KDTree::rows)
+        .def_property_readonly("n_features", &imbfast::KDTree::dims);
+
     m.def(
         "refine_knn",
         [](const py::array& X, const py::object& Q, const py::array& cand,

@@ -193,14 +193,32 @@ struct Searcher {
 
 }  // namespace
 
-template <class T>
-void kdtree_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std::int64_t nq,
-                std::int64_t k, std::int64_t* out_idx, double* out_dist, int n_threads) {
-    check_sizes(n, d, Q, nq, k);
-    if (nq == 0) return;
-    if (!X || !out_idx || !out_dist) throw std::invalid_argument("kdtree_knn: null buffer");
+struct KDTree::Impl {
     Tree tree;
-    build(X, n, d, tree);
+};
+
+template <class T>
+KDTree::KDTree(const T* X, std::int64_t n, std::int64_t d) : impl_(std::make_unique<Impl>()) {
+    if (n < 1 || d < 1) throw std::invalid_argument("KDTree: needs at least one row and column");
+    if (!X) throw std::invalid_argument("KDTree: null buffer");
+    build(X, n, d, impl_->tree);
+}
+
+KDTree::~KDTree() = default;
+KDTree::KDTree(KDTree&&) noexcept = default;
+KDTree& KDTree::operator=(KDTree&&) noexcept = default;
+
+std::int64_t KDTree::rows() const { return impl_->tree.n; }
+std::int64_t KDTree::dims() const { return impl_->tree.d; }
+
+template <class T>
+void KDTree::query(const T* Q, std::int64_t nq, std::int64_t k, std::int64_t* out_idx,
+                   double* out_dist, int n_threads) const {
+    const Tree& tree = impl_->tree;
+    const std::int64_t d = tree.d;
+    check_sizes(tree.n, d, Q, nq, k);
+    if (nq == 0) return;
+    if (!out_idx || !out_dist) throw std::invalid_argument("KDTree: null buffer");
     // Self queries run in tree order, so consecutive queries share nodes.
     // A query visits a few leaves of about 16 rows each.
     parallel_for(nq, n_threads, grain_for(64 * d), [&](std::int64_t begin, std::int64_t end) {
@@ -223,6 +241,21 @@ void kdtree_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std::int
     });
 }
 
+template <class T>
+void kdtree_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std::int64_t nq,
+                std::int64_t k, std::int64_t* out_idx, double* out_dist, int n_threads) {
+    check_sizes(n, d, Q, nq, k);
+    if (nq == 0) return;
+    if (!X || !out_idx || !out_dist) throw std::invalid_argument("kdtree_knn: null buffer");
+    KDTree(X, n, d).query(Q, nq, k, out_idx, out_dist, n_threads);
+}
+
+template KDTree::KDTree(const float*, std::int64_t, std::int64_t);
+template KDTree::KDTree(const double*, std::int64_t, std::int64_t);
+template void KDTree::query<float>(const float*, std::int64_t, std::int64_t, std::int64_t*,
+                                   double*, int) const;
+template void KDTree::query<double>(const double*, std::int64_t, std::int64_t, std::int64_t*,
+                                    double*, int) const;
 template void kdtree_knn<float>(const float*, std::int64_t, std::int64_t, const float*,
                                 std::int64_t, std::int64_t, std::int64_t*, double*, int);
 template void kdtree_knn<double>(const double*, std::int64_t, std::int64_t, const double*,

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 
 namespace imbfast {
 
@@ -84,5 +85,30 @@ FusedStats fused_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std
 template <class T>
 void kdtree_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std::int64_t nq,
                 std::int64_t k, std::int64_t* out_idx, double* out_dist, int n_threads);
+
+// The same KD-tree, built once (a double copy of X, in tree order) and
+// queried any number of times, from any number of threads at once (query
+// is const). kdtree_knn builds one and queries it. Q null: the fitted rows
+// query themselves (nq == rows(), each excluded from its own list).
+class KDTree {
+   public:
+    template <class T>
+    KDTree(const T* X, std::int64_t n, std::int64_t d);
+    ~KDTree();
+    KDTree(KDTree&&) noexcept;
+    KDTree& operator=(KDTree&&) noexcept;
+    KDTree(const KDTree&) = delete;
+    KDTree& operator=(const KDTree&) = delete;
+
+    template <class T>
+    void query(const T* Q, std::int64_t nq, std::int64_t k, std::int64_t* out_idx,
+               double* out_dist, int n_threads) const;
+    std::int64_t rows() const;
+    std::int64_t dims() const;
+
+   private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace imbfast

@@ -2,7 +2,7 @@
 
 The engines themselves are in the C++ core (``brute_knn``: the exact scan;
 ``fused_knn``: the fused float32 pass re-ranked in double, with its tie
-pass; ``kdtree_knn``: the KD-tree) and in :mod:`imbfast.neighbors._pruned`
+pass; ``KDTree``: the KD-tree) and in :mod:`imbfast.neighbors._pruned`
 (cluster pruning). This module decides which one answers: from the problem
 size (:func:`choose_algorithm`), then, on large searches, by timing the
 fused pass and the KD-tree on a sample of the queries (the probe) and by
@@ -93,11 +93,14 @@ def exact_dense(
         return np.empty((0, k), dtype=np.int64), np.empty((0, k))
     engine = choose_algorithm(n, nq, d, k) if algorithm == "auto" else algorithm
     t = tuning()
+    tree = None
     if algorithm == "auto" and engine == "brute" and n * nq * d >= t.probe_min_work:
         ties, brute_seconds = _probe_brute(X, Q, k, n_threads)
         plan["probe_tie_fraction"] = ties
-        if ties > t.probe_max_ties and _probe_tree(X, Q, k, n_threads) < brute_seconds:
-            engine = "tree"
+        if ties > t.probe_max_ties:
+            tree, tree_seconds = _probe_tree(X, Q, k, n_threads)
+            if tree_seconds < brute_seconds:
+                engine = "tree"
     if engine == "pruned" or (
         algorithm == "auto" and engine == "brute" and n * nq >= t.pruned_auto_min_pairs
     ):
@@ -113,7 +116,8 @@ def exact_dense(
     if engine == "scan":
         idx, dist = _core.brute_knn(X, Q, k, n_threads)
     elif engine == "tree":
-        idx, dist = _core.kdtree_knn(X, Q, k, n_threads)
+        tree = _core.KDTree(X) if tree is None else tree
+        idx, dist = tree.query(Q, k, n_threads)
     else:
         idx, dist, info = _core.fused_knn(X, Q, k, t.extra_candidates, n_threads)
         plan.update(info)
@@ -149,19 +153,19 @@ def _probe_brute(
     return info["n_tie_pass"] / probe.shape[0], seconds * scale
 
 
-def _probe_tree(X: np.ndarray, Q: np.ndarray | None, k: int, n_threads: int) -> float:
-    """The KD-tree's whole time, estimated from the sample queries.
+def _probe_tree(
+    X: np.ndarray, Q: np.ndarray | None, k: int, n_threads: int
+) -> tuple[Any, float]:
+    """The KD-tree over X, and its search time estimated from the sample.
 
-    Two calls (1/8 of the sample, then all of it) separate the cost of
-    building the tree from the cost per query.
+    The tree is built once, timed on the sample queries, and kept: if it
+    wins, it answers the whole search, so its building is paid once and
+    the comparison is of search times alone.
     """
     probe = _probe_rows(X, Q)
-    times = []
-    for m in (probe.shape[0] // 8, probe.shape[0]):
-        start = time.perf_counter()
-        _core.kdtree_knn(X, probe[:m], k + 1, n_threads)
-        times.append(time.perf_counter() - start)
-    per_query = max(times[1] - times[0], 0.0) / (probe.shape[0] * 7 / 8)
-    build = max(times[0] - per_query * probe.shape[0] / 8, 0.0)
+    tree = _core.KDTree(X)
+    start = time.perf_counter()
+    tree.query(probe, k + 1, n_threads)
+    per_query = (time.perf_counter() - start) / probe.shape[0]
     nq = X.shape[0] if Q is None else Q.shape[0]
-    return build + per_query * nq
+    return tree, per_query * nq
