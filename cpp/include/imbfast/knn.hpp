@@ -52,17 +52,21 @@ struct FusedStats {
 // database packed in transposed panels of 16 rows. Register-blocked SIMD
 // tiles of 6 queries x 16 rows compute a LOWER BOUND of each half squared
 // distance (the float32 error of every pair is subtracted through the packed
-// norms) and keep, per query, the `k + n_extra` smallest in a heap whose
-// largest value is the running threshold, so most tiles are rejected by one
-// vector compare; no distance matrix is ever stored. When querying X itself
-// each pair is computed once and offered to both rows' lists. The candidates
-// are then re-ranked with exact double distances (ties by lower index); the
-// list is proven complete when its k-th exact distance is below every
-// excluded row's lower bound. A query whose proof fails (more rows tie at the
-// k-th distance than the list holds: integer, binary, one-hot, duplicated
-// data) goes to the tie pass: one more float32 pass with its threshold fixed
-// at its k-th exact distance, every row under it ranked exactly, in O(k)
-// memory however many rows tie. Same conventions and result as brute_knn;
+// norms) and keep, per query, the `k + n_extra` smallest in a list sorted by
+// (value, row), whose c-th value is the running threshold, so most tiles are
+// rejected by one vector compare; no distance matrix is ever stored. When
+// querying X itself each pair is computed once and offered to both rows'
+// lists. The candidates are then re-ranked with exact double distances (ties
+// by lower index); the list is proven complete when its k-th exact distance
+// is below every excluded row's lower bound. A query whose proof fails (more
+// rows tie at the k-th distance than the list holds, or distances below
+// float32's resolution) goes to the tie pass: one more float32 pass with its
+// threshold fixed at its k-th exact distance, every row under it ranked
+// exactly, in O(k) memory however many rows tie. Lattice data (every value a
+// small multiple of one power of two: integer, binary, one-hot, count data)
+// is centred on a lattice point instead, and the pass is exact arithmetic:
+// the lists of k entries are the answer, no proof, no tie pass
+// (exact_arithmetic in the stats). Same conventions and result as brute_knn;
 // no query is ever answered by a scalar scan.
 // Memory: X's float32 copy (twice: rows and panels), O(nq * (k + n_extra))
 // lists, per thread when querying X itself; the tie pass copies its queries.
