@@ -42,10 +42,10 @@ class Tuning:
         Extra candidates kept by the float32 pass beyond k (none in exact
         arithmetic, where no proof needs them). Fewer mean fewer list
         insertions, more mean fewer queries in the tie pass; measured
-        all-pairs k=5 on 2 threads (benchmarks/realistic_data.py sets),
-        extra = 2 / 4 / 8: Gaussian 100k x 20 1.46 / 1.59 / 1.78 s, Poisson
-        counts 100k x 9 1.67 / 1.60 / 1.53 s, binary flags 30k x 24
-        0.43 / 0.38 / 0.39 s.
+        all-pairs k=5, one thread, CPU time (benchmarks/realistic_data.py
+        sets), extra = 2 / 4 / 8: Gaussian 100k x 20 2.51 / 2.65 / 2.83 s,
+        quantized 30k x 20 0.28 / 0.29 / 0.32 s (760 / 9 / 0 queries in the
+        tie pass), mixed one-hot 10k x 130 0.33 / 0.30 / 0.27 s.
     tree_max_d, tree_ratio_at_50k, tree_growth_per_dim : int, float, float
         KD-tree versus fused brute force, measured on Gaussian data at 50k
         rows, all pairs, k=5, one thread (kdtree_knn / fused_knn time): the
