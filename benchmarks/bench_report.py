@@ -221,7 +221,7 @@ def plan_rows(quick: bool) -> list[dict[str, Any]]:
             "cleaning",
             "CondensedNearestNeighbour",
             "gaussian",
-            n(5_000, 400),
+            n(5_000, 300),
             20,
             params=seed,
         )
@@ -440,7 +440,7 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
         # Warm-up (imports, thread pools, scikit-learn's first calls) on a
         # slice of the rows with every class in it.
         rng = np.random.default_rng(0)
-        warm = np.sort(rng.permutation(len(y))[: min(len(y), 2000)])
+        warm = np.sort(rng.permutation(len(y))[: min(len(y) // 2, 2000)])
         for call in calls.values():
             try:
                 call(X[warm], y[warm])
@@ -468,8 +468,13 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
                 break
         # The floor's rates, measured in this process right after the row's
         # rounds (same threads, same moment's machine load).
+        # (Smaller measurements in quick mode: its floors are only smoke.)
+        quick = spec.get("quick", False)
         rates = (
-            {"gemm": measure.gemm_rate(repeat=5), "copy": measure.copy_bandwidth()}
+            {
+                "gemm": measure.gemm_rate(1024 if quick else 2048, repeat=5),
+                "copy": measure.copy_bandwidth(2**25 if quick else 2**28),
+            }
             if spec["floor"]
             else {}
         )
@@ -594,7 +599,9 @@ def report(args: argparse.Namespace) -> tuple[str, bool]:
             continue
         body += ["", f"#### {title}", "", text, "", HEADER]
         for spec in mine:
-            spec.update(threads=threads, fast_seconds=args.fast_seconds)
+            spec.update(
+                threads=threads, fast_seconds=args.fast_seconds, quick=args.quick
+            )
             res = run_row(spec, args.timeout, args.in_process)
             line = format_row(spec, res)
             if res.get("rates"):
