@@ -71,7 +71,7 @@ bench: $(VENV)/.installed-test
 # Every performance table of the README, measured from scratch and written
 # between its bench-report markers (both libraries per row, same threads,
 # outputs asserted equal; about 15 minutes on this 2-core machine).
-# BENCH_QUICK=1: the same rows on tiny sizes (2-3 minutes), written to
+# BENCH_QUICK=1: the same rows on tiny sizes (about 2 minutes), written to
 # build/bench-report-quick.md instead of the README.
 bench-report: $(VENV)/.installed-test
 ifeq ($(filter-out 0,$(BENCH_QUICK)),)

@@ -626,7 +626,8 @@ def report(args: argparse.Namespace) -> tuple[str, bool]:
         f"{minutes:.1f} min."
         + (
             " Quick mode: tiny sizes, a smoke test of the script; its"
-            " figures are not the README's."
+            " figures say nothing about speed at real sizes (run"
+            " `make bench-report` for those)."
             if args.quick
             else ""
         ),
