@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test test-torch test-isa fuzz sanitize bench lint clean
+.PHONY: demo test test-torch test-isa fuzz sanitize bench bench-report lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -67,6 +67,19 @@ test-torch: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m pytest benchmarks --benchmark-only --benchmark-group-by=group --benchmark-columns=median,min,rounds
+
+# Every performance table of the README, measured from scratch and written
+# between its bench-report markers (both libraries per row, same threads,
+# outputs asserted equal; about 15 minutes on this 2-core machine).
+# BENCH_QUICK=1: the same rows on tiny sizes (about 2 minutes), written to
+# build/bench-report-quick.md instead of the README.
+bench-report: $(VENV)/.installed-test
+ifeq ($(filter-out 0,$(BENCH_QUICK)),)
+	$(BIN)/python benchmarks/bench_report.py --readme README.md
+else
+	mkdir -p build
+	$(BIN)/python benchmarks/bench_report.py --quick --out build/bench-report-quick.md
+endif
 
 # ruff, and the import contract (layers, no private names across modules;
 # see tests/test_layers.py), which `make test` also runs.

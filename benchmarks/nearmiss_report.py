@@ -17,14 +17,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import measure
 
 CHILD = r"""
-import hashlib, json, resource, statistics, sys, time
+import json, statistics, sys, time
+sys.path.insert(0, sys.argv[7])
 import numpy as np
 from sklearn.datasets import make_classification
+import measure
 version, impl, n, d, threads, rounds = (int(sys.argv[1]), sys.argv[2],
     int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]))
 X, y = make_classification(n_samples=n, n_features=d, n_informative=10,
@@ -34,36 +40,34 @@ if impl == "imblearn":
 else:
     from imbfast.under_sampling import NearMiss
 make = lambda: NearMiss(version=version, n_jobs=threads)
-make().fit_resample(X[:2000], y[:2000])  # warm up imports and thread pools
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-times = []
-for _ in range(rounds):
-    sampler = make()
-    start = time.perf_counter()
-    X_res, y_res = sampler.fit_resample(X, y)
-    times.append(time.perf_counter() - start)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-digest = hashlib.sha256(np.asarray(sampler.sample_indices_).tobytes()).hexdigest()
+with measure.same_threads(threads):
+    make().fit_resample(X[:2000], y[:2000])  # warm up imports and thread pools
+    times, extra = [], 0
+    for _ in range(rounds):
+        sampler = make()
+        with measure.PeakMemory() as mem:
+            start = time.perf_counter()
+            X_res, y_res = sampler.fit_resample(X, y)
+            times.append(time.perf_counter() - start)
+        extra = max(extra, mem.extra)
 print(json.dumps({"seconds": statistics.median(times), "rounds": rounds,
-                  "extra_mb": (peak - base) / 1024, "rows": int(len(y_res)),
-                  "digest": digest}))
+                  "extra_mb": extra / 2**20, "rows": int(len(y_res)),
+                  "digest": measure.digest(X_res, y_res, sampler.sample_indices_)}))
 """
 
 
 def run(version: int, impl: str, n: int, d: int, threads: int, rounds: int) -> dict:
-    env = dict(os.environ)
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        env[var] = str(threads)
     out = subprocess.run(
         [
             sys.executable,
             "-c",
             CHILD,
             *map(str, (version, impl, n, d, threads, rounds)),
+            str(Path(__file__).parent),
         ],
         capture_output=True,
         text=True,
-        env=env,
+        env=measure.thread_env(threads),
     )
     if out.returncode != 0:
         raise RuntimeError(out.stderr[-2000:])

@@ -1,7 +1,9 @@
 """Print a table of k-NN engines against the brute-force GEMM floor.
 
-For each dimension the floor is 2 * n_queries * n_rows * d FLOP divided by
-the float32 GEMM rate numpy reaches in this run (4096 x 4096 @ 4096 x 4096).
+For each dimension the floor is n² * d FLOP all-pairs (the brute force
+computes each pair once) or 2 * n_queries * n_rows * d, divided by the
+float32 GEMM rate numpy reaches in this run (4096 x 4096 @ 4096 x 4096;
+``measure.gemm_rate``).
 Each engine runs in its own subprocess; its peak memory is the peak RSS
 (VmHWM, reset once the data exists) minus the RSS at that point, so the
 input itself is not counted. Scenarios: ``all-pairs`` (every
@@ -33,8 +35,13 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import measure
 
 ENGINES = [
     "sklearn_brute",
@@ -81,20 +88,6 @@ def _split(X: np.ndarray, scenario: str) -> tuple[np.ndarray, np.ndarray | None]
     return np.ascontiguousarray(X[m:]), np.ascontiguousarray(X[:m])
 
 
-def _status_mb(field: str) -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError(f"{field} not in /proc/self/status")
-
-
-def _reset_peak() -> None:
-    """Reset the process's peak RSS (Linux: 5 > /proc/self/clear_refs)."""
-    with open("/proc/self/clear_refs", "w") as f:
-        f.write("5")
-
-
 def worker(
     engine: str,
     scenario: str,
@@ -115,8 +108,8 @@ def worker(
     X = _data(n, d, dtype, kind)
     D, Q = _split(X, scenario)
     kneighbors(D[:200], 2)  # loads the extension, warms the thread start-up
-    _reset_peak()
-    base = _status_mb("VmRSS")
+    memory = measure.PeakMemory()
+    memory.__enter__()  # peak RSS from here, over the RSS at this point
     # The baselines answer every query, or a random sample of ``sample``
     # queries whose time is scaled to all of them (their cost per query does
     # not depend on which queries are asked; the fit is timed once).
@@ -173,26 +166,20 @@ def worker(
     if factor > 1.0:
         seconds = t_fit + (seconds - t_fit) * factor
         plan = f"{int(nq / factor)} queries timed, x{factor:.0f} extrapolated"
-    peak = _status_mb("VmHWM")
+    memory.__exit__(None, None, None)
     recall = (
         _measured_recall(D, Q, ind, k) if engine.startswith("imbfast_approx") else None
     )
     print(
         json.dumps(
-            {"seconds": seconds, "peak_mb": peak - base, "plan": plan, "recall": recall}
+            {
+                "seconds": seconds,
+                "peak_mb": memory.extra / 2**20,
+                "plan": plan,
+                "recall": recall,
+            }
         )
     )
-
-
-def gemm_rate() -> float:
-    a = np.random.default_rng(1).standard_normal((4096, 4096)).astype(np.float32)
-    a @ a
-    best = 0.0
-    for _ in range(3):
-        t = time.perf_counter()
-        a @ a
-        best = max(best, 2 * 4096**3 / (time.perf_counter() - t))
-    return best
 
 
 def main() -> None:
@@ -234,10 +221,16 @@ def main() -> None:
     print("-" * len(header))
     for scenario in args.scenarios.split(","):
         for d in [int(x) for x in args.dims.split(",")]:
-            rate = gemm_rate()
+            with measure.same_threads(args.n_jobs):
+                rate = measure.gemm_rate(4096)
             n_db = args.n if scenario == "all-pairs" else args.n - args.n // 10
             n_q = args.n if scenario == "all-pairs" else args.n // 10
-            floor = 2 * n_q * n_db * d / rate
+            flop = (
+                measure.all_pairs_flop(args.n, d)
+                if scenario == "all-pairs"
+                else measure.query_flop(n_q, n_db, d)
+            )
+            floor = flop / rate
             print(
                 f"{scenario:<10} {d:>4} {'GEMM floor':<18} {floor:>8.2f} {1:>8.2f} "
                 f"{'':>11} {'':>8} {'':>7}  numpy sgemm {rate / 1e9:.0f} GFLOP/s"

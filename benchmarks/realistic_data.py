@@ -118,6 +118,54 @@ def gaussian(n: int, d: int = 20, minority: float = 0.1, seed: int = 0):
     return X, y
 
 
+def blobs(n: int, d: int = 20, minority: float = 0.1, seed: int = 0):
+    """A Gaussian mixture: 1000 centres (spread 4), unit noise; no equal distances.
+
+    Clustered rows, where the pruned exact search skips most distances.
+    """
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((1000, d)) * 4
+    X = centres[rng.integers(0, 1000, n)] + rng.standard_normal((n, d))
+    y = _labels(X @ rng.normal(size=d), minority, rng)
+    return X, y
+
+
+def smote_nc_data(n: int, minority: float = 0.1, seed: int = 0):
+    """SMOTENC data: 10 continuous features (shifted by class) + 10 categorical.
+
+    The categorical features have 1,000 levels each, stored as float64 codes
+    in columns 10-19. Built in blocks of rows, without temporaries larger than
+    a block. Returns X, y and the ``categorical_features`` list.
+    """
+    rng = np.random.default_rng(seed)
+    y = np.zeros(n, dtype=np.int64)
+    y[rng.permutation(n)[: int(n * minority)]] = 1
+    X = np.empty((n, 20))
+    for s in range(0, n, 1 << 16):
+        e = min(n, s + (1 << 16))
+        X[s:e, :10] = rng.normal(size=(e - s, 10)) + y[s:e, None]
+        X[s:e, 10:] = rng.integers(0, 1000, size=(e - s, 10))
+    return X, y, list(range(10, 20))
+
+
+def smote_n_data(n: int, minority: float = 0.1, seed: int = 0):
+    """SMOTEN data: 20 categorical features (int64 codes, 5 to 24 levels).
+
+    Each class draws its codes from its own level frequencies.
+    """
+    rng = np.random.default_rng(seed)
+    y = np.zeros(n, dtype=np.int64)
+    y[rng.permutation(n)[: int(n * minority)]] = 1
+    X = np.empty((n, 20), dtype=np.int64)
+    for f in range(20):
+        levels = 5 + f
+        for c in (0, 1):
+            rows = np.flatnonzero(y == c)
+            p = rng.dirichlet(np.ones(levels))
+            X[rows, f] = rng.choice(levels, size=rows.size, p=p)
+    return X, y
+
+
 def _bundled(loader: Callable, positive: int) -> tuple[np.ndarray, np.ndarray]:
     data = loader()
     return np.asarray(data.data, dtype=np.float64), (data.target == positive).astype(
@@ -152,6 +200,7 @@ GENERATORS: dict[str, Callable] = {
     "quantized": quantized,
     "mixed": mixed,
     "gaussian": gaussian,
+    "blobs": blobs,
 }
 BUNDLED: dict[str, Callable] = {
     "digits": digits,

@@ -3,20 +3,24 @@
 Datasets come from ``realistic_data.py`` (integer counts, binary flags,
 quantized columns, census-like numeric + one-hot, duplicates; Gaussian for
 contrast) and scikit-learn's bundled digits, breast_cancer and wine. Both
-libraries run with their defaults as a user gets them (imbalanced-learn's
-scikit-learn neighbour search and imbfast's ``n_jobs=None`` both use every
-core of the process; pass ``--threads 1`` to pin both to one thread through
-threadpoolctl and ``n_jobs=1``), in the same process, on the same data,
-after one warm-up call each, with the same number of rounds; the median is
-reported (the warm-up runs on 2,000 rows of the same data).
+libraries get the same thread count (``--threads``, default every core the
+process may use): ``n_jobs`` where the sampler has it, and every BLAS/OpenMP
+pool limited to it through threadpoolctl (scikit-learn's compiled search,
+imbalanced-learn's, follows that limit). They run in the same process, on
+the same data, after one warm-up call each, with the same number of rounds;
+the median is reported (the warm-up runs on 2,000 rows of the same data),
+with the largest extra peak memory of a call (peak RSS during the call minus
+the RSS before it, output included).
 
 Outputs are compared: ``equal`` means X, y (and ``sample_indices_`` where
 both have it) are ``np.array_equal``. On data with equal neighbour distances
 the two libraries may legitimately differ: imbalanced-learn drops column 0 of
 each neighbour list as "self" (with duplicates often another row) and orders
 ties by its tree/heap, imbfast excludes self by index and orders ties by the
-lower index. Such rows say ``ties`` and are accepted only when the data has
-tied distances (checked); a difference on tie-free data fails the run.
+lower index. Such rows say ``ties, rule checked`` and are accepted only
+when the data has tied distances and imbfast's neighbour lists follow its
+tie rule (checked on 256 rows, see ``measure.tie_rule_holds``); any other
+difference fails the run.
 
 Usage::
 
@@ -28,18 +32,16 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import contextlib
-import platform
 import statistics
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import measure
 import realistic_data
 
 SAMPLERS = [
@@ -85,42 +87,25 @@ def make_sampler(lib: str, name: str, threads: int | None):
     }[lib]
     cls = next(getattr(m, name) for m in mods if hasattr(m, name))
     kwargs = {"random_state": 0} if name in RANDOM else {}
-    if lib == "imbfast" and threads is not None:
+    # The same thread count for both, where the sampler has the parameter.
+    if threads is not None and "n_jobs" in cls(**kwargs).get_params():
         kwargs["n_jobs"] = threads
     return cls(**kwargs)
 
 
-def has_ties(X: np.ndarray) -> bool:
-    """Whether some row has an exact duplicate or a grid-like feature set.
-
-    Duplicate rows or features with few distinct values make equal
-    neighbour distances likely; Gaussian data has none.
-    """
-    if np.unique(X, axis=0).shape[0] < X.shape[0]:
-        return True
-    return bool(min(np.unique(col).size for col in X.T) < 0.5 * X.shape[0])
-
-
-def compare(a, b) -> bool:
-    (Xa, ya, sa), (Xb, yb, sb) = a, b
-    same = np.array_equal(Xa, Xb) and np.array_equal(ya, yb)
-    if sa is not None and sb is not None:
-        same = same and np.array_equal(sa, sb)
-    return same
-
-
 def run_once(lib: str, name: str, X, y, threads: int | None):
     sampler = make_sampler(lib, name, threads)
-    start = time.perf_counter()
-    Xr, yr = sampler.fit_resample(X, y)
-    seconds = time.perf_counter() - start
-    return seconds, (Xr, yr, getattr(sampler, "sample_indices_", None))
+    with measure.PeakMemory() as mem:
+        start = time.perf_counter()
+        Xr, yr = sampler.fit_resample(X, y)
+        seconds = time.perf_counter() - start
+    return seconds, mem.extra, (Xr, yr, getattr(sampler, "sample_indices_", None))
 
 
-def measure(name, X, y, rounds, threads):
-    limit = threadpool_limits(threads) if threads else contextlib.nullcontext()
-    with limit:
+def run_pair(name, X, y, rounds, threads):
+    with measure.same_threads(threads):
         times = {"imblearn": [], "imbfast": []}
+        peaks = {"imblearn": 0, "imbfast": 0}
         outs = {}
         # Warm-up (imports, thread pools) on a slice of the data.
         warm = np.sort(np.random.default_rng(0).permutation(len(y))[:2000])
@@ -131,14 +116,17 @@ def measure(name, X, y, rounds, threads):
 
         for _ in range(rounds):
             for lib in times:
-                seconds, out = run_once(lib, name, X, y, threads)
+                outs.pop(lib, None)
+                seconds, extra, out = run_once(lib, name, X, y, threads)
                 times[lib].append(seconds)
+                peaks[lib] = max(peaks[lib], extra)
                 outs[lib] = out
                 if lib == "imbfast":
                     engines.append(last_plan().get("algorithm", "-"))
     a, b = statistics.median(times["imblearn"]), statistics.median(times["imbfast"])
     engine = engines[-1] if name not in NO_SEARCH else "-"
-    return a, b, compare(outs["imblearn"], outs["imbfast"]), engine
+    same = measure.outputs_equal(outs["imblearn"], outs["imbfast"])
+    return a, b, same, engine, peaks
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -157,23 +145,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    import imblearn
-
-    import imbfast
     from imbfast.base import resolve_n_jobs
 
-    machine = platform.processor() or platform.machine()
+    threads = args.threads or resolve_n_jobs(None)
     print(
-        f"# {time.strftime('%Y-%m-%d %H:%M')} | {machine}"
-        f" | ISA {imbfast._core.active_isa()} | threads "
-        f"{args.threads or resolve_n_jobs(None)} both | imbfast {imbfast.__version__},"
-        f" imbalanced-learn {imblearn.__version__} | rounds {args.rounds} (median)"
+        f"# {time.strftime('%Y-%m-%d %H:%M')} | {measure.machine_line(threads)}"
+        f" | rounds {args.rounds} (median)"
     )
     print(
         "| dataset | n | d | sampler | imbalanced-learn s | imbfast s | speed-up "
-        "| output | imbfast engine |"
+        "| extra peak MB (imblearn / imbfast) | output | imbfast engine |"
     )
-    print("|---|---:|---:|---|---:|---:|---:|---|---|")
+    print("|---|---:|---:|---|---:|---:|---:|---:|---|---|")
     ratios: list[float] = []
     bad = 0
     seen_bundled: set[str] = set()
@@ -184,17 +167,21 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 seen_bundled.add(ds)
             X, y = realistic_data.make(ds, size, args.d, minority=args.minority)
-            ties = has_ties(X)
+            ties = measure.has_ties(X)
             for name in args.samplers.split(","):
                 if X.shape[0] > MAX_ROWS.get(name, 1 << 62):
                     continue
-                a, b, same, engine = measure(name, X, y, args.rounds, args.threads)
-                verdict = "equal" if same else ("ties" if ties else "DIFFERENT")
+                a, b, same, engine, peaks = run_pair(name, X, y, args.rounds, threads)
+                verdict = "equal"
+                if not same:
+                    rule = ties and measure.tie_rule_holds(X)
+                    verdict = "ties, rule checked" if rule else "DIFFERENT"
                 bad += verdict == "DIFFERENT"
                 ratios.append(a / b)
                 print(
                     f"| {ds} | {X.shape[0]} | {X.shape[1]} | {name} | {a:.4f} | "
-                    f"{b:.4f} | {a / b:.1f}x | {verdict} | {engine} |",
+                    f"{b:.4f} | {a / b:.1f}x | {peaks['imblearn'] / 2**20:.1f} / "
+                    f"{peaks['imbfast'] / 2**20:.1f} | {verdict} | {engine} |",
                     flush=True,
                 )
     if ratios:

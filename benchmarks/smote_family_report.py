@@ -24,6 +24,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from pathlib import Path
 
 import numpy as np
 
@@ -38,8 +39,10 @@ SAMPLERS = {
 }
 
 CHILD = r"""
-import json, resource, statistics, sys, time
+import json, statistics, sys, time
+sys.path.insert(0, sys.argv[2])
 import numpy as np
+import measure
 from sklearn.datasets import make_classification
 from threadpoolctl import threadpool_limits
 
@@ -47,7 +50,6 @@ cfg = json.loads(sys.argv[1])
 X, y = make_classification(n_samples=cfg["n"], n_features=cfg["d"],
                            n_informative=10, weights=[0.9, 0.1], flip_y=0,
                            random_state=0)
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 if cfg["impl"] == "imblearn":
     import imblearn.over_sampling as lib
     kw = dict(cfg["kwargs"])
@@ -83,14 +85,15 @@ try:
     cls(random_state=0, **kw).fit_resample(X[warm], y[warm])
 except (ValueError, RuntimeError):
     pass  # the warm-up only loads code and starts thread pools
-times, est = [], []
+times, est, extra = [], [], 0
 for _ in range(cfg["rounds"]):
     fit_seconds[0] = 0.0
-    start = time.perf_counter()
-    X_res, y_res = fit()
-    times.append(time.perf_counter() - start)
+    with measure.PeakMemory() as mem:
+        start = time.perf_counter()
+        X_res, y_res = fit()
+        times.append(time.perf_counter() - start)
+    extra = max(extra, mem.extra)
     est.append(fit_seconds[0])
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 estimator = None
 if cfg["cls"] in ("SVMSMOTE", "KMeansSMOTE"):
     estimator = statistics.median(est)
@@ -101,14 +104,14 @@ np.save(cfg["out"] + "_X.npy", X_res)
 np.save(cfg["out"] + "_y.npy", y_res)
 print(json.dumps({"seconds": statistics.median(times), "estimator": estimator,
                   "rest": rest,
-                  "extra_mb": (peak - base) / 1024, "peak_mb": peak / 1024,
+                  "extra_mb": extra / 2**20,
                   "input_mb": X.nbytes / 2**20, "rows_out": int(X_res.shape[0])}))
 """
 
 
 def measure(cfg: dict) -> dict:
     out = subprocess.run(
-        [sys.executable, "-c", CHILD, json.dumps(cfg)],
+        [sys.executable, "-c", CHILD, json.dumps(cfg), str(Path(__file__).parent)],
         capture_output=True,
         text=True,
         check=False,
@@ -187,10 +190,11 @@ def main() -> None:
                     flush=True,
                 )
     print(
-        "MB: extra peak RSS over the process after the data was made (output "
-        "included). fit s: time in scikit-learn's SVC / MiniBatchKMeans fit "
-        "inside each library's runs (median); share: its part of each "
-        "library's time; rest ratio: speed-up of everything else."
+        "MB: peak RSS during a call over the RSS before it, largest over "
+        "the rounds (output included). fit s: time in scikit-learn's SVC / "
+        "MiniBatchKMeans fit inside each library's runs (median); share: "
+        "its part of each library's time; rest ratio: speed-up of "
+        "everything else."
     )
 
 

@@ -32,55 +32,21 @@ import argparse
 import json
 import subprocess
 import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import measure
 
 CHILD = r"""
-import hashlib, json, resource, sys, time
+import json, sys, time
+sys.path.insert(0, sys.argv[6])
 import numpy as np
+import measure
+import realistic_data
 
 mode, impl = sys.argv[1], sys.argv[2]
 n, n_jobs, rounds = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-
-def rss_kb(field):
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith(field):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-
-def reset_peak():
-    try:
-        with open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")
-        return True
-    except OSError:
-        return False
-
-def nc_data(n):
-    rng = np.random.default_rng(0)
-    y = np.zeros(n, dtype=np.int64)
-    y[rng.permutation(n)[: n // 10]] = 1
-    X = np.empty((n, 20))
-    for s in range(0, n, 1 << 16):
-        e = min(n, s + (1 << 16))
-        X[s:e, :10] = rng.normal(size=(e - s, 10)) + y[s:e, None]
-        X[s:e, 10:] = rng.integers(0, 1000, size=(e - s, 10))
-    return X, y, {"categorical_features": list(range(10, 20))}
-
-def n_data(n):
-    rng = np.random.default_rng(0)
-    y = np.zeros(n, dtype=np.int64)
-    y[rng.permutation(n)[: n // 10]] = 1
-    X = np.empty((n, 20), dtype=np.int64)
-    for f in range(20):
-        levels = 5 + f
-        for c in (0, 1):
-            rows = np.flatnonzero(y == c)
-            p = rng.dirichlet(np.ones(levels))
-            X[rows, f] = rng.choice(levels, size=rows.size, p=p)
-    return X, y, {}
 
 def sampler(lib, name, extra, n_jobs):
     if lib == "imblearn":
@@ -89,43 +55,38 @@ def sampler(lib, name, extra, n_jobs):
     import imbfast.over_sampling as mod
     return getattr(mod, name)(random_state=0, n_jobs=n_jobs, **extra)
 
-def digest(X, y):
-    h = hashlib.sha1()
-    X = np.ascontiguousarray(X)
-    for s in range(0, X.shape[0], 1 << 16):
-        h.update(X[s : s + (1 << 16)].tobytes())
-    h.update(np.ascontiguousarray(y).tobytes())
-    return h.hexdigest()
-
 name = "SMOTENC" if mode == "nc" else "SMOTEN"
-X, y, extra = (nc_data if mode == "nc" else n_data)(n)
+if mode == "nc":
+    X, y, cats = realistic_data.smote_nc_data(n)
+    extra = {"categorical_features": cats}
+else:
+    X, y = realistic_data.smote_n_data(n)
+    extra = {}
 input_mb = (X.nbytes + y.nbytes) / 2**20
 warm = np.r_[np.flatnonzero(y == 0)[:1800], np.flatnonzero(y == 1)[:200]]
 libs = ["imbfast", "imblearn"] if impl == "both" else [impl]
 result = {"mode": mode, "impl": impl, "n": n, "n_jobs": n_jobs, "input_mb": input_mb}
-for lib in libs:
-    s = sampler(lib, name, extra, n_jobs)
-    s.fit_resample(X[warm], y[warm])
-for lib in libs:
-    s = sampler(lib, name, extra, n_jobs)
-    base = rss_kb("VmRSS")
-    exact_peak = reset_peak()
-    if not exact_peak:
-        base = rss_kb("VmHWM")
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        X_res, y_res = s.fit_resample(X, y)
-        times.append(time.perf_counter() - start)
-    peak = rss_kb("VmHWM")
-    result[lib] = {
-        "seconds": min(times),
-        "extra_mb": (peak - base) / 1024,
-        "out_mb": (X_res.nbytes + y_res.nbytes) / 2**20,
-        "peak_reset": exact_peak,
-        "digest": digest(X_res, y_res),
-    }
-    del X_res, y_res, s
+with measure.same_threads(n_jobs):
+    for lib in libs:
+        s = sampler(lib, name, extra, n_jobs)
+        s.fit_resample(X[warm], y[warm])
+    for lib in libs:
+        s = sampler(lib, name, extra, n_jobs)
+        times, extra_bytes = [], 0
+        for _ in range(rounds):
+            with measure.PeakMemory() as mem:
+                start = time.perf_counter()
+                X_res, y_res = s.fit_resample(X, y)
+                times.append(time.perf_counter() - start)
+            extra_bytes = max(extra_bytes, mem.extra)
+        result[lib] = {
+            "seconds": min(times),
+            "extra_mb": extra_bytes / 2**20,
+            "out_mb": (X_res.nbytes + y_res.nbytes) / 2**20,
+            "peak_reset": mem.exact,
+            "digest": measure.digest(X_res, y_res),
+        }
+        del X_res, y_res, s
 if impl == "both":
     assert result["imbfast"]["digest"] == result["imblearn"]["digest"], "outputs differ"
     result["same_output"] = True
@@ -135,9 +96,20 @@ print(json.dumps(result))
 
 def child(mode: str, impl: str, n: int, n_jobs: int, rounds: int) -> dict:
     proc = subprocess.run(
-        [sys.executable, "-c", CHILD, mode, impl, str(n), str(n_jobs), str(rounds)],
+        [
+            sys.executable,
+            "-c",
+            CHILD,
+            mode,
+            impl,
+            str(n),
+            str(n_jobs),
+            str(rounds),
+            str(Path(__file__).parent),
+        ],
         capture_output=True,
         text=True,
+        env=measure.thread_env(n_jobs),
         check=False,
     )
     if proc.returncode != 0:

@@ -1,4 +1,12 @@
-"""The work behind ``imbfast bench``: imbfast against imbalanced-learn, one run."""
+"""The work behind ``imbfast bench``: imbfast against imbalanced-learn, one run.
+
+Both libraries get the same thread count (``n_jobs`` resolved to a number of
+threads, passed to every sampler of either library that has the parameter,
+and every BLAS/OpenMP pool limited to it with threadpoolctl: scikit-learn's
+compiled neighbour search, which imbalanced-learn uses, follows that limit
+rather than ``n_jobs``), one warm-up call each, and the same number of timed
+rounds, alternating between the libraries. The outputs are compared.
+"""
 
 from __future__ import annotations
 
@@ -128,6 +136,8 @@ class Row:
     d: int
     ours: float
     theirs: float | None
+    threads: int = 1
+    output: str = "n/a"
 
     @property
     def ratio(self) -> float | None:
@@ -189,13 +199,34 @@ def _fit(cls: Callable[..., Any], kw: dict[str, Any], X: Any, y: Any) -> Any:
     return cls(**kw).fit_resample(X, y)
 
 
-def _median_time(fn: Callable[[], Any], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def _with_threads(cls: Callable[..., Any], kw: dict[str, Any], threads: int):
+    """``kw`` plus ``n_jobs=threads`` when ``cls`` has that parameter."""
+    if "n_jobs" in cls(**kw).get_params():
+        return {**kw, "n_jobs": threads}
+    return dict(kw)
+
+
+def _warm_up(fn: Callable[[Any, Any], Any], X: Any, y: np.ndarray, seed: int) -> None:
+    """One call on up to 1,000 random rows: imports, thread pools, first calls."""
+    rows = np.sort(np.random.default_rng(seed).permutation(y.shape[0])[:1000])
+    try:
+        fn(X[rows], y[rows])
+    except (ValueError, RuntimeError):
+        pass  # a sampler may refuse a slice; the call only loads code
+
+
+def _compare(name: str, ours: Any, theirs: Any) -> str:
+    """``equal`` (X and y), ``same counts`` (stratified) or ``differs``."""
+    (Xa, ya), (Xb, yb) = ours, theirs
+    if name == "stratified":
+        counts = (
+            np.unique(ya, return_counts=True)[1],
+            np.unique(yb, return_counts=True)[1],
+        )
+        return "same counts" if np.array_equal(*counts) else "differs"
+    Xa, Xb = (X.toarray() if hasattr(X, "toarray") else np.asarray(X) for X in (Xa, Xb))
+    same = np.array_equal(Xa, Xb) and np.array_equal(np.asarray(ya), np.asarray(yb))
+    return "equal" if same else "differs"
 
 
 def run(
@@ -209,7 +240,16 @@ def run(
     seed: int = 0,
     log: Callable[[str], None] = print,
 ) -> list[Row]:
-    """Time every sampler at every size; imblearn only when it is installed."""
+    """Time every sampler at every size; imblearn only when it is installed.
+
+    Both libraries get ``resolve_n_jobs(n_jobs)`` threads (see the module
+    docstring), a warm-up call and ``repeat`` timed rounds (median).
+    """
+    from threadpoolctl import threadpool_limits
+
+    from imbfast.base import resolve_n_jobs
+
+    threads = resolve_n_jobs(n_jobs)
     rows = []
     for name in samplers:
         if name not in SAMPLERS:
@@ -227,27 +267,58 @@ def run(
             theirs_cls = _factory(imod, icls)
             X_s, extra = categorical_data(name, X, seed)
             kw = {"random_state": seed, **extra} if seeded else dict(extra)
-            ours = _median_time(
-                partial(_fit, ours_cls, {**kw, "n_jobs": n_jobs}, X_s, y), repeat
-            )
-            theirs = None
+            fits = {
+                "imbfast": partial(_fit, ours_cls, _with_threads(ours_cls, kw, threads))
+            }
             if theirs_cls is not None:
-                theirs = _median_time(partial(_fit, theirs_cls, kw, X_s, y), repeat)
-            rows.append(Row(name, n, d, ours, theirs))
+                fits["imblearn"] = partial(
+                    _fit, theirs_cls, _with_threads(theirs_cls, kw, threads)
+                )
+            times: dict[str, list[float]] = {lib: [] for lib in fits}
+            outputs: dict[str, Any] = {}
+            with threadpool_limits(threads):
+                for fit in fits.values():
+                    _warm_up(fit, X_s, y, seed)
+                for _ in range(repeat):
+                    for lib, fit in fits.items():
+                        start = time.perf_counter()
+                        outputs[lib] = fit(X_s, y)
+                        times[lib].append(time.perf_counter() - start)
+            theirs = (
+                statistics.median(times["imblearn"]) if "imblearn" in fits else None
+            )
+            output = (
+                _compare(name, outputs["imbfast"], outputs["imblearn"])
+                if "imblearn" in outputs
+                else "n/a"
+            )
+            rows.append(
+                Row(
+                    name,
+                    n,
+                    d,
+                    statistics.median(times["imbfast"]),
+                    theirs,
+                    threads,
+                    output,
+                )
+            )
     return rows
 
 
 def table(rows: Sequence[Row]) -> str:
-    """A Markdown table of medians and ratios."""
+    """A Markdown table of medians, ratios and output checks."""
     lines = [
-        "| sampler | n | d | imbfast (s) | imbalanced-learn (s) | speed-up |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| sampler | n | d | imbfast (s) | imbalanced-learn (s) | speed-up "
+        "| threads (both) | output |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
         theirs = "n/a" if r.theirs is None else f"{r.theirs:.4f}"
         ratio = "n/a" if r.ratio is None else f"{r.ratio:.1f}x"
         lines.append(
-            f"| {r.sampler} | {r.n:,} | {r.d} | {r.ours:.4f} | {theirs} | {ratio} |"
+            f"| {r.sampler} | {r.n:,} | {r.d} | {r.ours:.4f} | {theirs} | {ratio} "
+            f"| {r.threads} | {r.output} |"
         )
     return "\n".join(lines)
 
