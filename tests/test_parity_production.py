@@ -227,3 +227,48 @@ def test_parity_on_production_engine(searches, name, engine):
     }
     if name in WHOLE_DATASET:
         assert largest["n"] == size["n"]
+
+
+# The samplers added after the engines (their brute-force and KD-tree parity
+# is tested beside them, in test_smote_family.py and test_nearmiss.py): the
+# pruned search, forced. SMOTENC and SMOTEN are absent: their mixed and VDM
+# distances are searched by their own kernels, not by the exact engines.
+LATER_SAMPLERS = {
+    "ADASYN": (fast_over.ADASYN, imb_over.ADASYN, {"random_state": 0}),
+    "BorderlineSMOTE-1": (
+        fast_over.BorderlineSMOTE,
+        imb_over.BorderlineSMOTE,
+        {"random_state": 0, "kind": "borderline-1"},
+    ),
+    "BorderlineSMOTE-2": (
+        fast_over.BorderlineSMOTE,
+        imb_over.BorderlineSMOTE,
+        {"random_state": 0, "kind": "borderline-2"},
+    ),
+    "SVMSMOTE": (fast_over.SVMSMOTE, imb_over.SVMSMOTE, {"random_state": 0}),
+    "KMeansSMOTE": (
+        fast_over.KMeansSMOTE,
+        imb_over.KMeansSMOTE,
+        {"random_state": 0, "kmeans_estimator": 2, "cluster_balance_threshold": 0.05},
+    ),
+    "NearMiss-1": (fast_under.NearMiss, imb_under.NearMiss, {"version": 1}),
+    "NearMiss-2": (fast_under.NearMiss, imb_under.NearMiss, {"version": 2}),
+    "NearMiss-3": (fast_under.NearMiss, imb_under.NearMiss, {"version": 3}),
+}
+
+
+@pytest.mark.parametrize("name", list(LATER_SAMPLERS))
+def test_parity_of_later_samplers_on_the_pruned_search(searches, name):
+    ours_cls, theirs_cls, params = LATER_SAMPLERS[name]
+    X, y = gaussian(3000, 8, [0.25, 0.75], seed=7)
+    searches.force("pruned")
+    ours = ours_cls(**params, n_jobs=2)
+    theirs = theirs_cls(**params)
+    X_a, y_a = ours.fit_resample(X, y)
+    X_b, y_b = theirs.fit_resample(X, y)
+    assert np.array_equal(X_a, X_b), f"{name}: X differs"
+    assert np.array_equal(y_a, y_b), f"{name}: y differs"
+    if hasattr(theirs, "sample_indices_"):
+        assert np.array_equal(ours.sample_indices_, theirs.sample_indices_)
+    assert len(y_a) != len(y), f"{name} left the data unchanged"
+    assert searches.largest()["algorithm"] == "pruned", searches.largest()
