@@ -114,8 +114,11 @@ def run_pair(name, X, y, rounds, threads):
         engines = []
         from imbfast.neighbors import last_plan
 
-        for _ in range(rounds):
-            for lib in times:
+        # Each round swaps which library goes first: scikit-learn's OpenMP
+        # threads keep spinning for a while after its searches and slow down
+        # whatever runs right after them.
+        for r in range(rounds):
+            for lib in list(times)[:: 1 if r % 2 == 0 else -1]:
                 outs.pop(lib, None)
                 seconds, extra, out = run_once(lib, name, X, y, threads)
                 times[lib].append(seconds)
