@@ -8,9 +8,10 @@ every BLAS/OpenMP pool and the ``*_NUM_THREADS`` variables of the child. Both
 are warmed up on a slice of the data first; then the timed rounds alternate
 between the libraries (which goes first swaps every round), the same number
 for both (3 when a round of the slower library takes under
-``--fast-seconds``, else 1), and the median is reported. Peak memory is the peak RSS during the call minus the RSS before it
-(the kernel's counter is reset before every call), output included; the
-largest over the rounds is reported.
+``--fast-seconds``, else 1), and the median is reported. Peak memory is the
+peak RSS during the call minus the RSS before it (the kernel's counter is
+reset before every call), output included; the largest over the rounds is
+reported.
 
 Outputs are compared on every row: X, y and ``sample_indices_`` (where the
 sampler sets it) must be ``np.array_equal``, and the k-NN rows' index lists
