@@ -14,8 +14,6 @@ Usage: python benchmarks/cleaning_report.py --rows 100000 --d 20 --classes 2
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -23,7 +21,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import measure
 
-HERE = str(Path(__file__).parent)
 
 CHILD = r"""
 import json, statistics, sys, time
@@ -53,36 +50,14 @@ make = {
     "SMOTETomek": lambda: cb.SMOTETomek(random_state=0, **kw),
     "SMOTEENN": lambda: cb.SMOTEENN(random_state=0, **kw),
 }[name]
-with measure.same_threads(threads):
-    make().fit_resample(X[:500], y[:500])  # warm up imports and thread pools
-    times, extra = [], 0
-    for _ in range(rounds):
-        sampler = make()
-        with measure.PeakMemory() as mem:
-            start = time.perf_counter()
-            X_res, y_res = sampler.fit_resample(X, y)
-            times.append(time.perf_counter() - start)
-        extra = max(extra, mem.extra)
-indices = getattr(sampler, "sample_indices_", None)
-print(json.dumps({"seconds": statistics.median(times), "extra_mb": extra / 2**20,
-                  "rows": int(len(y_res)),
-                  "digest": measure.digest(X_res, y_res, indices)}))
+print(json.dumps(measure.time_sampler(make, X, y, rounds, slice(500), threads)))
 """
 
 NAMES = ["TomekLinks", "ENN", "RENN", "AllKNN", "SMOTETomek", "SMOTEENN"]
 
 
 def run(threads: int, *args: object) -> dict:
-    out = subprocess.run(
-        [sys.executable, "-c", CHILD, HERE, *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=measure.thread_env(threads),
-        check=False,
-    )
-    if out.returncode != 0:
-        raise RuntimeError(out.stderr[-2000:])
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return measure.run_child(CHILD, threads, *args)
 
 
 def main() -> None:

@@ -20,11 +20,16 @@ import contextlib
 import functools
 import hashlib
 import io
+import json
 import os
 import platform
 import resource
+import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -118,6 +123,54 @@ def thread_env(threads: int, base: dict[str, str] | None = None) -> dict[str, st
     for var in THREAD_VARIABLES:
         env[var] = str(threads)
     return env
+
+
+def run_child(code: str, threads: int, *args: object) -> dict[str, Any]:
+    """Run a benchmark script in a fresh Python limited to ``threads`` threads.
+
+    ``code`` gets this folder as ``sys.argv[1]`` (to import this module) and
+    ``args`` after it, and must print one JSON object on its last line,
+    which is returned. A failing child raises RuntimeError with its stderr.
+    """
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(Path(__file__).parent), *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=thread_env(threads),
+        check=False,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr[-2000:])
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def time_sampler(
+    make: Callable[[], Any], X: Any, y: Any, rounds: int, warm: Any, threads: int
+) -> dict[str, Any]:
+    """Median time, extra peak memory and output digest of a sampler's calls.
+
+    ``make()`` builds a fresh sampler; it is warmed up on ``X[warm]`` first,
+    then timed ``rounds`` times on all of X, under :func:`same_threads`.
+    """
+    with same_threads(threads):
+        make().fit_resample(X[warm], y[warm])  # imports, thread pools
+        times, extra = [], 0
+        for _ in range(rounds):
+            sampler = make()
+            with PeakMemory() as mem:
+                start = time.perf_counter()
+                X_res, y_res = sampler.fit_resample(X, y)
+                times.append(time.perf_counter() - start)
+            extra = max(extra, mem.extra)
+    indices = getattr(sampler, "sample_indices_", None)
+    return {
+        "seconds": statistics.median(times),
+        "rounds": rounds,
+        "extra_mb": extra / 2**20,
+        "rows": len(y_res),
+        "out_mb": X_res.nbytes / 2**20,
+        "digest": digest(X_res, y_res, indices),
+    }
 
 
 @contextlib.contextmanager

@@ -16,8 +16,6 @@ Usage: python benchmarks/nearmiss_report.py --rows 100000 --d 20 --threads 2
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -27,12 +25,12 @@ import measure
 
 CHILD = r"""
 import json, statistics, sys, time
-sys.path.insert(0, sys.argv[7])
+sys.path.insert(0, sys.argv[1])
 import numpy as np
 from sklearn.datasets import make_classification
 import measure
-version, impl, n, d, threads, rounds = (int(sys.argv[1]), sys.argv[2],
-    int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]))
+version, impl, n, d, threads, rounds = (int(sys.argv[2]), sys.argv[3],
+    int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]), int(sys.argv[7]))
 X, y = make_classification(n_samples=n, n_features=d, n_informative=10,
                            n_redundant=2, weights=[0.9, 0.1], random_state=0)
 if impl == "imblearn":
@@ -40,38 +38,12 @@ if impl == "imblearn":
 else:
     from imbfast.under_sampling import NearMiss
 make = lambda: NearMiss(version=version, n_jobs=threads)
-with measure.same_threads(threads):
-    make().fit_resample(X[:2000], y[:2000])  # warm up imports and thread pools
-    times, extra = [], 0
-    for _ in range(rounds):
-        sampler = make()
-        with measure.PeakMemory() as mem:
-            start = time.perf_counter()
-            X_res, y_res = sampler.fit_resample(X, y)
-            times.append(time.perf_counter() - start)
-        extra = max(extra, mem.extra)
-print(json.dumps({"seconds": statistics.median(times), "rounds": rounds,
-                  "extra_mb": extra / 2**20, "rows": int(len(y_res)),
-                  "digest": measure.digest(X_res, y_res, sampler.sample_indices_)}))
+print(json.dumps(measure.time_sampler(make, X, y, rounds, slice(2000), threads)))
 """
 
 
 def run(version: int, impl: str, n: int, d: int, threads: int, rounds: int) -> dict:
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            CHILD,
-            *map(str, (version, impl, n, d, threads, rounds)),
-            str(Path(__file__).parent),
-        ],
-        capture_output=True,
-        text=True,
-        env=measure.thread_env(threads),
-    )
-    if out.returncode != 0:
-        raise RuntimeError(out.stderr[-2000:])
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return measure.run_child(CHILD, threads, version, impl, n, d, threads, rounds)
 
 
 def main() -> None:

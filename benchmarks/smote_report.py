@@ -14,8 +14,6 @@ Usage: python benchmarks/smote_report.py [--sizes 100000 1000000] [--d 20]
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -23,7 +21,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import measure
 
-HERE = str(Path(__file__).parent)
 
 CHILD = r"""
 import json, statistics, sys, time
@@ -41,20 +38,9 @@ if impl == "imblearn":
 else:
     from imbfast.over_sampling import SMOTE
     make = lambda: SMOTE(random_state=0, n_jobs=threads)
-with measure.same_threads(threads):
-    # Warm up (imports, thread pools) on a small slice, as a benchmark would.
-    warm = np.r_[np.flatnonzero(y == 0)[:900], np.flatnonzero(y == 1)[:100]]
-    make().fit_resample(X[warm], y[warm])
-    times, extra = [], 0
-    for _ in range(rounds):
-        with measure.PeakMemory() as mem:
-            start = time.perf_counter()
-            X_res, y_res = make().fit_resample(X, y)
-            times.append(time.perf_counter() - start)
-        extra = max(extra, mem.extra)
-print(json.dumps({"seconds": statistics.median(times), "extra_mb": extra / 2**20,
-                  "out_mb": X_res.nbytes / 2**20,
-                  "digest": measure.digest(X_res, y_res)}))
+# Warm up (imports, thread pools) on a small slice, as a benchmark would.
+warm = np.r_[np.flatnonzero(y == 0)[:900], np.flatnonzero(y == 1)[:100]]
+print(json.dumps(measure.time_sampler(make, X, y, rounds, warm, threads)))
 """
 
 INTERP = r"""
@@ -85,16 +71,7 @@ print(json.dumps({"copy_gbs": gb / copy, "kernel_gbs": gb / kern,
 
 
 def run(code: str, threads: int, *args: object) -> dict:
-    out = subprocess.run(
-        [sys.executable, "-c", code, HERE, *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=measure.thread_env(threads),
-        check=False,
-    )
-    if out.returncode != 0:
-        raise RuntimeError(out.stderr[-2000:])
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return measure.run_child(code, threads, *args)
 
 
 def main() -> None:
