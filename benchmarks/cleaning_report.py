@@ -21,7 +21,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import measure
 
-
 CHILD = r"""
 import json, statistics, sys, time
 sys.path.insert(0, sys.argv[1])
