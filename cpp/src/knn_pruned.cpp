@@ -99,6 +99,10 @@ constexpr Index kFineMax = 32;
 // With a work budget, the first round of blocks (a random sample) and the
 // smallest round after it.
 constexpr Index kSampleBlocks = 8;
+// Searches of at most this much work (queries x rows x d) scan the rows
+// exactly in double instead of calling the fused kernel, whose set-up
+// (centring, packing, padding to whole tiles) costs more than such a scan.
+constexpr Index kScanWork = Index{1} << 19;
 // Rows per chunk when assigning rows to cells (float32 copies of a chunk).
 constexpr Index kAssignChunk = Index{1} << 16;
 
@@ -413,7 +417,7 @@ class Search {
            Index* out_idx, double* out_dist)
         : X_(X), Q_(Q ? Q : X), self_(Q == nullptr), k_(k), d_(P.d), scale_(scale),
           P_(P), q_order_(q_order), q_offsets_(q_offsets), q_dist_(q_dist), out_idx_(out_idx),
-          out_dist_(out_dist), sq_many_(pick_sq_many()) {}
+          out_dist_(out_dist), sq_many_(pick_sq_many()), sqdist_(knn_detail::pick_sqdist<T>()) {}
 
     // The first pass of block a (the queries of cell a); returns the
     // distances it computed and counts the second pass's in plan.
@@ -438,7 +442,11 @@ class Search {
         // enough rows (ties by cell index).
         s.others.clear();
         s.others.push_back(a);
-        if (self_ && own >= need_rows) {
+        if (self_ && own >= need_rows && m * m * d <= kScanWork) {
+            // Small cell: the exact scan of its rows, self excluded by index.
+            scan(qs, m, qs, m, nullptr, s);
+            done = m * m / 2;
+        } else if (self_ && own >= need_rows) {
             // The own cell's rows among themselves: each pair once, self
             // excluded by index (the queries are the cell's rows, ascending).
             s.idx.resize(checked_size(m, k));
@@ -469,8 +477,14 @@ class Search {
             for (Index c : s.others)
                 s.ids.insert(s.ids.end(), P_.order.begin() + P_.offsets[c],
                              P_.order.begin() + P_.offsets[c + 1]);
-            std::sort(s.ids.begin(), s.ids.end());
             const Index nr = static_cast<Index>(s.ids.size());
+            if (m * nr * d <= kScanWork) {
+                scan(qs, m, s.ids.data(), nr, nullptr, s);
+                done = nr * m;
+                return plan_second(a, m, qs, done, plan, s);
+            }
+            // The fused kernel ranks ties by position: rows in ascending id.
+            std::sort(s.ids.begin(), s.ids.end());
             gather(X_, s.ids.data(), nr, s.rows);
             s.idx.resize(checked_size(m, need_rows));
             s.dist.resize(checked_size(m, need_rows));
@@ -501,7 +515,14 @@ class Search {
             }
             done = nr * m;
         }
+        return plan_second(a, m, qs, done, plan, s);
+    }
 
+    // The second pass's plan of block a, once its first pass is done;
+    // returns the work of both passes.
+    Index plan_second(Index a, Index m, const Index* qs, Index done, Plan& plan,
+                      Scratch<T>& s) const {
+        const Index d = d_, k = k_, nlist = P_.nlist;
         // Upper bound on each query's k-th distance (scaled units),
         // loosened by the margin, and the block's reach:
         // ||q - c_j|| >= ||c_a - c_j|| - ||q - c_a||.
@@ -527,7 +548,7 @@ class Search {
         if (self_)
             plan_by_fine_cells(a, m, s, plan);
         else
-            plan_by_queries(a, m, reach, s, plan);
+            plan_by_queries(a, m, qs, reach, s, plan);
         if (plan.queries.empty()) return done;
         for (Index q = 0; q < static_cast<Index>(plan.queries.size()); ++q)
             plan.queries[q] = qs[plan.queries[q]];
@@ -546,9 +567,17 @@ class Search {
         for (Index f : plan.fine)
             s.ids.insert(s.ids.end(), P_.fine_rows.begin() + P_.F_start[f],
                          P_.fine_rows.begin() + P_.F_start[f + 1]);
-        std::sort(s.ids.begin(), s.ids.end());
         const Index nr = static_cast<Index>(s.ids.size());
         const Index m = static_cast<Index>(plan.queries.size());
+        if (m * nr * d <= kScanWork) {
+            // The first-pass list and every row at most its k-th distance
+            // away, ranked together by (distance, index).
+            s.u.resize(static_cast<std::size_t>(m));
+            for (Index i = 0; i < m; ++i) s.u[i] = out_dist_[plan.queries[i] * k + k - 1];
+            scan(plan.queries.data(), m, s.ids.data(), nr, s.u.data(), s);
+            return;
+        }
+        std::sort(s.ids.begin(), s.ids.end());
         const Index k2 = std::min(k, nr);
         gather(X_, s.ids.data(), nr, s.rows);
         gather(Q_, plan.queries.data(), m, s.queries);
@@ -589,6 +618,41 @@ class Search {
     }
 
    private:
+    // Exact scan in double: for each query qs[i] (an id in Q, or in X when
+    // querying X itself, then never its own neighbour), the k nearest of
+    // the rows `ids` (any order; ties by the lower id). With `within`, the
+    // query's current list takes part and only rows at squared distance
+    // <= within[i] can join it (the second pass: those rows are disjoint
+    // from the list's). Results go to the query's output row.
+    void scan(const Index* qs, Index m, const Index* ids, Index nr, const double* within,
+              Scratch<T>& s) const {
+        const Index d = d_, k = k_;
+        knn_detail::TopK top(k);
+        for (Index i = 0; i < m; ++i) {
+            const Index q = qs[i];
+            const T* qp = Q_ + q * d;
+            Index* oi = out_idx_ + q * k;
+            double* od = out_dist_ + q * k;
+            top.clear();
+            const Index self = self_ ? q : -1;
+            if (within) {
+                for (Index j = 0; j < k; ++j) top.push(od[j], oi[j]);
+                const double w = within[i];
+                for (Index r = 0; r < nr; ++r) {
+                    const double dist = knn_detail::sanitize(sqdist_(qp, X_ + ids[r] * d, d));
+                    if (dist <= w) top.push(dist, ids[r]);
+                }
+            } else {
+                for (Index r = 0; r < nr; ++r) {
+                    if (ids[r] == self) continue;
+                    top.push(knn_detail::sanitize(sqdist_(qp, X_ + ids[r] * d, d)), ids[r]);
+                }
+            }
+            top.write(oi, od);
+        }
+        (void)s;
+    }
+
     void gather(const T* A, const Index* ids, Index m, std::vector<T>& out) const {
         out.resize(checked_size(m, d_));
         for (Index i = 0; i < m; ++i) std::copy(A + ids[i] * d_, A + (ids[i] + 1) * d_, out.data() + i * d_);
@@ -598,12 +662,12 @@ class Search {
     // them: cells and fine cells are tested query by query (queries not
     // from X). Fine cells are first screened for the whole block by
     // ||f - c_a|| - r_f <= reach.
-    void plan_by_queries(Index a, Index m, double reach, Scratch<T>& s, Plan& plan) const {
+    void plan_by_queries(Index a, Index m, const Index* qs, double reach, Scratch<T>& s,
+                         Plan& plan) const {
         const Index d = d_;
         const double* Ca = P_.C.data() + a * d;
         // Cells some query may need.
         s.J2.clear();
-        s.sq.resize(static_cast<std::size_t>(m));
         for (Index j : s.J) {
             const double* c = P_.C.data() + j * d;
             for (Index i = 0; i < m; ++i) {
@@ -615,11 +679,15 @@ class Search {
         }
         if (s.J2.empty()) return;
         s.fine.clear();
+        s.sq.clear();
         for (Index j : s.J2)
             for (Index f = P_.fine_offsets[j]; f < P_.fine_offsets[j + 1]; ++f) {
                 const double to_centre =
                     std::sqrt(sq4_body(P_.F_centres.data() + f * d, Ca, d)) * (1.0 - kMargin);
-                if (to_centre - P_.F_radius[f] <= reach) s.fine.push_back(f);
+                if (to_centre - P_.F_radius[f] <= reach) {
+                    s.fine.push_back(f);
+                    s.sq.push_back(to_centre - P_.F_radius[f]);  // lower bound
+                }
             }
         if (s.fine.empty()) return;
         // Fine cells gathered contiguously for the per-query test.
@@ -628,13 +696,19 @@ class Search {
         for (Index t = 0; t < nf; ++t)
             std::copy(P_.F_centres.begin() + s.fine[t] * d, P_.F_centres.begin() + (s.fine[t] + 1) * d,
                       s.centres.begin() + t * d);
-        s.sq.resize(static_cast<std::size_t>(nf));
         s.used.assign(static_cast<std::size_t>(nf), 0);
         for (Index i = 0; i < m; ++i) {
-            sq_many_(s.Qs.data() + i * d, s.centres.data(), nf, d, s.sq.data());
+            // ||q - f|| >= ||f - c_a|| - ||q - c_a||: most fine cells are
+            // ruled out without their distance.
+            const double* q = s.Qs.data() + i * d;
+            const double dq = q_dist_[qs[i]] * (1.0 + kMargin);
+            const double ui = s.u[i];
             bool hit = false;
             for (Index t = 0; t < nf; ++t) {
-                if (reachable(s.sq[t], P_.F_radius[s.fine[t]], s.u[i])) {
+                if (hit && s.used[t]) continue;
+                if (s.sq[t] - dq > ui) continue;  // cannot reach
+                if (reachable(sq4_body(q, s.centres.data() + t * d, d), P_.F_radius[s.fine[t]],
+                              ui)) {
                     s.used[t] = 1;
                     hit = true;
                 }
@@ -692,19 +766,34 @@ class Search {
             for (Index i = 0; i < m; ++i) members[fill[label[i]]++] = i;
         }
         std::vector<double> gsq(static_cast<std::size_t>(nf));
+        std::vector<double> lo(static_cast<std::size_t>(nf)), hi(static_cast<std::size_t>(nf));
         for (Index g = 0; g < G; ++g) {
             sq_many_(Fc + (g0 + g) * d, s.centres.data(), nf, d, gsq.data());
             const double Ug = U[g] + P_.F_radius[g0 + g];
             s.cand.clear();
-            for (Index t = 0; t < nf; ++t)
-                if (reachable(gsq[t], P_.F_radius[s.fine[t]], Ug)) s.cand.push_back(t);
+            for (Index t = 0; t < nf; ++t) {
+                if (!reachable(gsq[t], P_.F_radius[s.fine[t]], Ug)) continue;
+                s.cand.push_back(t);
+                // Bounds of ||s_g - f|| - r_f: the lower one loosened by the
+                // margin, the upper one only ever makes more work.
+                lo[t] = std::sqrt(std::max(lower_sq(gsq[t]), 0.0)) - P_.F_radius[s.fine[t]];
+                hi[t] = std::sqrt(gsq[t]) * (1.0 + kMargin) - P_.F_radius[s.fine[t]];
+            }
             if (s.cand.empty()) continue;
+            const double* sg = Fc + (g0 + g) * d;
             for (Index p = gstart[g]; p < gstart[g + 1]; ++p) {
                 const Index i = members[p];
                 const double* q = s.Qs.data() + i * d;
+                // ||q - f|| is within ||q - s_g|| of ||s_g - f||: most pairs
+                // are decided without their distance.
+                const double dq = std::sqrt(sq4_body(q, sg, d)) * (1.0 + kMargin);
+                const double ui = s.u[i];
                 for (Index t : s.cand) {
-                    if (reachable(sq4_body(q, s.centres.data() + t * d, d), P_.F_radius[s.fine[t]],
-                                  s.u[i])) {
+                    if (s.used[t] && s.hit[i]) continue;
+                    if (lo[t] - dq > ui) continue;  // cannot reach
+                    if (hi[t] + dq <= ui ||
+                        reachable(sq4_body(q, s.centres.data() + t * d, d),
+                                  P_.F_radius[s.fine[t]], ui)) {
                         s.used[t] = 1;
                         s.hit[i] = 1;
                     }
@@ -729,6 +818,7 @@ class Search {
     Index* out_idx_;
     double* out_dist_;
     SqMany sq_many_;
+    knn_detail::SqDist<T> sqdist_;
 };
 
 // A fixed pseudo-random permutation (splitmix64 + Fisher-Yates): the same
