@@ -407,6 +407,7 @@ struct Scratch {
     std::vector<double> dist, u, Qs, Dm, sq, centres;
     std::vector<Index> others, J, J2, fine, cand;
     std::vector<char> hit, used;
+    std::vector<knn_detail::TopK> tops;
 };
 
 template <class T>
@@ -443,8 +444,9 @@ class Search {
         s.others.clear();
         s.others.push_back(a);
         if (self_ && own >= need_rows && m * m * d <= kScanWork) {
-            // Small cell: the exact scan of its rows, self excluded by index.
-            scan(qs, m, qs, m, nullptr, s);
+            // Small cell: the exact scan of its rows, each pair once, self
+            // excluded by index.
+            scan_self(qs, m, s);
             done = m * m / 2;
         } else if (self_ && own >= need_rows) {
             // The own cell's rows among themselves: each pair once, self
@@ -653,6 +655,23 @@ class Search {
         (void)s;
     }
 
+    // The exact scan of the rows qs (ascending ids of X) among themselves:
+    // each pair's distance computed once and offered to both lists.
+    void scan_self(const Index* qs, Index m, Scratch<T>& s) const {
+        const Index d = d_, k = k_;
+        if (static_cast<Index>(s.tops.size()) < m) s.tops.resize(static_cast<std::size_t>(m), knn_detail::TopK(k));
+        for (Index i = 0; i < m; ++i) s.tops[i].clear();
+        for (Index i = 0; i < m; ++i) {
+            const T* qi = X_ + qs[i] * d;
+            for (Index j = i + 1; j < m; ++j) {
+                const double dist = knn_detail::sanitize(sqdist_(qi, X_ + qs[j] * d, d));
+                s.tops[i].push(dist, qs[j]);
+                s.tops[j].push(dist, qs[i]);
+            }
+        }
+        for (Index i = 0; i < m; ++i) s.tops[i].write(out_idx_ + qs[i] * k, out_dist_ + qs[i] * k);
+    }
+
     void gather(const T* A, const Index* ids, Index m, std::vector<T>& out) const {
         out.resize(checked_size(m, d_));
         for (Index i = 0; i < m; ++i) std::copy(A + ids[i] * d_, A + (ids[i] + 1) * d_, out.data() + i * d_);
@@ -732,28 +751,42 @@ class Search {
         const std::int32_t* label = P_.fine_label.data() + P_.offsets[a];
         std::vector<double> U(static_cast<std::size_t>(G), 0.0);
         for (Index i = 0; i < m; ++i) U[label[i]] = std::max(U[label[i]], s.u[i]);
-        // Cells some group may need.
+        // Which groups each cell of J may matter to (rg, one row per cell
+        // kept), and the cells that matter to some group.
+        const double* Fc = P_.F_centres.data();
         s.J2.clear();
+        s.hit.clear();  // rg, reused
         for (Index j : s.J) {
             const double* c = P_.C.data() + j * d;
+            bool any = false;
+            const std::size_t row = s.hit.size();
+            s.hit.resize(row + static_cast<std::size_t>(G), 0);
             for (Index g = 0; g < G; ++g) {
-                if (reachable(sq4_body(P_.F_centres.data() + (g0 + g) * d, c, d), P_.radius[j],
+                if (reachable(sq4_body(Fc + (g0 + g) * d, c, d), P_.radius[j],
                               U[g] + P_.F_radius[g0 + g])) {
-                    s.J2.push_back(j);
-                    break;
+                    s.hit[row + g] = 1;
+                    any = true;
                 }
             }
+            if (any)
+                s.J2.push_back(j);
+            else
+                s.hit.resize(row);
         }
         if (s.J2.empty()) return;
+        std::vector<char> rg;
+        rg.swap(s.hit);
+        // The fine cells of J2 (contiguous per cell): t = tstart[p] + l is
+        // fine cell fine_offsets[J2[p]] + l.
+        const Index n2 = static_cast<Index>(s.J2.size());
+        std::vector<Index> tstart(static_cast<std::size_t>(n2 + 1), 0);
         s.fine.clear();
-        for (Index j : s.J2)
+        for (Index p = 0; p < n2; ++p) {
+            const Index j = s.J2[p];
             for (Index f = P_.fine_offsets[j]; f < P_.fine_offsets[j + 1]; ++f) s.fine.push_back(f);
+            tstart[p + 1] = static_cast<Index>(s.fine.size());
+        }
         const Index nf = static_cast<Index>(s.fine.size());
-        const double* Fc = P_.F_centres.data();
-        // Fine cells of J2 are contiguous within each cell: gather them.
-        s.centres.resize(checked_size(nf, d));
-        for (Index t = 0; t < nf; ++t)
-            std::copy(Fc + s.fine[t] * d, Fc + (s.fine[t] + 1) * d, s.centres.begin() + t * d);
         s.used.assign(static_cast<std::size_t>(nf), 0);
         s.hit.assign(static_cast<std::size_t>(m), 0);
         // Queries of each group: positions in the block (ascending).
@@ -768,16 +801,20 @@ class Search {
         std::vector<double> gsq(static_cast<std::size_t>(nf));
         std::vector<double> lo(static_cast<std::size_t>(nf)), hi(static_cast<std::size_t>(nf));
         for (Index g = 0; g < G; ++g) {
-            sq_many_(Fc + (g0 + g) * d, s.centres.data(), nf, d, gsq.data());
             const double Ug = U[g] + P_.F_radius[g0 + g];
             s.cand.clear();
-            for (Index t = 0; t < nf; ++t) {
-                if (!reachable(gsq[t], P_.F_radius[s.fine[t]], Ug)) continue;
-                s.cand.push_back(t);
-                // Bounds of ||s_g - f|| - r_f: the lower one loosened by the
-                // margin, the upper one only ever makes more work.
-                lo[t] = std::sqrt(std::max(lower_sq(gsq[t]), 0.0)) - P_.F_radius[s.fine[t]];
-                hi[t] = std::sqrt(gsq[t]) * (1.0 + kMargin) - P_.F_radius[s.fine[t]];
+            for (Index p = 0; p < n2; ++p) {
+                if (!rg[static_cast<std::size_t>(p * G + g)]) continue;
+                const Index t0 = tstart[p], nt = tstart[p + 1] - t0;
+                sq_many_(Fc + (g0 + g) * d, Fc + s.fine[t0] * d, nt, d, gsq.data() + t0);
+                for (Index t = t0; t < t0 + nt; ++t) {
+                    if (!reachable(gsq[t], P_.F_radius[s.fine[t]], Ug)) continue;
+                    s.cand.push_back(t);
+                    // Bounds of ||s_g - f|| - r_f: the lower one loosened by
+                    // the margin, the upper one only ever makes more work.
+                    lo[t] = std::sqrt(std::max(lower_sq(gsq[t]), 0.0)) - P_.F_radius[s.fine[t]];
+                    hi[t] = std::sqrt(gsq[t]) * (1.0 + kMargin) - P_.F_radius[s.fine[t]];
+                }
             }
             if (s.cand.empty()) continue;
             const double* sg = Fc + (g0 + g) * d;
@@ -792,7 +829,7 @@ class Search {
                     if (s.used[t] && s.hit[i]) continue;
                     if (lo[t] - dq > ui) continue;  // cannot reach
                     if (hi[t] + dq <= ui ||
-                        reachable(sq4_body(q, s.centres.data() + t * d, d),
+                        reachable(sq4_body(q, Fc + s.fine[t] * d, d),
                                   P_.F_radius[s.fine[t]], ui)) {
                         s.used[t] = 1;
                         s.hit[i] = 1;
