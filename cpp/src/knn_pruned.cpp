@@ -202,9 +202,12 @@ struct Partition {
 };
 
 // Distance, in double, from every scaled row of A to its cell's centroid.
+// Throws when one is not finite: NaN or infinite values, or a scale that
+// does not keep the squares of the data in range.
 template <class T>
 void centroid_distances(const T* A, Index m, Index d, double scale, const std::vector<double>& C,
                         const Index* cell, double* out, int n_threads) {
+    std::atomic<bool> bad{false};
     parallel_for(m, n_threads, grain_for(3 * d), [&](Index lo, Index hi) {
         for (Index i = lo; i < hi; ++i) {
             const T* a = A + i * d;
@@ -215,8 +218,13 @@ void centroid_distances(const T* A, Index m, Index d, double scale, const std::v
                 acc += e * e;
             }
             out[i] = std::sqrt(acc);
+            if (!std::isfinite(acc)) bad.store(true, std::memory_order_relaxed);
         }
     });
+    if (bad.load())
+        throw std::invalid_argument(
+            "pruned_knn: X or Q contains NaN or infinity, or X * scale is too large (pass the "
+            "power of two that brings the largest coordinate near 1)");
 }
 
 // Means of the rows of R (count x d) per label, labels without rows
