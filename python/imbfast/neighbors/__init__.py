@@ -126,7 +126,10 @@ Layout (every module below is private; this package's names are the API):
   then the sparse, exact or approximate path;
 - ``_exact``: the ``"auto"`` policy (:func:`choose_algorithm`, the probe,
   the pruned attempt) and the exact engines' dispatch;
-- ``_pruned``: the pruned exact search;
+- ``_partition``: the k-means partition the pruned search and the
+  ``"cells"`` engine share (centroids, cell counts, the power-of-two
+  scale), the only module that imports FAISS;
+- ``_pruned``: the pruned exact search (planned and run by the C++ core);
 - ``_approx``: the approximate engines and their recall calibration;
 - ``_recall``: recall estimates and :class:`RecallTracker`;
 - ``_sparse``: sparse input (scikit-learn's brute force);
