@@ -251,6 +251,7 @@ struct Partition {
     std::vector<Index> fine_offsets;
     std::vector<double> F_centres;  // (n_fine, d)
     std::vector<double> F_radius;   // (n_fine,)
+    std::vector<double> F_dist;     // (n_fine,) distance from a fine centre to its centroid
     std::vector<Index> F_start;     // (n_fine + 1,)
     std::vector<Index> fine_rows;   // (n,)
     std::vector<std::int32_t> fine_label;  // (n,)
@@ -430,6 +431,10 @@ void split_all(const T* X, double scale, Partition& P, int n_threads) {
         }
     }
     P.F_start[n_fine] = P.n;
+    P.F_dist.resize(static_cast<std::size_t>(n_fine));
+    for (Index c = 0; c < nlist; ++c)
+        for (Index f = P.fine_offsets[c]; f < P.fine_offsets[c + 1]; ++f)
+            P.F_dist[f] = std::sqrt(sq4_body(P.F_centres.data() + f * d, P.C.data() + c * d, d));
 }
 
 template <class T>
@@ -847,22 +852,27 @@ class Search {
         const double* Fc = P_.F_centres.data();
         s.J2.clear();
         s.hit.clear();  // rg, reused
+        std::vector<double> rgd;  // lower bounds of ||s_g - c_j||, as rg
         for (Index j : s.J) {
             const double* c = P_.C.data() + j * d;
             bool any = false;
             const std::size_t row = s.hit.size();
             s.hit.resize(row + static_cast<std::size_t>(G), 0);
+            rgd.resize(row + static_cast<std::size_t>(G), 0.0);
             for (Index g = 0; g < G; ++g) {
-                if (reachable(sq4_body(Fc + (g0 + g) * d, c, d), P_.radius[j],
-                              U[g] + P_.F_radius[g0 + g])) {
+                const double sq = sq4_body(Fc + (g0 + g) * d, c, d);
+                rgd[row + g] = std::sqrt(std::max(lower_sq(sq), 0.0));
+                if (reachable(sq, P_.radius[j], U[g] + P_.F_radius[g0 + g])) {
                     s.hit[row + g] = 1;
                     any = true;
                 }
             }
-            if (any)
+            if (any) {
                 s.J2.push_back(j);
-            else
+            } else {
                 s.hit.resize(row);
+                rgd.resize(row);
+            }
         }
         if (s.J2.empty()) return;
         std::vector<char> rg;
@@ -900,9 +910,15 @@ class Search {
             for (Index p = 0; p < n2; ++p) {
                 if (!rg[static_cast<std::size_t>(p * G + g)]) continue;
                 const Index t0 = tstart[p], nt = tstart[p + 1] - t0;
-                sq_many_(Fc + (g0 + g) * d, Fc + s.fine[t0] * d, nt, d, gsq.data() + t0);
+                // ||s_g - f|| >= ||s_g - c_j|| - ||f - c_j||: most fine
+                // cells of a reachable cell are ruled out without their
+                // distance (the bound loosened by the margin).
+                const double dgj = rgd[static_cast<std::size_t>(p * G + g)];
                 for (Index t = t0; t < t0 + nt; ++t) {
-                    if (!reachable(gsq[t], P_.F_radius[s.fine[t]], Ug)) continue;
+                    const Index f = s.fine[t];
+                    if (dgj - P_.F_dist[f] * (1.0 + kMargin) - P_.F_radius[f] > Ug) continue;
+                    gsq[t] = sq4_body(Fc + (g0 + g) * d, Fc + f * d, d);
+                    if (!reachable(gsq[t], P_.F_radius[f], Ug)) continue;
                     s.cand.push_back(t);
                     // Bounds of ||s_g - f|| - r_f: the lower one loosened by
                     // the margin, the upper one only ever makes more work.
