@@ -29,7 +29,12 @@ Memory: beyond the input and the (n_queries, k) result, per row its cell,
 its place in the cell order, its fine cell and its distance to the
 centroid (O(n)), the centroids and fine centres in double, the second
 pass's plan of every block, and per running block the rows it gathers;
-rows are assigned to cells in chunks (no float32 copy of X).
+rows are assigned to cells in chunks (no float32 copy of X). Measured at
+10M x 32 float32 (1000 clusters, k=4, 2 threads, ``benchmarks/approx_10m.py``
+on this shared machine): 69 s and 2.5 GiB peak RSS including the 1.28 GB
+input (k-means and cells 17 s, fine cells 6 s, first pass 23 s, second pass
+23 s; about 0.1% of the brute force's distances), where the former
+Python-planned search took 121 s and 3.5 GiB in the same session.
 """
 
 from __future__ import annotations
