@@ -15,7 +15,7 @@ The approximate engines (``imbfast_approx``: the default "cells" engine,
 get a recall column: the fraction of the exact neighbours found, measured
 after the timed search on 1000 random queries against imbfast's exact
 engine (the engine's own estimate is in the plan column). ``--data blobs``
-uses a Gaussian mixture (1000 centres, spread 4, unit noise) instead of
+uses a Gaussian mixture (``--centres``, default 1000, spread 4, unit noise) instead of
 standard Gaussian rows; the approximate engines and the pruned exact engine
 (``imbfast_pruned``, run on Gaussian rows only up to ``--tree-max-d``) need
 such structure. ``--sample m`` times the baselines (sklearn, FAISS) on m
@@ -56,11 +56,13 @@ ENGINES = [
 ]
 
 
-def _data(n: int, d: int, dtype: str, kind: str = "gauss") -> np.ndarray:
+def _data(
+    n: int, d: int, dtype: str, kind: str = "gauss", n_centres: int = 1000
+) -> np.ndarray:
     rng = np.random.default_rng(0)
     if kind == "blobs":
-        centres = rng.standard_normal((1000, d)) * 4
-        X = centres[rng.integers(0, 1000, n)] + rng.standard_normal((n, d))
+        centres = rng.standard_normal((n_centres, d)) * 4
+        X = centres[rng.integers(0, n_centres, n)] + rng.standard_normal((n, d))
         return X.astype(dtype)
     return rng.standard_normal((n, d)).astype(dtype)
 
@@ -98,6 +100,7 @@ def worker(
     dtype: str,
     kind: str,
     sample: int,
+    n_centres: int = 1000,
 ):
     # Imports (and imbfast's editable rebuild check) happen before timing.
     import faiss
@@ -105,7 +108,7 @@ def worker(
 
     from imbfast.neighbors import kneighbors, last_plan
 
-    X = _data(n, d, dtype, kind)
+    X = _data(n, d, dtype, kind, n_centres)
     D, Q = _split(X, scenario)
     kneighbors(D[:200], 2)  # loads the extension, warms the thread start-up
     memory = measure.PeakMemory()
@@ -196,22 +199,28 @@ def main() -> None:
     )
     parser.add_argument("--data", default="gauss", choices=["gauss", "blobs"])
     parser.add_argument(
+        "--centres", type=int, default=1000, help="centres of --data blobs"
+    )
+    parser.add_argument(
         "--sample",
         type=int,
         default=0,
         help="baselines (sklearn, FAISS) answer this many random queries and "
         "their time is scaled to all queries (0: all queries)",
     )
-    parser.add_argument("--worker", nargs=9, help=argparse.SUPPRESS)
+    parser.add_argument("--worker", nargs=10, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        e, s, n, d, k, j, dt, kind, sample = args.worker
-        worker(e, s, int(n), int(d), int(k), int(j), dt, kind, int(sample))
+        e, s, n, d, k, j, dt, kind, sample, centres = args.worker
+        worker(
+            e, s, int(n), int(d), int(k), int(j), dt, kind, int(sample), int(centres)
+        )
         return
     engines = args.engines.split(",")
     print(
         f"n={args.n} k={args.k} n_jobs={args.n_jobs} dtype={args.dtype} "
         f"data={args.data}"
+        + (f" centres={args.centres}" if args.data == "blobs" else "")
     )
     header = (
         f"{'scenario':<10} {'d':>4} {'engine':<18} {'seconds':>8} {'x floor':>8} "
@@ -255,6 +264,7 @@ def main() -> None:
                     args.dtype,
                     args.data,
                     str(args.sample),
+                    str(args.centres),
                 ]
                 out = subprocess.run(cmd, capture_output=True, text=True, check=True)
                 r = json.loads(out.stdout.strip().splitlines()[-1])

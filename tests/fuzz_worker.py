@@ -802,6 +802,22 @@ CORE_CALLS: dict[str, dict[str, Any]] = {
         "n_threads": SCALARS,
         "within": st.one_of(st.none(), arrays(1, "float64")),
     },
+    "pruned_knn": {
+        "X": arrays(2, "float64"),
+        "Q": st.one_of(st.none(), arrays(2, "float64")),
+        "centroids": arrays(2, "float32"),
+        "scale": st.sampled_from([1.0, 0.5, 2.0**-70, 0.0, -1.0, float("nan")]),
+        "k": SCALARS,
+        "n_threads": SCALARS,
+        "max_work": st.sampled_from([None, 0.0, 0.3, -1.0, float("nan")]),
+    },
+    "nearest_centroids": {
+        "X": arrays(2, "float32"),
+        "centroids": arrays(2, "float32"),
+        "scale": st.sampled_from([1.0, 0.5, 0.0, float("inf")]),
+        "n_threads": SCALARS,
+    },
+    "cell_order": {"cell": arrays(1, "int64"), "nlist": SCALARS},
     "smote_interpolate": {
         "X": arrays(2, "float64"),
         "nns": arrays(2, "int64"),
@@ -934,6 +950,26 @@ def coherent_args(draw: Any, name: str) -> dict | None:
                 else None
             )
         return args
+    if name == "pruned_knn":
+        use_q = draw(st.booleans())
+        return {
+            "X": mat(n, d, vals, dtype),
+            "Q": mat(m, d, vals, dtype) if use_q else None,
+            "centroids": mat(c, d, vals, "float32"),
+            "scale": draw(st.sampled_from([1.0, 0.5, 2.0**-40])),
+            "k": draw(ints(1, n + 2)),
+            "n_threads": draw(ints(1, 3)),
+            "max_work": draw(st.sampled_from([None, 0.0, 0.3, 1.0])),
+        }
+    if name == "nearest_centroids":
+        return {
+            "X": mat(n, d, vals, dtype),
+            "centroids": mat(c, d, vals, "float32"),
+            "scale": draw(st.sampled_from([1.0, 0.5])),
+            "n_threads": draw(ints(1, 3)),
+        }
+    if name == "cell_order":
+        return {"cell": vec(n, ints(0, c - 1), "int64"), "nlist": c}
     if name == "refine_knn":
         use_q = draw(st.booleans())
         nq = m if use_q else n
@@ -1090,6 +1126,27 @@ def check_core(spec: dict, tmpdir: str) -> None:
         valid = ind[ind >= 0]
         if valid.size and valid.max() >= n:
             raise Failure(f"{name}: index out of range")
+    if ok and name == "pruned_knn" and res is not None:
+        check_pruned(args, res)
+
+
+def check_pruned(args: dict, res: Any) -> None:
+    """The pruned search equals the exact scan, where squares neither
+    underflow nor overflow (then both rank the same distances)."""
+    from imbfast import _core
+
+    X, Q = args["X"], args["Q"]
+    data = X if Q is None else np.concatenate([X, Q])
+    mags = np.abs(data[data != 0])
+    if mags.size and (mags.min() < 1e-100 or mags.max() > 1e100):
+        return
+    ind, dist = _core.brute_knn(
+        np.ascontiguousarray(X, dtype=np.float64),
+        None if Q is None else np.ascontiguousarray(Q, dtype=np.float64),
+        args["k"],
+    )
+    if not (np.array_equal(ind, res[0]) and np.array_equal(dist, res[1])):
+        raise Failure("pruned_knn differs from brute_knn")
 
 
 # ------------------------------------------------------------------- driver

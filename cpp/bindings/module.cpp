@@ -19,6 +19,7 @@ PYBIND11_MODULE(_core, m) {
     imbfast_bindings::register_info(m);
     imbfast_bindings::register_resample(m);
     imbfast_bindings::register_neighbors(m);
+    imbfast_bindings::register_pruned(m);
     imbfast_bindings::register_cleaning(m);
     imbfast_bindings::register_sampling(m);
     imbfast_bindings::register_categorical(m);

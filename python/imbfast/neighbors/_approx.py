@@ -19,6 +19,12 @@ import numpy as np
 
 from imbfast import _core
 from imbfast.neighbors._exact import exact_dense
+from imbfast.neighbors._partition import (
+    faiss_threads,
+    ivf_flat_index,
+    n_cells,
+    train_centroids,
+)
 from imbfast.neighbors._plan import set_plan, tuning, update_plan
 from imbfast.neighbors._pruned import pruned_knn
 from imbfast.neighbors._recall import per_query_recall, record_recall
@@ -92,20 +98,12 @@ class _FaissIVF:
     name = "faiss-ivf"
 
     def __init__(self, Xf: np.ndarray, rng: np.random.Generator) -> None:
-        import faiss
-
         t = tuning()
-        n, d = Xf.shape
+        n = Xf.shape[0]
         nlist = int(t.approx_cells_per_sqrt_n * np.sqrt(n))
         self.nlist = max(1, min(nlist, n // t.approx_min_points_per_cell))
         self.max_probe = self.nlist
-        self.index = faiss.IndexIVFFlat(faiss.IndexFlatL2(d), d, self.nlist)
-        self.index.cp.niter = t.approx_kmeans_iter
-        self.index.cp.seed = 1234
-        n_train = min(n, t.approx_train_per_cell * self.nlist)
-        train = np.sort(rng.choice(n, n_train, replace=False))
-        self.index.train(np.ascontiguousarray(Xf[train]))
-        self.index.add(Xf)
+        self.index = ivf_flat_index(Xf, rng, self.nlist)
 
     def candidates(
         self,
@@ -145,25 +143,11 @@ class _Cells:
     def __init__(
         self, Xf: np.ndarray, rng: np.random.Generator, n_threads: int
     ) -> None:
-        import faiss
-
         t = tuning()
         self.extra_candidates = t.extra_candidates
-        n, d = Xf.shape
-        nlist = int(t.cells_per_sqrt_n * np.sqrt(n))
-        self.nlist = max(1, min(nlist, n // t.cells_min_rows))
-        n_train = min(n, t.cells_train_per_cell * self.nlist)
-        train = np.ascontiguousarray(Xf[np.sort(rng.choice(n, n_train, replace=False))])
-        km = faiss.Kmeans(
-            d,
-            self.nlist,
-            niter=t.approx_kmeans_iter,
-            seed=1234,
-            min_points_per_centroid=1,
-            max_points_per_centroid=t.cells_train_per_cell,
-        )
-        km.train(train)
-        self.centroids = np.ascontiguousarray(km.centroids, dtype=np.float32)
+        n = Xf.shape[0]
+        self.nlist = n_cells(n)
+        self.centroids = train_centroids(Xf, self.nlist, rng, n_threads)
         n_near = min(t.cells_row_centroids, self.nlist)
         near_rows, _, _ = _core.fused_knn(
             self.centroids, Xf, n_near, self.extra_candidates, n_threads
@@ -176,9 +160,7 @@ class _Cells:
             minlength=self.nlist * self.nlist,
         ).reshape(self.nlist, self.nlist)
         del near_rows
-        self.order = np.argsort(cell, kind="stable")
-        counts = np.bincount(cell, minlength=self.nlist)
-        self.offsets = np.concatenate([[0], np.cumsum(counts)])
+        self.order, self.offsets = _core.cell_order(cell, self.nlist)
         self.Xs = np.ascontiguousarray(Xf[self.order])
         # Probe order of each cell: itself, then by votes, then by centroid
         # distance (ties by cell id).
@@ -195,10 +177,7 @@ class _Cells:
 
     def assign(self, A: np.ndarray, n_threads: int) -> np.ndarray:
         """Nearest centroid of every row of A."""
-        ind, _, _ = _core.fused_knn(
-            self.centroids, A, 1, self.extra_candidates, n_threads
-        )
-        return ind[:, 0]
+        return _core.nearest_centroids(A, self.centroids, 1.0, n_threads)
 
     def _block(self, c: int, probe: int) -> tuple[np.ndarray, np.ndarray]:
         """Rows (sorted copy) and original ids searched by the queries of cell c."""
@@ -221,10 +200,7 @@ class _Cells:
         nq = Qf.shape[0]
         # Rows of X (given by ``rows``) already have their cell.
         cell = self.assign(Qf, n_threads) if rows is None else self.cell[rows]
-        q_order = np.argsort(cell, kind="stable")
-        q_offsets = np.concatenate(
-            [[0], np.cumsum(np.bincount(cell, minlength=self.nlist))]
-        )
+        q_order, q_offsets = _core.cell_order(np.ascontiguousarray(cell), self.nlist)
         cand = np.full((nq, n_cand), -1, dtype=np.int64)
         cand_dist = np.full((nq, n_cand), np.inf, dtype=np.float32)
 
@@ -281,8 +257,6 @@ def approx_dense(
     With ``engine="auto"`` the pruned exact search is tried first and kept
     when it is about as cheap as the index (recall 1.0).
     """
-    import faiss
-
     t = tuning()
     n, d = X.shape
     nq = n if Q is None else Q.shape[0]
@@ -312,9 +286,7 @@ def approx_dense(
     n_cand = min(n, k + self_slot + t.approx_extra)
     timings: dict[str, float] = {}
 
-    saved_threads = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(n_threads)
-    try:
+    with faiss_threads(n_threads):
         t0 = time.perf_counter()
         index: Any = (
             _Cells(Xf, rng, n_threads) if engine == "cells" else _FaissIVF(Xf, rng)
@@ -372,8 +344,6 @@ def approx_dense(
         )
         t3 = time.perf_counter()
         timings["search_seconds"] = t3 - t2
-    finally:
-        faiss.omp_set_num_threads(saved_threads)
     index.release()  # the index's float32 copy of X goes before re-ranking
     # A bound of -inf makes refine_knn trust the candidate lists (no proof,
     # no exact fallback) except for queries left with fewer than k valid

@@ -6,8 +6,9 @@ the most recent one of this thread or task is in a context variable (see
 in several threads never see each other's plans.
 
 :class:`Tuning` holds every threshold and setting of the neighbour engines
-outside the pruned search (whose own constants are in
-:mod:`imbfast.neighbors._pruned`), each with the measurement behind it. The
+(the pruned search's partition included; the constants of its bounds and
+passes are in the C++ core, cpp/src/knn_pruned.cpp), each with the
+measurement behind it. The
 values in force are ``tuning()``; :func:`tuned` changes some of them for a
 block of code in this thread or task only (experiments, tests).
 """
@@ -86,11 +87,13 @@ class Tuning:
         cell (FAISS warns below 39 per centroid).
     approx_train_per_cell, approx_kmeans_iter : int, int
         ``"faiss-ivf"``: k-means training rows per cell; k-means iterations
-        (also of ``"cells"``).
+        (also of ``"cells"`` and the pruned search).
     approx_extra : int
         Candidates the index returns beyond k (and self), re-ranked exactly.
     cells_per_sqrt_n, cells_min_rows, cells_train_per_cell : float, int, int
-        ``"cells"``: cells per sqrt(n) (balances assigning a row to a cell,
+        The k-means partition of ``"cells"`` and of the pruned search
+        (:mod:`imbfast.neighbors._partition`): cells per sqrt(n) (balances
+        assigning a row to a cell,
         nlist distances, against searching nprobe cells of n / nlist rows),
         at least this many rows per cell, k-means sample rows per cell.
     cells_max_probe : int
