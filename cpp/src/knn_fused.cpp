@@ -557,6 +557,31 @@ void finish_row(std::int64_t* idx, double* dist, std::int64_t w, std::int64_t k,
     }
 }
 
+// Every list's thresholds for row r lowered to the least c-th value any
+// list holds for r (the list that searched r's own block). Safe for the
+// proof: a row rejected against it has a tile value at least that value,
+// which is at least the final `worst` (the least final c-th value). In
+// exact arithmetic the row's own sweep (later blocks: higher indices than
+// every row of its block) may reject a tie with it; the column side lets
+// ties through to the index comparison, as always.
+void seed_thresholds(std::vector<Lists>& lists, std::int64_t n) {
+    for (std::int64_t r = 0; r < n; ++r) {
+        float s = kInf;
+        for (const Lists& L : lists)
+            if (L.c > 0) s = std::min(s, L.dist[static_cast<std::size_t>(r * L.lanes + L.c - 1)]);
+        if (!(s < kInf)) continue;
+        for (Lists& L : lists) {
+            if (L.c == 0) continue;
+            float& t = L.thr[static_cast<std::size_t>(r)];
+            t = std::min(t, s);
+            if (L.exact) {
+                float& tt = L.tie_thr[static_cast<std::size_t>(r)];
+                tt = std::min(tt, next_up(s));
+            }
+        }
+    }
+}
+
 // Query blocks of the non-symmetric pass: large enough to reuse each
 // database block, small enough to share the work among threads.
 std::int64_t query_block_rows(std::int64_t n_pad, std::int64_t S, int n_workers) {
@@ -771,26 +796,46 @@ FusedStats fused_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std
 
     if (sym) {
         const std::int64_t nb = (PX.n_pad + S - 1) / S;
-        const std::int64_t n_items = (nb + 1) / 2;
         const BlockFn off_diag = pick_block<true, false>();
         const BlockFn diag = pick_block<true, true>();
+        // First the diagonal blocks (each row among the rows of its own
+        // block), then every list starts the rest from the row's c-th value
+        // there: the c rows behind it are at most that far, so a row farther
+        // than it cannot be among the c nearest. Otherwise each worker's
+        // list, and the column side of every list, would fill from scratch.
         parallel_for(n_workers, n_workers, 1, [&](std::int64_t wb, std::int64_t we) {
             for (std::int64_t w = wb; w < we; ++w) {
                 Lists& L = lists[static_cast<std::size_t>(w)];
                 L.init(PX.n_pad, c, exact);
                 for (;;) {
+                    const std::int64_t A = next.fetch_add(1);
+                    if (A >= nb) break;
+                    const std::int64_t end = std::min(PX.n_pad, (A + 1) * S);
+                    diag(Block{PX.rows.data(), A * S, end, PX.panels.data(), A * S, end, PX.da},
+                         L, L);
+                }
+            }
+        });
+        seed_thresholds(lists, n);
+        // Then the blocks above the diagonal, rows `item` and nb-1-item of
+        // the block triangle per work item (equal work).
+        next.store(0);
+        const std::int64_t n_items = (nb + 1) / 2;
+        parallel_for(n_workers, n_workers, 1, [&](std::int64_t wb, std::int64_t we) {
+            for (std::int64_t w = wb; w < we; ++w) {
+                Lists& L = lists[static_cast<std::size_t>(w)];
+                for (;;) {
                     const std::int64_t item = next.fetch_add(1);
                     if (item >= n_items) break;
-                    // Rows `item` and nb-1-item of the block triangle: equal work.
                     const std::int64_t pair[2] = {item, nb - 1 - item};
                     for (int h = 0; h < (pair[0] == pair[1] ? 1 : 2); ++h) {
                         const std::int64_t A = pair[h];
                         Block blk{PX.rows.data(), A * S, std::min(PX.n_pad, (A + 1) * S),
                                   PX.panels.data(), 0, 0, PX.da};
-                        for (std::int64_t B = A; B < nb; ++B) {
+                        for (std::int64_t B = A + 1; B < nb; ++B) {
                             blk.y_begin = B * S;
                             blk.y_end = std::min(PX.n_pad, (B + 1) * S);
-                            (B == A ? diag : off_diag)(blk, L, L);
+                            off_diag(blk, L, L);
                         }
                     }
                 }
