@@ -251,6 +251,39 @@ def test_renn_reuses_neighbour_lists(noisy3):
     assert sum(calls) < n_majority * renn.n_iter_ / 2
 
 
+def _reference_lists(X, alive, rows, k):
+    """k nearest alive rows of each row, self excluded, ties by lower id."""
+    ids = np.flatnonzero(alive)
+    diff = X[rows][:, None, :] - X[ids][None, :, :]
+    dist = np.einsum("ijk,ijk->ij", diff, diff)
+    dist[ids[None, :] == rows[:, None]] = np.inf
+    order = np.lexsort((np.broadcast_to(ids, dist.shape), dist), axis=1)
+    return ids[order[:, :k]]
+
+
+@pytest.mark.parametrize("kind", ["integer", "gaussian"])
+@pytest.mark.parametrize("share", [0.05, 0.3, 0.7, 1.0])
+def test_neighbour_table_split_search_exact(kind, share):
+    # Queried rows among the alive rows: the split search (the rows among
+    # themselves, then among the rest) must equal one search of all alive
+    # rows, ties by id included. Integer rows with duplicates tie often.
+    from imbfast.under_sampling._cleaning import NeighbourTable
+
+    rng = np.random.default_rng(7)
+    n = 700
+    if kind == "integer":
+        X = rng.integers(0, 3, size=(n, 4)).astype(np.float64)
+    else:
+        X = rng.standard_normal((n, 5))
+        X[rng.choice(n, 80)] = X[rng.choice(n, 80)]  # duplicated rows
+    table = NeighbourTable(X, width=4, n_jobs=2)
+    table.remove(rng.choice(n, 60, replace=False))
+    alive = table.alive.copy()
+    rows = rng.permutation(np.flatnonzero(alive))[: max(2, int(share * alive.sum()))]
+    got = table.neighbours(rows, 4)
+    np.testing.assert_array_equal(got, _reference_lists(X, alive, rows, 4))
+
+
 # ------------------------------------------------------------ imblearn's quirks
 
 

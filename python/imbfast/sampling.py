@@ -454,7 +454,6 @@ def _expand(
     return np.concatenate(parts) if parts else rows[:0]
 
 
-
 @dataclass(frozen=True, eq=False)
 class StratifiedDraw:
     """What a stratified sample keeps of each class, from the class sizes alone.
