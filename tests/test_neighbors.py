@@ -482,6 +482,25 @@ def test_kdtree_rejects_bad_input(make, query, k, message):
         _core.KDTree(make()).query(query, k)
 
 
+def test_auto_probe_times_the_tree_where_it_is_plausible():
+    # Up to tree_max_d features the tree is timed whatever the ties (the
+    # cost model is Gaussian data's); beyond, only when many rows tie.
+    rng = np.random.default_rng(3)
+    low = rng.integers(0, 4, size=(3000, 6)).astype(np.float64) * 0.37
+    high = rng.standard_normal((3000, 24))
+    with tuned(probe_min_work=1):
+        ind = kneighbors(low, 3)
+        plan_low = last_plan()
+        kneighbors(high, 3)
+        plan_high = last_plan()
+    assert "probe_tree_seconds" in plan_low
+    assert plan_low["algorithm"] in {"tree", "brute"}
+    np.testing.assert_array_equal(ind, reference(low, 3)[0])
+    assert plan_high["probe_tie_fraction"] < 0.25
+    assert "probe_tree_seconds" not in plan_high
+    assert plan_high["algorithm"] == "brute"
+
+
 def test_auto_probe_keeps_the_tree_it_timed():
     # One-hot blocks beside a wide amount column: float32 cannot resolve the
     # distances, most probe rows need the tie pass, and the KD-tree (built

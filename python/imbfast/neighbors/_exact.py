@@ -97,10 +97,17 @@ def exact_dense(
     if algorithm == "auto" and engine == "brute" and n * nq * d >= t.probe_min_work:
         ties, brute_seconds = _probe_brute(X, Q, k, n_threads)
         plan["probe_tie_fraction"] = ties
-        if ties > t.probe_max_ties:
+        plan["probe_brute_seconds"] = brute_seconds
+        # The cost model above is Gaussian data's; clustered, discrete or
+        # duplicated rows can favour the tree at any d where it is
+        # plausible, and ties favour it at any d.
+        if d <= t.tree_max_d or ties > t.probe_max_ties:
             tree, tree_seconds = _probe_tree(X, Q, k, n_threads)
+            plan["probe_tree_seconds"] = tree_seconds
             if tree_seconds < brute_seconds:
                 engine = "tree"
+            else:
+                tree = None
     if engine == "pruned" or (
         algorithm == "auto" and engine == "brute" and n * nq >= t.pruned_auto_min_pairs
     ):

@@ -69,13 +69,17 @@ class Tuning:
         tie pass and the brute force costs up to three passes. ``"auto"``
         probes the brute force on ``probe_queries`` evenly spaced rows when
         the search is at least ``probe_min_work`` (pairs x features); when
-        more than ``probe_max_ties`` of them need the tie pass it times the
-        KD-tree (double) on the same rows and takes it when its estimated
-        time is lower. Measured (all pairs, k=3, 2 threads): census-like
-        numeric + one-hot rows, d=130, 30k rows: brute 2.8 s, tree 0.70 s
-        (estimates 5.5 s / 0.44 s), pruned 1.2 s; binary flags, d=24, 30k
-        rows (43% of the probe in the tie pass): brute 0.62 s, tree 10.9 s
-        (estimates 1.1 s / 19 s).
+        more than ``probe_max_ties`` of them need the tie pass, or when d is
+        at most ``tree_max_d`` (clustered or discrete rows can favour the
+        tree where Gaussian data would not), it times the KD-tree (double)
+        on the same rows and takes it when its estimated time is lower.
+        Integer counts, d=9, after SMOTE (180k rows, all pairs, k=1, CPU time of
+        2 threads on a loaded machine): brute 5.7 s (21% of the rows in the tie
+        pass), tree 2.7 s; the model alone chose the brute force. Measured (all
+        pairs, k=3, 2 threads): census-like numeric + one-hot rows, d=130, 30k
+        rows: brute 2.8 s, tree 0.70 s (estimates 5.5 s / 0.44 s), pruned 1.2 s;
+        binary flags, d=24, 30k rows (43% of the probe in the tie pass): brute
+        0.62 s, tree 10.9 s (estimates 1.1 s / 19 s).
     approx_min_n, approx_min_pairs : int, int
         ``algorithm="approx"``: below this many rows, or distance pairs, the
         index is not worth building and the search is exact (see
@@ -209,7 +213,9 @@ def last_plan() -> dict[str, Any]:
         whose candidate list could not be proven complete and that took the
         tie pass), ``n_candidates``, ``symmetric`` and ``exact_arithmetic``
         (lattice data: the float32 pass was exact, no proof or tie pass);
-        ``probe_tie_fraction`` when ``"auto"`` probed the data; for the
+        ``probe_tie_fraction`` and ``probe_brute_seconds`` when ``"auto"``
+        probed the data, ``probe_tree_seconds`` when it timed the KD-tree
+        too (both estimates of the whole search); for the
         pruned search ``nlist``,
         ``work_fraction`` (distances computed over ``n * n_queries``),
         ``n_second_pass`` and ``build_seconds``; ``pruned_tried`` when
