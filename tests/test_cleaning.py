@@ -262,11 +262,11 @@ def _reference_lists(X, alive, rows, k):
 
 
 @pytest.mark.parametrize("kind", ["integer", "gaussian"])
-@pytest.mark.parametrize("share", [0.05, 0.3, 0.7, 1.0])
-def test_neighbour_table_split_search_exact(kind, share):
-    # Queried rows among the alive rows: the split search (the rows among
-    # themselves, then among the rest) must equal one search of all alive
-    # rows, ties by id included. Integer rows with duplicates tie often.
+@pytest.mark.parametrize("share", [0.05, 0.3, 1.0])
+def test_neighbour_table_lists_exact(kind, share):
+    # Some alive rows among the alive rows, after removals: one search of
+    # all alive rows, self excluded by id, ties by lower id. Integer rows
+    # with duplicates tie often.
     from imbfast.under_sampling._cleaning import NeighbourTable
 
     rng = np.random.default_rng(7)

@@ -28,10 +28,6 @@ from imbfast.neighbors import kneighbors, squared_kneighbors
 # it is worth its two extra searches.
 PREFILTER_BLOCK_ROWS = 4096
 PREFILTER_MIN_ROWS = 20_000
-# A search of some alive rows among all alive rows is split in two (see
-# NeighbourTable._split_search) when the queried rows are at least this
-# share of the alive rows.
-SPLIT_MIN_SHARE = 0.125
 
 
 def label_codes(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -154,12 +150,6 @@ class NeighbourTable:
             # Every sample, among every sample: self is excluded by index.
             rows = np.arange(self.n)
             ind = kneighbors(self.X, w, n_jobs=self.n_jobs, algorithm=self.algorithm)
-        elif (
-            not self.sparse
-            and self.algorithm != "approx"
-            and rows.shape[0] >= max(2, SPLIT_MIN_SHARE * n_alive)
-        ):
-            ind = self._split_search(rows, alive_ids, w)
         else:
             X_alive = (
                 self.X
@@ -180,55 +170,6 @@ class NeighbourTable:
         self.counts[rows] = w
         self.searched[rows] = True
         self.n_searched += rows.shape[0]
-
-    def _split_search(
-        self, rows: np.ndarray, alive_ids: np.ndarray, w: int
-    ) -> np.ndarray:
-        """The w nearest alive neighbours of ``rows`` (alive), self excluded.
-
-        The queried rows R among themselves take the symmetric search, which
-        computes each pair once, and R among the other alive rows a query
-        search: |R|^2 / 2 + |R| (n - |R|) distance pairs instead of |R| n.
-        Both searches rank by the same double distances and both sets are
-        taken in increasing id order, so ties by lower local index are ties
-        by lower id, and the first w of the two lists merged by (distance,
-        id) are exactly the first w of one search over all alive rows.
-
-        Returns
-        -------
-        ind : ndarray of shape (len(rows), w), int64
-            Sample ids, nearest first, in the order of ``rows``.
-        """
-        order = np.argsort(rows, kind="stable")
-        own = rows[order]
-        rest = alive_ids[~np.isin(alive_ids, own, assume_unique=True)]
-        X_own = take_rows(self.X, own, self.n_threads)
-        parts_ind, parts_dist = [], []
-        w_own = min(w, own.shape[0] - 1)
-        if w_own > 0:
-            ind, dist = squared_kneighbors(
-                X_own, w_own, n_threads=self.n_threads, algorithm=self.algorithm
-            )
-            parts_ind.append(own[ind])
-            parts_dist.append(dist)
-        w_rest = min(w, rest.shape[0])
-        if w_rest > 0:
-            ind, dist = squared_kneighbors(
-                take_rows(self.X, rest, self.n_threads),
-                w_rest,
-                query=X_own,
-                n_threads=self.n_threads,
-                algorithm=self.algorithm,
-            )
-            parts_ind.append(rest[ind])
-            parts_dist.append(dist)
-        ids = np.concatenate(parts_ind, axis=1)
-        dist = np.concatenate(parts_dist, axis=1)
-        first = np.lexsort((ids, dist), axis=1)[:, :w]
-        merged = np.take_along_axis(ids, first, axis=1)
-        out = np.empty_like(merged)
-        out[order] = merged
-        return out
 
     def settled(self, rows: np.ndarray, others: np.ndarray, k: int) -> np.ndarray:
         """Which of ``rows`` certainly have no row of ``others`` among their k NN.
