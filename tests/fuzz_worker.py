@@ -826,6 +826,12 @@ CORE_CALLS: dict[str, dict[str, Any]] = {
         "out": arrays(2, "float64"),
         "n_threads": SCALARS,
     },
+    "legacy_permutation": {
+        "key": arrays(1, "uint32"),
+        "pos": SCALARS,
+        "n": SCALARS,
+        "size": SCALARS,
+    },
     "gather_rows": {
         "X": arrays(2, "float64"),
         "rows": arrays(1, "int64"),
@@ -992,6 +998,14 @@ def coherent_args(draw: Any, name: str) -> dict | None:
             "steps": vec(m, st.sampled_from([0.0, 0.25, 0.999]), "float64"),
             "out": mat(m, d, st.just(0.0), dtype),
             "n_threads": draw(ints(1, 3)),
+        }
+    if name == "legacy_permutation":
+        size = draw(ints(0, n))
+        return {
+            "key": vec(624, st.integers(0, 2**32 - 1), "uint32"),
+            "pos": draw(ints(0, 624)),
+            "n": n,
+            "size": size,
         }
     if name == "gather_rows":
         return {

@@ -259,3 +259,82 @@ def test_x_and_y_of_different_lengths_rejected(cls):
     y = np.array([0, 1] * 6)
     with pytest.raises(ValueError, match="inconsistent numbers of samples"):
         cls().fit_resample(X, y)
+
+
+# ------------------------------------------------- NumPy's legacy shuffle
+
+
+def _core_choice(rs: np.random.RandomState, n: int, size: int) -> np.ndarray:
+    from imbfast import _core
+
+    state = rs.get_state(legacy=False)
+    key = np.array(state["state"]["key"], dtype=np.uint32)
+    picks, pos = _core.legacy_permutation(key, int(state["state"]["pos"]), n, size)
+    state["state"] = {"key": key, "pos": pos}
+    rs.set_state(state)
+    return picks
+
+
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 31, 33, 623, 624, 625, 5000])
+def test_legacy_permutation_is_numpy_bit_for_bit(seed, n):
+    # The same picks as RandomState.choice(replace=False), and the generator
+    # left in the same state (its next draws agree), from any position in
+    # the 624-word block (the warm-up draws move it).
+    ours, theirs = np.random.RandomState(seed), np.random.RandomState(seed)
+    ours.random_sample(seed * 53 % 700)
+    theirs.random_sample(seed * 53 % 700)
+    for size in sorted({0, n // 3, n}):
+        expected = theirs.choice(n, size, replace=False) if n else np.empty(0, int)
+        np.testing.assert_array_equal(_core_choice(ours, n, size), expected)
+    after = ours.randint(1 << 62, size=3), theirs.randint(1 << 62, size=3)
+    np.testing.assert_array_equal(*after)
+
+
+@pytest.mark.parametrize(
+    "key, pos, n, size, message",
+    [
+        (np.zeros(624, dtype=np.uint64), 0, 3, 1, "dtype uint32"),
+        (np.zeros(600, dtype=np.uint32), 0, 3, 1, "shape"),
+        (np.zeros(624, dtype=np.uint32), 625, 3, 1, "pos"),
+        (np.zeros(624, dtype=np.uint32), 0, -1, 0, "n must be"),
+        (np.zeros(624, dtype=np.uint32), 0, 3, 4, "size must be"),
+    ],
+)
+def test_legacy_permutation_rejects_bad_input(key, pos, n, size, message):
+    from imbfast import _core
+
+    with pytest.raises(ValueError, match=message):
+        _core.legacy_permutation(key, pos, n, size)
+
+
+@pytest.mark.parametrize("random_state", [0, "instance", None])
+def test_under_sampler_large_class_parity(random_state):
+    # Classes above LEGACY_SHUFFLE_MIN rows take the core's shuffle: same
+    # rows as imbalanced-learn, and a user's RandomState is advanced alike.
+    from imbfast.base import LEGACY_SHUFFLE_MIN
+
+    n = LEGACY_SHUFFLE_MIN + 30_000
+    y = np.zeros(n, dtype=np.int64)
+    y[::7] = 1
+    y[::11] = 2
+    X = np.arange(n, dtype=np.float64).reshape(-1, 1)
+    if random_state == "instance":
+        ours_rs, theirs_rs = np.random.RandomState(5), np.random.RandomState(5)
+    elif random_state is None:
+        # The process-wide generator keeps NumPy's own call: seeded for both.
+        ours_rs = theirs_rs = None
+        np.random.seed(11)  # noqa: NPY002
+    else:
+        ours_rs = theirs_rs = random_state
+    ours = RandomUnderSampler(random_state=ours_rs)
+    X_a, y_a = ours.fit_resample(X, y)
+    if random_state is None:
+        np.random.seed(11)  # noqa: NPY002
+    theirs = ImbRUS(random_state=theirs_rs)
+    X_b, y_b = theirs.fit_resample(X, y)
+    np.testing.assert_array_equal(ours.sample_indices_, theirs.sample_indices_)
+    np.testing.assert_array_equal(X_a, X_b)
+    np.testing.assert_array_equal(y_a, y_b)
+    if random_state == "instance":
+        assert ours_rs.randint(1 << 30) == theirs_rs.randint(1 << 30)

@@ -25,6 +25,8 @@ template <>
 inline const char* dtype_name<std::int32_t>() { return "int32"; }
 template <>
 inline const char* dtype_name<std::uint64_t>() { return "uint64"; }
+template <>
+inline const char* dtype_name<std::uint32_t>() { return "uint32"; }
 
 // Checks dtype, C-contiguity and number of dimensions of `a`.
 template <class T>

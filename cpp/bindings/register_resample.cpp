@@ -1,6 +1,7 @@
 #include <pybind11/numpy.h>
 
 #include "arrays.hpp"
+#include "imbfast/legacy_random.hpp"
 #include "imbfast/resample.hpp"
 #include "register.hpp"
 
@@ -134,6 +135,33 @@ void register_resample(pybind11::module_& m) {
         },
         py::arg("X"), py::arg("rows"), py::arg("out"), py::arg("n_threads") = 1,
         "out[i] = X[rows[i]] for C-contiguous 2-D arrays of any fixed-size dtype.");
+
+    m.def(
+        "legacy_permutation",
+        [](py::array& key, std::int64_t pos, std::int64_t n, std::int64_t size) {
+            check_array<std::uint32_t>(key, "key", 1, true);
+            check_dim(key, "key", 0, imbfast::Mt19937::kWords);
+            if (pos < 0 || pos > imbfast::Mt19937::kWords)
+                throw py::value_error("pos must be in [0, 624], got " + std::to_string(pos));
+            if (n < 0) throw py::value_error("n must be >= 0, got " + std::to_string(n));
+            if (size < 0 || size > n)
+                throw py::value_error("size must be in [0, n], got " + std::to_string(size));
+            imbfast::Mt19937 mt;
+            std::uint32_t* words = mutable_ptr<std::uint32_t>(key);
+            for (int i = 0; i < imbfast::Mt19937::kWords; ++i) mt.key[i] = words[i];
+            mt.pos = static_cast<int>(pos);
+            py::array_t<std::int64_t> out(static_cast<py::ssize_t>(size));
+            std::int64_t* out_ptr = out.mutable_data();
+            {
+                py::gil_scoped_release release;  // no Python object touched
+                imbfast::legacy_permutation(mt, n, size, out_ptr);
+            }
+            for (int i = 0; i < imbfast::Mt19937::kWords; ++i) words[i] = mt.key[i];
+            return py::make_tuple(out, mt.pos);
+        },
+        py::arg("key"), py::arg("pos"), py::arg("n"), py::arg("size"),
+        "RandomState.permutation(n)[:size] for the MT19937 state (key, pos): returns "
+        "it and the new pos, and updates `key` in place (see imbfast/legacy_random.hpp).");
 }
 
 }  // namespace imbfast_bindings

@@ -9,7 +9,13 @@ import numpy as np
 from imblearn.under_sampling.base import BaseUnderSampler
 from sklearn.utils import _safe_indexing, check_random_state
 
-from imbfast.base import DaskDispatchMixin, check_X_y, resolve_n_jobs, take_rows
+from imbfast.base import (
+    DaskDispatchMixin,
+    check_X_y,
+    choice_without_replacement,
+    resolve_n_jobs,
+    take_rows,
+)
 
 
 class RandomUnderSampler(DaskDispatchMixin, BaseUnderSampler):
@@ -109,11 +115,12 @@ class RandomUnderSampler(DaskDispatchMixin, BaseUnderSampler):
         for target_class in np.unique(y):
             class_indices = np.flatnonzero(y == target_class)
             if target_class in self.sampling_strategy_:
-                picks = random_state.choice(
-                    class_indices.shape[0],
-                    size=self.sampling_strategy_[target_class],
-                    replace=self.replacement,
-                )
+                n_class = class_indices.shape[0]
+                size = self.sampling_strategy_[target_class]
+                if self.replacement:
+                    picks = random_state.choice(n_class, size=size, replace=True)
+                else:
+                    picks = choice_without_replacement(random_state, n_class, size)
                 class_indices = class_indices[picks]
             kept.append(class_indices)
         return np.concatenate(kept) if kept else np.empty(0, dtype=np.intp)
