@@ -338,3 +338,22 @@ def test_under_sampler_large_class_parity(random_state):
     np.testing.assert_array_equal(y_a, y_b)
     if random_state == "instance":
         assert ours_rs.randint(1 << 30) == theirs_rs.randint(1 << 30)
+
+
+@pytest.mark.parametrize(
+    "y",
+    [
+        np.arange(70_000) % 3,
+        (np.arange(70_000) % 256 - 128).astype(np.int8),
+        (np.arange(70_000) % 5 * 2**61).astype(np.uint64),
+        np.arange(70_000, dtype=np.uint64) + 2**63,
+        np.array([3, 1, 2]),
+        np.where(np.arange(70_000) % 2, "b", "a"),
+    ],
+)
+def test_sorted_labels_is_unique(y):
+    from imbfast.base import sorted_labels
+
+    got, expected = sorted_labels(y), np.unique(y)
+    np.testing.assert_array_equal(got, expected)
+    assert got.dtype == expected.dtype

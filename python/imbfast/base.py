@@ -221,6 +221,26 @@ def take_rows(X: Any, indices: np.ndarray, n_threads: int = 1) -> Any:
     return _safe_indexing(X, indices)
 
 
+def sorted_labels(y: np.ndarray) -> np.ndarray:
+    """``np.unique(y)``, by counting when y holds integers of a narrow range.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_samples,)
+
+    Returns
+    -------
+    classes : ndarray
+        The distinct values of y, sorted, of y's dtype.
+    """
+    if y.ndim == 1 and y.size >= 65_536 and y.dtype.kind in "iu":
+        lo, hi = int(y.min()), int(y.max())
+        if hi - lo < y.size and -(2**62) < lo and hi < 2**62:
+            counts = np.bincount(y.astype(np.intp) - lo)
+            return (np.flatnonzero(counts) + lo).astype(y.dtype)
+    return np.unique(y)
+
+
 def choice_without_replacement(
     random_state: np.random.RandomState, n: int, size: int
 ) -> np.ndarray:

@@ -14,6 +14,7 @@ from imbfast.base import (
     check_X_y,
     choice_without_replacement,
     resolve_n_jobs,
+    sorted_labels,
     take_rows,
 )
 
@@ -112,7 +113,7 @@ class RandomUnderSampler(DaskDispatchMixin, BaseUnderSampler):
         """
         random_state = check_random_state(self.random_state)
         kept = []
-        for target_class in np.unique(y):
+        for target_class in sorted_labels(y):
             class_indices = np.flatnonzero(y == target_class)
             if target_class in self.sampling_strategy_:
                 n_class = class_indices.shape[0]
