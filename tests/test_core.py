@@ -143,3 +143,25 @@ def test_show_config(capsys):
     assert _core.active_isa() in ("generic", "avx2", "avx512")
     for key in ("simd", "hardware_threads", "faiss", "numpy"):
         assert key in out
+
+
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_gather_rows_runs_and_scattered_rows(n_threads):
+    # Runs of consecutive rows (copied in one piece), scattered rows,
+    # repeats and a run that crosses a thread's chunk boundary.
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((5000, 3))
+    rows = np.concatenate(
+        [
+            np.arange(5000),
+            rng.integers(0, 5000, 3000),
+            np.repeat([7, 7, 8], 5),
+            np.arange(4000, 5000),
+            np.arange(10)[::-1],
+        ]
+    ).astype(np.int64)
+    out = np.empty((rows.shape[0], 3))
+    _core.gather_rows(X, rows, out, n_threads)
+    np.testing.assert_array_equal(out, X[rows])
+    with pytest.raises(IndexError, match="-1"):
+        _core.gather_rows(X, np.array([0, 1, -1], dtype=np.int64), out[:3], n_threads)
