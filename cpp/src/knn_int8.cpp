@@ -28,9 +28,10 @@
 // earlier (larger) window is rejected by the final one too. At the end the
 // collected rows within the final window are ranked by their exact double
 // distances, ties by lower index (TopK): the exact answer, bit for bit,
-// with no proof that can fail. A query that collects too many rows (many
-// ties or duplicates, a grid too coarse for its neighbours) stops
-// collecting and is answered by the float32 pass instead.
+// with no proof that can fail. A query whose window holds too many rows
+// (many ties or duplicates, a grid too coarse for its neighbours) keeps
+// only the nearest of them (see compact) and, if its final window needs
+// more, is answered by the float32 pass instead.
 //
 // The tile: 8 query rows x 2 panels of 16 database rows, sixteen 512-bit
 // int32 accumulators, one VPDPBUSD per 4 coordinates (five for d = 20,
@@ -201,13 +202,15 @@ struct Block {
     std::vector<std::int32_t> nx, sx;  // |q_x|^2 and sum(q_x)
     std::vector<double> margin;        // (r_x + r_max) / s, rounded up
     std::vector<double> bound;         // sqrt(within) / s, rounded up (inf: none)
-    std::vector<std::int32_t> window;  // W (clamped to int32: every D is below)
+    std::vector<std::int32_t> need;    // W (clamped to int32: every D is below)
+    std::vector<std::int32_t> cut;     // collect only D <= cut (see compact)
+    std::vector<std::int32_t> window;  // min(need, cut): the filter's window
     std::vector<std::int32_t> top;     // rows x k smallest D, ascending, kNever = empty
     std::vector<std::int32_t> hit_row, hit_dq;  // rows x slots
     std::vector<std::int32_t> n_hit;
-    std::vector<std::uint8_t> overflow;
     std::int64_t n_hits = 0;  // rows collected, over the block
     const Rows* R = nullptr;
+    std::vector<std::int32_t> scratch;
 };
 
 // W and the filter threshold of query r from its D_k and bound (see the
@@ -232,6 +235,8 @@ void set_window(Block& b, std::int64_t r) {
         const double w2 = w * w * kUp;
         if (w2 < static_cast<double>(W)) W = static_cast<std::int64_t>(w2);  // floor: w2 >= 0
     }
+    b.need[ri] = static_cast<std::int32_t>(W);
+    W = std::min<std::int64_t>(W, b.cut[ri]);
     b.window[ri] = static_cast<std::int32_t>(W);
     const std::int64_t P = std::int64_t{b.nx[ri]} - W + 256 * std::int64_t{b.sx[ri]};
     const std::int64_t t = floor_half(P) - 1;
@@ -239,25 +244,35 @@ void set_window(Block& b, std::int64_t r) {
         std::clamp<std::int64_t>(t, kFloor, std::int64_t{kNever} - 1));
 }
 
-// Drops the collected rows outside query r's window; a query still holding
-// more than half its places stops collecting (the float32 pass answers it).
-void compact(Block& b, std::int64_t r) {
+// Drops the collected rows outside query r's window. When more than half
+// its places stay in use (many rows tie, or lie, within the window so far),
+// only the rows below the (cap/2)-th smallest D, v, are kept, and the query
+// collects D <= cut = v - 1 from then on. Its answer is still complete if
+// the window it needs in the end is within the cut (every row with D <= cut
+// was kept or collected later); otherwise the float32 pass answers it. The
+// k smallest D stay valid upper bounds: their rows exist, collected or not.
+void compact(Block& b, std::int64_t r, std::vector<std::int32_t>& scratch) {
     const auto ri = static_cast<std::size_t>(r);
     std::int32_t* rows = b.hit_row.data() + ri * static_cast<std::size_t>(b.slots);
     std::int32_t* dq = b.hit_dq.data() + ri * static_cast<std::size_t>(b.slots);
-    const std::int32_t W = b.window[ri];
+    std::int32_t W = b.window[ri];
+    const auto half = static_cast<std::int32_t>(b.cap / 2);
     std::int32_t kept = 0;
-    for (std::int32_t i = 0; i < b.n_hit[ri]; ++i)
-        if (dq[i] <= W) {
-            rows[kept] = rows[i];
-            dq[kept] = dq[i];
-            ++kept;
-        }
-    b.n_hit[ri] = kept;
-    if (kept > b.cap / 2) {
-        b.overflow[ri] = 1;
-        b.thr[ri] = kNever;
-        b.n_hit[ri] = 0;
+    for (int pass = 0; pass < 2; ++pass) {
+        kept = 0;
+        for (std::int32_t i = 0; i < b.n_hit[ri]; ++i)
+            if (dq[i] <= W) {
+                rows[kept] = rows[i];
+                dq[kept] = dq[i];
+                ++kept;
+            }
+        b.n_hit[ri] = kept;
+        if (kept <= half) return;
+        scratch.assign(dq, dq + kept);
+        std::nth_element(scratch.begin(), scratch.begin() + half, scratch.end());
+        b.cut[ri] = scratch[static_cast<std::size_t>(half)] - 1;
+        set_window(b, r);
+        W = b.window[ri];
     }
 }
 
@@ -296,7 +311,7 @@ void take(Block& b, std::int64_t r, std::int64_t y0, unsigned mask, const std::i
         moved |= offer_top(b, r, D);
     }
     if (moved) set_window(b, r);
-    if (b.n_hit[ri] + kPanel > b.cap) compact(b, r);
+    if (b.n_hit[ri] + kPanel > b.cap) compact(b, r, b.scratch);
 }
 
 // Panels [p_begin, p_end) (an even count) against every query of the block.
@@ -369,7 +384,7 @@ IMBFAST_TARGET_AVX512VNNI IMBFAST_INLINE void take_vnni(Block& b, std::int64_t r
         }
         if (moved) set_window(b, r);
     }
-    if (b.n_hit[ri] + kPanel > b.cap) compact(b, r);
+    if (b.n_hit[ri] + kPanel > b.cap) compact(b, r, b.scratch);
 }
 
 // kW: the words per row when known at compile time (0: R.words, at run
@@ -481,7 +496,8 @@ SweepFn pick_sweep(std::int64_t words) {
 }
 
 // Searches the queries `ids` and writes their answers; returns the rows
-// collected. Queries that overflowed are appended to `fallback`.
+// collected. Queries whose window outgrew their places are appended to
+// `fallback`.
 template <class T>
 struct Searcher {
     const T* X;
@@ -545,12 +561,13 @@ struct Searcher {
         b.sx.assign(rows, 0);
         b.margin.assign(rows, 0.0);
         b.bound.assign(rows, kInf);
+        b.need.assign(rows, 0);
+        b.cut.assign(rows, std::numeric_limits<std::int32_t>::max());
         b.window.assign(rows, 0);
         b.top.assign(rows * static_cast<std::size_t>(k), kNever);
         b.hit_row.resize(rows * static_cast<std::size_t>(b.slots));
         b.hit_dq.resize(rows * static_cast<std::size_t>(b.slots));
         b.n_hit.assign(rows, 0);
-        b.overflow.assign(rows, 0);
         b.n_hits = 0;
         const double inv = grid->inv;
         for (std::int64_t r = 0; r < b.count; ++r) {
@@ -585,7 +602,7 @@ struct Searcher {
         for (std::int64_t r = 0; r < b.count; ++r) {
             const auto ri = static_cast<std::size_t>(r);
             const std::int64_t g = ids[static_cast<std::size_t>(first + r)];
-            if (b.overflow[ri]) {
+            if (b.need[ri] > b.cut[ri]) {
                 fallback.push_back(g);
                 continue;
             }
@@ -649,8 +666,11 @@ bool int8_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std::int64
     // The grid needs a finite, normal step.
     if (!(max_abs > 1e-280 && max_abs < 1e280)) return false;
     const bool automatic = options.int8 == Int8Filter::automatic;
-    if (automatic && (!vnni_active() || static_cast<double>(n) * static_cast<double>(nq) *
-                                                static_cast<double>(d) < kMinWork))
+    // "auto" decides by a probe of kProbeQueries queries, so it needs more
+    // than twice as many.
+    if (automatic && (!vnni_active() || nq <= 2 * kProbeQueries ||
+                      static_cast<double>(n) * static_cast<double>(nq) *
+                              static_cast<double>(d) < kMinWork))
         return false;
 
     Grid grid;
@@ -664,7 +684,7 @@ bool int8_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std::int64
 
     std::vector<std::int64_t> fallback;
     std::vector<std::int64_t> rest;
-    if (automatic && nq > 2 * kProbeQueries) {
+    if (automatic) {
         // The probe: evenly spaced queries, answered for good; the rest
         // follow if the pass pays on them.
         std::vector<std::int64_t> probe(static_cast<std::size_t>(kProbeQueries));
@@ -692,7 +712,7 @@ bool int8_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std::int64
     stats.n_candidates = 0;
     stats.n_int8_fallback = static_cast<std::int64_t>(fallback.size());
     if (!fallback.empty()) {
-        // The float32 pass on a copy of the overflowed queries.
+        // The float32 pass on a copy of the queries that fell back.
         std::sort(fallback.begin(), fallback.end());
         const auto m = static_cast<std::int64_t>(fallback.size());
         std::vector<T> rows(static_cast<std::size_t>(m * d));
