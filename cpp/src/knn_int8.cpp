@@ -76,10 +76,13 @@ constexpr double kMinWork = 268435456.0;  // 2^28
 // |acc| <= 40450 d < 2^28 for d <= kMaxDim (see the header comment), so a
 // threshold clamped up to kFloor still lets every row pass, padding rows
 // (accumulator start kPadStart, |change| <= 128 * 127 * d < 2^26) never do,
-// and kNever stops a query.
+// and kStop stops a query (padding queries). The AVX-512 kernel starts its
+// accumulators at start - (thr + 1), always within int32: the extremes are
+// kPadStart - 2^26 - kStop - 1 > -2^31 and 2^28 - kFloor < 2^31.
 constexpr std::int32_t kFloor = -(std::int32_t{1} << 29);
-constexpr std::int32_t kPadStart = -(std::int32_t{1} << 30);
-constexpr std::int32_t kNever = std::numeric_limits<std::int32_t>::max();
+constexpr std::int32_t kPadStart = -(std::int32_t{1} << 29) - (std::int32_t{1} << 27);
+constexpr std::int32_t kStop = std::int32_t{1} << 30;
+constexpr std::int32_t kNever = std::numeric_limits<std::int32_t>::max();  // an empty D slot
 // Windows are at most 2^40 (far above any D, which is < 4 * 127^2 * d).
 constexpr double kWindowMax = 1099511627776.0;
 // Relative slack for every rounding of the bound: the double distances the
@@ -241,7 +244,7 @@ void set_window(Block& b, std::int64_t r) {
     const std::int64_t P = std::int64_t{b.nx[ri]} - W + 256 * std::int64_t{b.sx[ri]};
     const std::int64_t t = floor_half(P) - 1;
     b.thr[ri] = static_cast<std::int32_t>(
-        std::clamp<std::int64_t>(t, kFloor, std::int64_t{kNever} - 1));
+        std::clamp<std::int64_t>(t, kFloor, std::int64_t{kStop} - 1));
 }
 
 // Drops the collected rows outside query r's window. When more than half
@@ -290,11 +293,43 @@ bool offer_top(Block& b, std::int64_t r, std::int32_t D) {
     return top[k - 1] != kNever;
 }
 
+// The seed pass's filter: rows with D < D_k (every row while fewer than k
+// were seen), which alone can change the k smallest D.
+void set_seed_threshold(Block& b, std::int64_t r) {
+    const auto ri = static_cast<std::size_t>(r);
+    const std::int32_t dk = b.top[ri * static_cast<std::size_t>(b.k) +
+                                  static_cast<std::size_t>(b.k - 1)];
+    std::int64_t t = kFloor;
+    if (dk != kNever) {
+        // D <= dk - 1, as in set_window.
+        const std::int64_t P = std::int64_t{b.nx[ri]} - (dk - 1) + 256 * std::int64_t{b.sx[ri]};
+        t = floor_half(P) - 1;
+    }
+    b.thr[ri] = static_cast<std::int32_t>(
+        std::clamp<std::int64_t>(t, kFloor, std::int64_t{kStop} - 1));
+}
+
+// Seeding. The number of rows a query collects is about the window's size
+// times log(n / window) when its k smallest D start from nothing (a row is
+// collected when it lies within the window of the rows seen before it).
+// So a first pass over one panel pair in kSeedStride (a sample spread over
+// X) only finds the k smallest D there (no collection), and the main pass
+// then starts from their window: about log(kSeedStride) windows' worth of
+// rows. The main pass visits the sample again and collects its rows, but
+// does not offer them to the k smallest D a second time (the k rows behind
+// D_k must be distinct).
+constexpr std::int64_t kSeedStride = 16;
+
+bool seed_pair(std::int64_t p) { return (p / kNP) % kSeedStride == 0; }
+
 // The rows of one 16-row panel (first row y0) that passed query r's filter
-// (mask), with their accumulators: exact D, collection, D_k and the window.
-// D = |q_x|^2 + ny - 2 G with G = acc - 128 sum(q_x) + ceil(ny / 2), that is
-// D = |q_x|^2 + 256 sum(q_x) - (ny mod 2) - 2 acc.
-void take(Block& b, std::int64_t r, std::int64_t y0, unsigned mask, const std::int32_t* acc) {
+// (mask), with their accumulators: exact D, then (kSeed) the k smallest D,
+// or the collection, the k smallest D (offer: not a seed row) and the
+// window. D = |q_x|^2 + ny - 2 G with G = acc - 128 sum(q_x) + ceil(ny / 2),
+// that is D = |q_x|^2 + 256 sum(q_x) - (ny mod 2) - 2 acc.
+template <bool kSeed>
+void take(Block& b, std::int64_t r, std::int64_t y0, unsigned mask, const std::int32_t* acc,
+          bool offer) {
     const auto ri = static_cast<std::size_t>(r);
     const std::int32_t* norm = b.R->norm.data() + y0;
     bool moved = false;
@@ -302,21 +337,30 @@ void take(Block& b, std::int64_t r, std::int64_t y0, unsigned mask, const std::i
         const int l = __builtin_ctz(mask);
         mask &= mask - 1;
         const std::int32_t D = b.nx[ri] + 256 * b.sx[ri] - (norm[l] & 1) - 2 * acc[l];
+        if (kSeed) {
+            moved |= offer_top(b, r, D);
+            continue;
+        }
         if (D > b.window[ri]) continue;
         const std::size_t at = ri * static_cast<std::size_t>(b.slots) +
                                static_cast<std::size_t>(b.n_hit[ri]++);
         b.hit_row[at] = static_cast<std::int32_t>(y0 + l);
         b.hit_dq[at] = D;
         ++b.n_hits;
-        moved |= offer_top(b, r, D);
+        if (offer) moved |= offer_top(b, r, D);
+    }
+    if (kSeed) {
+        if (moved) set_seed_threshold(b, r);
+        return;
     }
     if (moved) set_window(b, r);
     if (b.n_hit[ri] + kPanel > b.cap) compact(b, r, b.scratch);
 }
 
-// Panels [p_begin, p_end) (an even count) against every query of the block.
+// Panels [p_begin, p_end) (whole pairs) against every query of the block.
 using SweepFn = void (*)(Block&, std::int64_t, std::int64_t);
 
+template <bool kSeed>
 void sweep_generic(Block& b, std::int64_t p_begin, std::int64_t p_end) {
     const Rows& R = *b.R;
     const std::int64_t W = R.words;
@@ -338,7 +382,7 @@ void sweep_generic(Block& b, std::int64_t p_begin, std::int64_t p_end) {
                 acc[l] = a;
                 if (a > b.thr[static_cast<std::size_t>(r)]) mask |= 1u << l;
             }
-            if (mask) take(b, r, p * kPanel, mask, acc);
+            if (mask) take<kSeed>(b, r, p * kPanel, mask, acc, !seed_pair(p));
         }
     }
 }
@@ -348,9 +392,10 @@ void sweep_generic(Block& b, std::int64_t p_begin, std::int64_t p_end) {
 // the 16 lanes, the lanes within the window compressed into the query's
 // places (a full 64-byte store; the slack takes the rest), and only the
 // lanes below D_k go through the scalar list update.
+template <bool kSeed>
 IMBFAST_TARGET_AVX512VNNI IMBFAST_INLINE void take_vnni(Block& b, std::int64_t r,
                                                         std::int64_t y0, __mmask16 mask,
-                                                        __m512i acc) {
+                                                        __m512i acc, bool offer) {
     const auto ri = static_cast<std::size_t>(r);
     // D = |q_x|^2 + 256 sum(q_x) - (ny mod 2) - 2 acc (see take).
     const __m512i odd = _mm512_and_si512(_mm512_loadu_si512(b.R->norm.data() + y0),
@@ -358,21 +403,23 @@ IMBFAST_TARGET_AVX512VNNI IMBFAST_INLINE void take_vnni(Block& b, std::int64_t r
     const __m512i D = _mm512_sub_epi32(
         _mm512_sub_epi32(_mm512_set1_epi32(b.nx[ri] + 256 * b.sx[ri]), odd),
         _mm512_add_epi32(acc, acc));
-    mask = _mm512_mask_cmple_epi32_mask(mask, D, _mm512_set1_epi32(b.window[ri]));
-    if (!mask) return;
-    const __m512i rows = _mm512_add_epi32(
-        _mm512_set1_epi32(static_cast<std::int32_t>(y0)),
-        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
-    const std::size_t at =
-        ri * static_cast<std::size_t>(b.slots) + static_cast<std::size_t>(b.n_hit[ri]);
-    _mm512_storeu_si512(b.hit_row.data() + at, _mm512_maskz_compress_epi32(mask, rows));
-    _mm512_storeu_si512(b.hit_dq.data() + at, _mm512_maskz_compress_epi32(mask, D));
-    const int got = __builtin_popcount(static_cast<unsigned>(mask));
-    b.n_hit[ri] += got;
-    b.n_hits += got;
+    if (!kSeed) {
+        mask = _mm512_mask_cmple_epi32_mask(mask, D, _mm512_set1_epi32(b.window[ri]));
+        if (!mask) return;
+        const __m512i rows = _mm512_add_epi32(
+            _mm512_set1_epi32(static_cast<std::int32_t>(y0)),
+            _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+        const std::size_t at =
+            ri * static_cast<std::size_t>(b.slots) + static_cast<std::size_t>(b.n_hit[ri]);
+        _mm512_storeu_si512(b.hit_row.data() + at, _mm512_maskz_compress_epi32(mask, rows));
+        _mm512_storeu_si512(b.hit_dq.data() + at, _mm512_maskz_compress_epi32(mask, D));
+        const int got = __builtin_popcount(static_cast<unsigned>(mask));
+        b.n_hit[ri] += got;
+        b.n_hits += got;
+    }
     const std::int32_t dk = b.top[ri * static_cast<std::size_t>(b.k) +
                                   static_cast<std::size_t>(b.k - 1)];
-    unsigned below = _mm512_mask_cmplt_epi32_mask(mask, D, _mm512_set1_epi32(dk));
+    unsigned below = offer ? _mm512_mask_cmplt_epi32_mask(mask, D, _mm512_set1_epi32(dk)) : 0u;
     if (below) {
         alignas(64) std::int32_t buf[kPanel];
         _mm512_store_si512(buf, D);
@@ -382,15 +429,23 @@ IMBFAST_TARGET_AVX512VNNI IMBFAST_INLINE void take_vnni(Block& b, std::int64_t r
             below &= below - 1;
             moved |= offer_top(b, r, buf[l]);
         }
-        if (moved) set_window(b, r);
+        if (moved) {
+            if (kSeed)
+                set_seed_threshold(b, r);
+            else
+                set_window(b, r);
+        }
     }
-    if (b.n_hit[ri] + kPanel > b.cap) compact(b, r, b.scratch);
+    if (!kSeed && b.n_hit[ri] + kPanel > b.cap) compact(b, r, b.scratch);
 }
 
+// Tile: 8 queries x 32 rows (two panels), sixteen 512-bit accumulators.
 // kW: the words per row when known at compile time (0: R.words, at run
-// time). A fully unrolled word loop keeps GCC from copying the sixteen
-// accumulators on every iteration.
-template <int kW>
+// time); a fully unrolled word loop keeps GCC from copying the
+// accumulators on every iteration. The query word is a broadcast memory
+// operand of VPDPBUSD (inline assembly: GCC would broadcast it into a
+// register first, one more instruction per query row and word).
+template <bool kSeed, int kW>
 IMBFAST_TARGET_AVX512VNNI void sweep_vnni(Block& b, std::int64_t p_begin, std::int64_t p_end) {
     const Rows& R = *b.R;
     const std::int64_t W = kW > 0 ? kW : R.words, stride = R.stride;
@@ -410,12 +465,9 @@ IMBFAST_TARGET_AVX512VNNI void sweep_vnni(Block& b, std::int64_t p_begin, std::i
                 const __m512i y0 = _mm512_load_si512(P0 + g * kPanel);
                 const __m512i y1 = _mm512_load_si512(P1 + g * kPanel);
                 const std::int32_t* qg = qw + g;
-#define IMBFAST_DP(R)                                   \
-    {                                                   \
-        const __m512i s = _mm512_set1_epi32(qg[R * W]); \
-        a##R##0 = _mm512_dpbusd_epi32(a##R##0, y0, s);  \
-        a##R##1 = _mm512_dpbusd_epi32(a##R##1, y1, s);  \
-    }
+#define IMBFAST_DP(R)                                                                    \
+    __asm__("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(a##R##0) : "v"(y0), "m"(qg[R * W])); \
+    __asm__("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(a##R##1) : "v"(y1), "m"(qg[R * W]));
                 IMBFAST_DP(0)
                 IMBFAST_DP(1)
                 IMBFAST_DP(2)
@@ -442,8 +494,9 @@ IMBFAST_TARGET_AVX512VNNI void sweep_vnni(Block& b, std::int64_t p_begin, std::i
             const unsigned any = m00 | m01 | m10 | m11 | m20 | m21 | m30 | m31 | m40 | m41 |
                                  m50 | m51 | m60 | m61 | m70 | m71;
             if (!any) continue;
+            const bool offer = kSeed || !seed_pair(p);
 #define IMBFAST_TAKE(R, C) \
-    if (m##R##C) take_vnni(b, q0 + R, (p + C) * kPanel, m##R##C, a##R##C);
+    if (m##R##C) take_vnni<kSeed>(b, q0 + R, (p + C) * kPanel, m##R##C, a##R##C, offer);
             IMBFAST_TAKE(0, 0)
             IMBFAST_TAKE(0, 1)
             IMBFAST_TAKE(1, 0)
@@ -466,33 +519,34 @@ IMBFAST_TARGET_AVX512VNNI void sweep_vnni(Block& b, std::int64_t p_begin, std::i
 }
 #endif
 
+template <bool kSeed>
 SweepFn pick_sweep(std::int64_t words) {
 #if defined(IMBFAST_HAVE_X86_DISPATCH)
     if (vnni_active()) {
         switch (words) {
-            case 1: return &sweep_vnni<1>;
-            case 2: return &sweep_vnni<2>;
-            case 3: return &sweep_vnni<3>;
-            case 4: return &sweep_vnni<4>;
-            case 5: return &sweep_vnni<5>;
-            case 6: return &sweep_vnni<6>;
-            case 7: return &sweep_vnni<7>;
-            case 8: return &sweep_vnni<8>;
-            case 9: return &sweep_vnni<9>;
-            case 10: return &sweep_vnni<10>;
-            case 11: return &sweep_vnni<11>;
-            case 12: return &sweep_vnni<12>;
-            case 13: return &sweep_vnni<13>;
-            case 14: return &sweep_vnni<14>;
-            case 15: return &sweep_vnni<15>;
-            case 16: return &sweep_vnni<16>;
-            default: return &sweep_vnni<0>;
+            case 1: return &sweep_vnni<kSeed, 1>;
+            case 2: return &sweep_vnni<kSeed, 2>;
+            case 3: return &sweep_vnni<kSeed, 3>;
+            case 4: return &sweep_vnni<kSeed, 4>;
+            case 5: return &sweep_vnni<kSeed, 5>;
+            case 6: return &sweep_vnni<kSeed, 6>;
+            case 7: return &sweep_vnni<kSeed, 7>;
+            case 8: return &sweep_vnni<kSeed, 8>;
+            case 9: return &sweep_vnni<kSeed, 9>;
+            case 10: return &sweep_vnni<kSeed, 10>;
+            case 11: return &sweep_vnni<kSeed, 11>;
+            case 12: return &sweep_vnni<kSeed, 12>;
+            case 13: return &sweep_vnni<kSeed, 13>;
+            case 14: return &sweep_vnni<kSeed, 14>;
+            case 15: return &sweep_vnni<kSeed, 15>;
+            case 16: return &sweep_vnni<kSeed, 16>;
+            default: return &sweep_vnni<kSeed, 0>;
         }
     }
 #else
     (void)words;
 #endif
-    return &sweep_generic;
+    return &sweep_generic<kSeed>;
 }
 
 // Searches the queries `ids` and writes their answers; returns the rows
@@ -518,7 +572,8 @@ struct Searcher {
         const std::int64_t n_items = (m + SQ - 1) / SQ;
         const std::int64_t n_panels = R->n_pad / kPanel;
         const std::int64_t PB = std::max<std::int64_t>(kNP, (24576 / R->stride) / kNP * kNP);
-        const SweepFn sweep = pick_sweep(R->words);
+        const SweepFn seed = pick_sweep<true>(R->words);
+        const SweepFn sweep = pick_sweep<false>(R->words);
         const SqDist<T> sqdist = pick_sqdist<T>();
         std::mutex mutex;
         std::int64_t total_hits = 0;
@@ -540,6 +595,9 @@ struct Searcher {
                 b.count = std::min(SQ, m - first);
                 b.rows = round_up(b.count, kMR);
                 init_block(b, ids, first, q);
+                for (std::int64_t p = 0; p < n_panels; p += kNP * kSeedStride)
+                    seed(b, p, p + kNP);
+                for (std::int64_t r = 0; r < b.count; ++r) set_window(b, r);
                 for (std::int64_t p = 0; p < n_panels; p += PB)
                     sweep(b, p, std::min(n_panels, p + PB));
                 hits += b.n_hits;
@@ -556,7 +614,7 @@ struct Searcher {
                     std::vector<std::int8_t>& q) const {
         const auto rows = static_cast<std::size_t>(b.rows);
         b.qwords.assign(rows * static_cast<std::size_t>(b.words), 0);
-        b.thr.assign(rows, kNever);
+        b.thr.assign(rows, kStop);
         b.nx.assign(rows, 0);
         b.sx.assign(rows, 0);
         b.margin.assign(rows, 0.0);
@@ -585,7 +643,7 @@ struct Searcher {
             // one rounding of 127 / max_abs = 1 / s).
             b.margin[ri] = (rx + R->r_max) * inv * kUp * kUp;
             if (within) b.bound[ri] = std::sqrt(within[g]) * inv * kUp * kUp * kUp;
-            set_window(b, r);
+            set_seed_threshold(b, r);
         }
     }
 
