@@ -95,7 +95,9 @@ struct FusedOptions {
 // quantized distance lies within a window that provably contains the k
 // nearest (residual norms of the rounding, see knn_int8.cpp) is collected
 // and ranked by its exact double distance; queries that collect too many
-// rows take the float32 pass. Same result, bit for bit.
+// rows take the float32 pass. Same result, bit for bit. Memory: X's int8
+// copy (ceil(d / 4) + 1 words per row) and, per thread, up to 512 queries'
+// collected rows (272 + 16 k places each); no float32 copy.
 //
 // within (optional, queries only): a squared distance per query. The search
 // then returns, for each query, the k nearest rows among those at squared
