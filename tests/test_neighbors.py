@@ -607,7 +607,11 @@ def test_int8_filter_auto_probe():
     ref = _core.fused_knn(X, Q, 5, 4, 2, int8="never")
     np.testing.assert_array_equal(ind, ref[0])
     np.testing.assert_array_equal(dist, ref[1])
+    # The range check turns it down before any probe; without it, the probe.
     X[:3] *= 1e4
     info = _core.fused_knn(X, Q, 5, 4, 2)[2]
+    assert info["int8_filter"] is False
+    assert "int8_probe_hits" not in info
+    info = _core.fused_knn(X, Q, 5, 4, 2, int8_max_range=1e12)[2]
     assert info["int8_filter"] is False
     assert info["int8_probe_hits"] > 0

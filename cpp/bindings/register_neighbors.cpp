@@ -75,7 +75,8 @@ py::tuple search(const py::array& X, const py::object& Q_obj, std::int64_t k, in
 template <class T>
 py::tuple fused(const py::array& X, const py::object& Q_obj, std::int64_t k,
                 std::int64_t n_extra, int n_threads, const py::object& within_obj,
-                const std::string& int8, double int8_hit_cost, double int8_max_cost) {
+                const std::string& int8, double int8_hit_cost, double int8_max_cost,
+                double int8_max_range) {
     check_array<T>(X, "X", 2);
     const std::int64_t n = X.shape(0), d = X.shape(1);
     py::array Q_arr;  // keeps the queries alive for the call
@@ -100,6 +101,7 @@ py::tuple fused(const py::array& X, const py::object& Q_obj, std::int64_t k,
         throw py::value_error("int8 must be 'auto', 'always' or 'never', got '" + int8 + "'");
     options.int8_hit_cost = int8_hit_cost;
     options.int8_max_cost = int8_max_cost;
+    options.int8_max_range = int8_max_range;
     py::array_t<std::int64_t> out_idx({nq, k});
     py::array_t<double> out_dist({nq, k});
     std::int64_t* oi = out_idx.mutable_data();
@@ -216,19 +218,20 @@ void register_neighbors(pybind11::module_& m) {
         "fused_knn",
         [](const py::array& X, const py::object& Q, std::int64_t k, std::int64_t n_extra,
            int n_threads, const py::object& within, const std::string& int8,
-           double int8_hit_cost, double int8_max_cost) {
+           double int8_hit_cost, double int8_max_cost, double int8_max_range) {
             if (is_float32(X))
                 return fused<float>(X, Q, k, n_extra, n_threads, within, int8, int8_hit_cost,
-                                    int8_max_cost);
+                                    int8_max_cost, int8_max_range);
             if (is_float64(X))
                 return fused<double>(X, Q, k, n_extra, n_threads, within, int8, int8_hit_cost,
-                                     int8_max_cost);
+                                     int8_max_cost, int8_max_range);
             bad_dtype(X);
         },
         py::arg("X"), py::arg("Q"), py::arg("k"), py::arg("n_extra") = 8,
         py::arg("n_threads") = 1, py::arg("within") = py::none(), py::arg("int8") = "auto",
         py::arg("int8_hit_cost") = imbfast::FusedOptions{}.int8_hit_cost,
         py::arg("int8_max_cost") = imbfast::FusedOptions{}.int8_max_cost,
+        py::arg("int8_max_range") = imbfast::FusedOptions{}.int8_max_range,
         "Exact k-NN by a fused float32 SIMD pass and exact re-ranking; returns (indices, "
         "squared distances, info dict with n_tie_pass, n_candidates, symmetric, "
         "exact_arithmetic, int8_filter, n_int8_fallback and int8_probe_hits). `int8`: "

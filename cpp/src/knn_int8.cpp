@@ -68,7 +68,9 @@ constexpr int kNP = 2;                       // panels per tile
 constexpr std::int64_t kRowAlign = kPanel * kNP;
 constexpr std::int64_t kMaxDim = 4096;       // keeps every int32 value far from overflow
 constexpr std::int64_t kMaxK = 256;          // larger k: the float32 pass
-constexpr std::int64_t kProbeQueries = 256;  // the probe's sample of the queries
+// The probe's sample: 1/32 of the queries, 64 to 256 (a probe that says no
+// costs its queries' int8 search and the int8 copy of X, a few per cent).
+constexpr std::int64_t kProbeMin = 64, kProbeMax = 256, kProbeShare = 32;
 // Below this much work (pairs x features) the float32 pass is kept: the
 // probe and the int8 copy would not pay.
 constexpr double kMinWork = 268435456.0;  // 2^28
@@ -746,13 +748,28 @@ bool int8_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std::int64
     // The grid needs a finite, normal step.
     if (!(max_abs > 1e-280 && max_abs < 1e280)) return false;
     const bool automatic = options.int8 == Int8Filter::automatic;
-    // "auto" decides by a probe of kProbeQueries queries, so it needs more
-    // than twice as many.
-    if (automatic && (!vnni_active() || nq <= 2 * kProbeQueries ||
+    // "auto" decides by a probe, so it needs enough queries.
+    if (automatic && (!vnni_active() || nq <= 8 * kProbeMin ||
                       static_cast<double>(n) * static_cast<double>(nq) *
                               static_cast<double>(d) < kMinWork))
         return false;
 
+    if (automatic) {
+        // A grid far coarser than most columns' spread (a wide-range column
+        // beside one-hot or scaled ones) leaves the window nearly all of X:
+        // not worth packing X to find out.
+        std::vector<double> rms(static_cast<std::size_t>(d), 0.0);
+        for (std::int64_t i = 0; i < n; ++i)
+            for (std::int64_t j = 0; j < d; ++j) {
+                const double v =
+                    static_cast<double>(X[i * d + j]) - centre[static_cast<std::size_t>(j)];
+                rms[static_cast<std::size_t>(j)] += v * v;
+            }
+        std::nth_element(rms.begin(), rms.begin() + d / 2, rms.end());
+        const double median_rms =
+            std::sqrt(rms[static_cast<std::size_t>(d / 2)] / static_cast<double>(n));
+        if (!(max_abs <= options.int8_max_range * median_rms)) return false;
+    }
     Grid grid;
     grid.centre = &centre;
     grid.max_abs = max_abs;
@@ -767,20 +784,22 @@ bool int8_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std::int64
     if (automatic) {
         // The probe: evenly spaced queries, answered for good; the rest
         // follow if the pass pays on them.
-        std::vector<std::int64_t> probe(static_cast<std::size_t>(kProbeQueries));
+        const std::int64_t n_probe = std::clamp(nq / kProbeShare, kProbeMin, kProbeMax);
+        std::vector<std::int64_t> probe(static_cast<std::size_t>(n_probe));
         std::vector<std::uint8_t> probed(static_cast<std::size_t>(nq), 0);
-        for (std::int64_t i = 0; i < kProbeQueries; ++i) {
-            const std::int64_t g = i * nq / kProbeQueries;
+        for (std::int64_t i = 0; i < n_probe; ++i) {
+            const std::int64_t g = i * nq / n_probe;
             probe[static_cast<std::size_t>(i)] = g;
             probed[static_cast<std::size_t>(g)] = 1;
         }
         const std::int64_t hits = search.run(probe, fallback);
-        const double hits_per_query = static_cast<double>(hits) / kProbeQueries;
+        const double hits_per_query = static_cast<double>(hits) / static_cast<double>(n_probe);
         stats.int8_probe_hits = hits_per_query;
-        const double overflow_share = static_cast<double>(fallback.size()) / kProbeQueries;
+        const double overflow_share =
+            static_cast<double>(fallback.size()) / static_cast<double>(n_probe);
         if (!int8_worthwhile(hits_per_query, overflow_share, n, d, R.words, options))
             return false;
-        rest.reserve(static_cast<std::size_t>(nq - kProbeQueries));
+        rest.reserve(static_cast<std::size_t>(nq - n_probe));
         for (std::int64_t i = 0; i < nq; ++i)
             if (!probed[static_cast<std::size_t>(i)]) rest.push_back(i);
     } else {

@@ -61,6 +61,10 @@ struct FusedOptions {
     // The int8 pass is taken when its modelled cost is below this share of
     // the float32 pass's.
     double int8_max_cost = 0.8;
+    // "automatic" does not even probe when the largest |x - mean| is above
+    // this many times the median column's RMS deviation (the grid would be
+    // too coarse for most columns).
+    double int8_max_range = 64.0;
 };
 
 // Exact k-NN with a fused float32 brute-force pass.

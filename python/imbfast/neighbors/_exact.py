@@ -135,6 +135,7 @@ def exact_dense(
             int8=t.int8_filter,
             int8_hit_cost=t.int8_hit_cost,
             int8_max_cost=t.int8_max_cost,
+            int8_max_range=t.int8_max_range,
         )
         plan.update(info)
     plan["algorithm"] = engine

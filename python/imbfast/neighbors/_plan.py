@@ -120,9 +120,9 @@ class Tuning:
         the all-pairs one): rows rounded to int8 on one global grid, exact
         int32 distances (AVX-512 VNNI), every row within a window proven to
         hold the k nearest ranked exactly; the answer is the same bit for
-        bit. ``"auto"`` takes it on this CPU only with AVX-512 VNNI, on more
-        than 512 queries and 2^28 pairs x features, when a probe of 256
-        queries says it pays (see ``int8_hit_cost``); ``"always"`` takes it
+        bit. ``"auto"`` takes it only on a CPU with AVX-512 VNNI, on more
+        than 512 queries and 2^28 pairs x features, when a probe (1/32 of
+        the queries, 64 to 256) says it pays (see ``int8_hit_cost``); ``"always"`` takes it
         on any CPU (a portable kernel stands in for VNNI; tests), except on
         lattice data (exact float32 arithmetic), d > 4096 or k > 256.
         Measured (10k minority queries of ``make_classification`` 100k x
@@ -136,6 +136,14 @@ class Tuning:
         modelled cost is below ``int8_max_cost`` times the float32 one.
         The probe's mean rows per query is in the plan
         (``int8_probe_hits``).
+    int8_max_range : float
+        ``"auto"`` does not even probe (nor make the int8 copy of X) when
+        the largest ``|x - mean|`` is above this many times the median
+        column's RMS deviation: the one global grid would be too coarse for
+        most columns. The ratio is 3.7 to 8 on make_classification, blobs,
+        quantized and digits data, 1e3 to 3e6 on wine, breast_cancer and
+        the mixed one-hot + amount data of benchmarks/realistic_data.py,
+        where a failed probe cost 4% of the float32 search.
     """
 
     scan_max_work: int = 400_000
@@ -166,6 +174,7 @@ class Tuning:
     int8_filter: str = "auto"
     int8_hit_cost: float = 24.0
     int8_max_cost: float = 0.8
+    int8_max_range: float = 64.0
 
 
 _DEFAULTS = Tuning()
