@@ -122,11 +122,14 @@ class Tuning:
         hold the k nearest ranked exactly; the answer is the same bit for
         bit. ``"auto"`` takes it only on a CPU with AVX-512 VNNI, on more
         than 512 queries and 2^28 pairs x features, when a probe (1/32 of
-        the queries, 64 to 256) says it pays (see ``int8_hit_cost``); ``"always"`` takes it
-        on any CPU (a portable kernel stands in for VNNI; tests), except on
-        lattice data (exact float32 arithmetic), d > 4096 or k > 256.
-        Measured (10k minority queries of ``make_classification`` 100k x
-        20, k=6, one thread, CPU time): 0.45 s by float32, 0.21 s by int8.
+        the queries, 64 to 256) says it pays (see ``int8_hit_cost``);
+        ``"always"`` takes it on any CPU (a portable kernel stands in for
+        VNNI; tests), except on lattice data (exact float32 arithmetic),
+        d > 4096 or k > 256. Measured with benchmarks/int8_filter.py
+        (make_classification 100k x 20, 9:1, one thread, CPU time, float32
+        / int8): 10k minority queries among all rows, k=6, 0.46 / 0.20 s;
+        k=11, 0.49 / 0.25 s; 90k majority queries among the 10k minority
+        rows, k=3, 0.48 / 0.29 s.
     int8_hit_cost, int8_max_cost : float, float
         The probe's model: the int8 pass costs (words + 2) int8 steps per
         16 rows (words = ceil(d / 4)), plus ``int8_hit_cost`` steps per row
