@@ -78,15 +78,11 @@ constexpr double kMinWork = 268435456.0;  // 2^28
 // |acc| <= 40450 d < 2^28 for d <= kMaxDim (see the header comment), so a
 // threshold clamped up to kFloor still lets every row pass, padding rows
 // (accumulator start kPadStart, |change| <= 128 * 127 * d < 2^26) never do,
-// and kStop stops a query (padding queries). The AVX-512 kernel starts its
-// accumulators at start - (thr + 1), always within int32: the extremes are
-// kPadStart - 2^26 - kStop - 1 > -2^31 and 2^28 - kFloor < 2^31.
+// and kStop stops a query (padding queries).
 constexpr std::int32_t kFloor = -(std::int32_t{1} << 29);
 constexpr std::int32_t kPadStart = -(std::int32_t{1} << 29) - (std::int32_t{1} << 27);
 constexpr std::int32_t kStop = std::int32_t{1} << 30;
 constexpr std::int32_t kNever = std::numeric_limits<std::int32_t>::max();  // an empty D slot
-// Windows are at most 2^40 (far above any D, which is < 4 * 127^2 * d).
-constexpr double kWindowMax = 1099511627776.0;
 // Relative slack for every rounding of the bound: the double distances the
 // answer is ranked by have relative error <= (d + 3) 2^-53 < 2^-40 for
 // d <= kMaxDim, the bound's own few double operations less still; 2^-30 at
@@ -720,12 +716,11 @@ struct Searcher {
     }
 };
 
-// The probe's verdict: the int8 pass's modelled cost per query, in 16-row
-// int8 dot product steps (words + 2 per panel, the compares included), plus
-// hit_cost per collected row, plus the float32 pass for the queries that
-// overflowed; the float32 pass costs d + 2 FMA steps of 8 rows, two per
-// int8 step's time (measured on Zen 4: both sustain about one 512 bits of
-// multiply-adds per cycle).
+// The probe's verdict: the int8 pass's modelled cost per query, in cycles
+// per 16 rows: words + 2 (a 512-bit VPDPBUSD per word, about one a cycle on
+// Zen 4, and the start and the compare), plus hit_cost per collected row,
+// plus the float32 pass for the queries that fell back; the float32 pass
+// costs d + 2 (two 8-row FMAs per coordinate, two a cycle).
 bool int8_worthwhile(double hits_per_query, double overflow_share, std::int64_t n,
                      std::int64_t d, std::int64_t words, const FusedOptions& options) {
     const double panels = static_cast<double>(n) / kPanel;
