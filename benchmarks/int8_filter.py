@@ -12,7 +12,13 @@ alternate for ``--rounds`` rounds; the best CPU time on one thread
 than CPU time) and the best wall time on ``--threads`` threads are printed,
 with the load average, and the outputs of the two are asserted equal.
 
+``--samplers`` also times the samplers end to end against imbalanced-learn
+(ADASYN, BorderlineSMOTE 1 and 2, NearMiss 1 and 3, ``random_state=0``): CPU
+time on one thread for both (threadpoolctl limits, ``n_jobs=1`` where the
+sampler has it), best of two rounds, outputs asserted ``np.array_equal``.
+
 Usage: python benchmarks/int8_filter.py --rows 100000 --rounds 3 [--realistic]
+[--samplers]
 """
 
 from __future__ import annotations
@@ -56,12 +62,63 @@ def timed(X, Q, k, mode, threads):
     return time.process_time() - cpu, time.perf_counter() - wall, result
 
 
+def samplers(rows: int) -> None:
+    """Print imbalanced-learn's and imbfast's CPU time per sampler (one thread)."""
+    import imblearn.over_sampling as imb_over
+    import imblearn.under_sampling as imb_under
+    from threadpoolctl import threadpool_limits
+
+    import imbfast.over_sampling as fast_over
+    import imbfast.under_sampling as fast_under
+
+    X, y = realistic_data.make("gaussian", rows, 20)
+    specs = [
+        ("ADASYN", "ADASYN", {}, False),
+        ("BorderlineSMOTE borderline-1", "BorderlineSMOTE", {}, False),
+        (
+            "BorderlineSMOTE borderline-2",
+            "BorderlineSMOTE",
+            {"kind": "borderline-2"},
+            False,
+        ),
+        ("NearMiss-1", "NearMiss", {"version": 1, "n_jobs": 1}, True),
+        ("NearMiss-3", "NearMiss", {"version": 3, "n_jobs": 1}, True),
+    ]
+    print("| sampler | imbalanced-learn CPU s | imbfast CPU s | ratio | output |")
+    print("|---|---:|---:|---:|---|")
+    with threadpool_limits(1):
+        for label, name, params, under in specs:
+            libs = {
+                "imblearn": imb_under if under else imb_over,
+                "imbfast": fast_under if under else fast_over,
+            }
+            if not under:
+                params = {**params, "random_state": 0}
+            best: dict[str, float] = {}
+            outs = {}
+            for _ in range(2):
+                for lib, module in libs.items():
+                    sampler = getattr(module, name)(**params)
+                    cpu = time.process_time()
+                    outs[lib] = sampler.fit_resample(X, y)
+                    best[lib] = min(best.get(lib, np.inf), time.process_time() - cpu)
+            for a, b in zip(outs["imblearn"], outs["imbfast"], strict=True):
+                np.testing.assert_array_equal(a, b)
+            ratio = best["imblearn"] / best["imbfast"]
+            print(
+                f"| {label} | {best['imblearn']:.3f} | {best['imbfast']:.3f} "
+                f"| {ratio:.1f}x | equal |",
+                flush=True,
+            )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--realistic", action="store_true")
+    parser.add_argument("--samplers", action="store_true")
     args = parser.parse_args(argv)
     print(
         f"simd {_core.active_isa()}, vnni {_core.vnni_active()}, "
@@ -101,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
             f"| {plan} |",
             flush=True,
         )
+    if args.samplers:
+        samplers(args.rows)
     print(f"load {os.getloadavg()[0]:.1f}")
     return 0
 
