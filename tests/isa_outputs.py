@@ -2,9 +2,9 @@
 
 Run as ``python -m tests.isa_outputs`` (or a path) with IMBFAST_ISA set; the
 ISA tests compare the digests across instruction sets. Covers every engine
-that dispatches on the ISA: the fused brute force, the KD-tree, the pruned
-search, SMOTE interpolation (float32 and float64), ENN, row gathers and the
-stratified hashing kernels.
+that dispatches on the ISA: the fused brute force (its int8 filter pass
+too), the KD-tree, the pruned search, SMOTE interpolation (float32 and
+float64), ENN, row gathers and the stratified hashing kernels.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import numpy as np
 from sklearn.datasets import make_classification
 
 from imbfast import _core
-from imbfast.neighbors import kneighbors, last_plan
+from imbfast.neighbors import kneighbors, last_plan, tuned
 from imbfast.over_sampling import SMOTE
 from imbfast.sampling import stratified_sample
 from imbfast.under_sampling import EditedNearestNeighbours, RandomUnderSampler
@@ -32,7 +32,9 @@ def digest(*arrays: np.ndarray) -> str:
 
 
 def main() -> None:
-    out: dict[str, str] = {"isa": _core.active_isa()}
+    out: dict[str, str] = {
+        "isa": "avx512vnni" if _core.vnni_active() else _core.active_isa()
+    }
     rng = np.random.default_rng(0)
     for name, n, d, algorithm in (
         ("brute_d20", 3000, 20, "brute"),
@@ -50,6 +52,19 @@ def main() -> None:
                 X, 3, query=Q, algorithm=algorithm, return_distance=True
             )
             out[f"{name}_{np.dtype(dtype).name}_query"] = digest(dist, ind)
+    # The query search: enough queries for "auto" to probe the int8 filter
+    # pass (taken with VNNI only), and the int8 pass forced (its portable
+    # kernel under the other caps).
+    for dtype in (np.float64, np.float32):
+        X = rng.normal(size=(4000, 20)).astype(dtype)
+        Q = rng.normal(size=(4000, 20)).astype(dtype)
+        dist, ind = kneighbors(X, 5, query=Q, algorithm="brute", return_distance=True)
+        out[f"int8_auto_{np.dtype(dtype).name}"] = digest(dist, ind)
+        with tuned(int8_filter="always"):
+            dist, ind = kneighbors(
+                X, 6, query=Q[:300], algorithm="brute", return_distance=True
+            )
+        out[f"int8_always_{np.dtype(dtype).name}"] = digest(dist, ind)
     for n, d in ((3000, 20), (3000, 4)):
         X, y = make_classification(
             n_samples=n,

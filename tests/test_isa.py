@@ -12,7 +12,9 @@ import pytest
 
 from imbfast import _core
 
-ORDER = ["generic", "avx2", "avx512"]
+# avx512vnni caps the ISA at avx512 and keeps VNNI (the int8 filter pass);
+# an avx512 cap turns VNNI off.
+ORDER = ["generic", "avx2", "avx512", "avx512vnni"]
 SCRIPT = Path(__file__).with_name("isa_outputs.py")
 
 
@@ -20,7 +22,8 @@ def supported() -> list[str]:
     """ISAs this machine can run, from the best one the CPU supports."""
     compiled = _core.compiled_isas().split(",")
     best = ORDER.index(_core.best_isa())
-    return [isa for isa in ORDER[: best + 1] if isa in compiled]
+    isas = [isa for isa in ORDER[: best + 1] if isa in compiled]
+    return isas + (["avx512vnni"] if _core.vnni_supported() else [])
 
 
 def run(code: str, isa: str | None) -> subprocess.CompletedProcess:
@@ -41,7 +44,8 @@ REPORT = (
     "import json, imbfast\n"
     "from imbfast._show_config import config\n"
     "c = config()\n"
-    "print(json.dumps({k: c[k] for k in ('simd', 'simd_best', 'simd_cap')}))\n"
+    "keys = ('simd', 'simd_best', 'simd_cap', 'simd_vnni')\n"
+    "print(json.dumps({k: c[k] for k in keys}))\n"
 )
 
 
@@ -52,7 +56,13 @@ def test_cap_is_applied_and_reported(isa):
     got = json.loads(proc.stdout.strip().splitlines()[-1])
     best = _core.best_isa()
     expected = ORDER[min(ORDER.index(isa), ORDER.index(best))]
-    assert got == {"simd": expected, "simd_best": best, "simd_cap": isa}
+    vnni = isa == "avx512vnni" and _core.vnni_supported()
+    assert got == {
+        "simd": expected,
+        "simd_best": best,
+        "simd_cap": isa,
+        "simd_vnni": vnni,
+    }
 
 
 def test_no_cap_runs_the_best():
@@ -63,6 +73,7 @@ def test_no_cap_runs_the_best():
         "simd": _core.best_isa(),
         "simd_best": _core.best_isa(),
         "simd_cap": "none",
+        "simd_vnni": _core.vnni_supported(),
     }
 
 
@@ -72,6 +83,7 @@ def test_unknown_value_keeps_the_best_and_says_so():
     got = json.loads(proc.stdout.strip().splitlines()[-1])
     assert got["simd"] == _core.best_isa()
     assert "'sse9' ignored" in got["simd_cap"]
+    assert got["simd_vnni"] == _core.vnni_supported()
 
 
 @pytest.mark.slow

@@ -16,6 +16,7 @@ from sklearn.datasets import make_classification
 from sklearn.neighbors import NearestNeighbors as SkNearestNeighbors
 from sklearn.utils._param_validation import InvalidParameterError
 
+from imbfast.neighbors import tuned
 from imbfast.under_sampling import NearMiss
 from imbfast.under_sampling._nearmiss import farthest_distances
 
@@ -273,3 +274,14 @@ def test_neighbours_object_without_n_jobs():
     ours = NearMiss(n_neighbors=_NoJobs(), n_jobs=2).fit_resample(X, y)
     expected = imb_under.NearMiss(n_neighbors=3).fit_resample(X, y)
     np.testing.assert_array_equal(ours[0], expected[0])
+
+
+@TOO_FEW
+@pytest.mark.parametrize("version", [1, 3])
+def test_parity_with_the_int8_filter(version):
+    """The int8 filter pass forced on the query searches (on any CPU)."""
+    X, y = _data(6000, 20, weights=(0.1, 0.9), seed=6)
+    with tuned(int8_filter="always"):
+        ours = _both(X, y, version=version, n_jobs=2)
+    search = ours.nn_ver3_ if version == 3 else ours.nn_
+    assert search.last_plan_["int8_filter"] is True

@@ -512,3 +512,106 @@ def test_auto_probe_keeps_the_tree_it_timed():
     assert plan["probe_tie_fraction"] > 0.25
     assert plan["algorithm"] == "tree"
     np.testing.assert_array_equal(ind, reference(X, 4)[0])
+
+
+def int8_data(kind, n, d, seed):
+    """Data for the int8 filter pass: Gaussian, duplicated rows, a grid that
+    is not a power of two (many equal distances, not lattice data), wide
+    range (three outliers make the one global grid far too coarse), and a
+    pile of 400 copies of one row (more ties than a query may collect)."""
+    rng = np.random.default_rng(seed)
+    if kind == "gaussian":
+        return rng.standard_normal((n, d))
+    if kind == "duplicated":
+        return make_data("duplicated", n, d, seed)
+    if kind == "ties":
+        return rng.integers(0, 4, size=(n, d)) * 0.3
+    X = rng.standard_normal((n, d))
+    if kind == "wide":
+        X[:3] *= 1e4
+    elif kind == "pile":
+        X[: min(400, n)] = X[0]
+    return X
+
+
+@pytest.mark.parametrize("kind", ["gaussian", "duplicated", "ties", "wide", "pile"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("bounded", [False, True])
+def test_int8_filter_is_exact(kind, dtype, bounded):
+    # Forced on any CPU (a portable kernel stands in for VNNI): the answer is
+    # the float64 reference, ties by index, with and without a bound; rows
+    # whose window holds too many rows take the float32 pass.
+    X = int8_data(kind, 1500, 20, 7).astype(dtype)
+    Q = np.vstack([X[::10], int8_data(kind, 150, 20, 8).astype(dtype)])
+    ref_ind, ref_dist = reference(X, 6, Q)
+    within = None
+    keep = np.ones(ref_dist.shape, dtype=bool)
+    if bounded:
+        within = np.ascontiguousarray(ref_dist[:, 2])  # ties straddle it
+        within[:5] = 0.0
+        within[5:10] = np.inf
+        keep = ref_dist <= within[:, None]
+    ind, dist, info = _core.fused_knn(X, Q, 6, 4, 2, within, int8="always")
+    assert info["int8_filter"] is True
+    np.testing.assert_array_equal(ind, np.where(keep, ref_ind, -1))
+    np.testing.assert_array_equal(dist, np.where(keep, ref_dist, np.inf))
+    if kind == "wide":
+        assert info["n_int8_fallback"] >= Q.shape[0] - 1
+    elif kind == "pile":
+        assert 0 < info["n_int8_fallback"] < Q.shape[0]
+    else:
+        assert info["n_int8_fallback"] == 0
+    never = _core.fused_knn(X, Q, 6, 4, 2, within, int8="never")
+    assert never[2]["int8_filter"] is False
+    np.testing.assert_array_equal(never[0], ind)
+    np.testing.assert_array_equal(never[1], dist)
+
+
+def test_int8_filter_through_tuning_and_plan():
+    X = int8_data("gaussian", 3000, 20, 1)
+    Q = int8_data("gaussian", 200, 20, 2)
+    with tuned(int8_filter="always"):
+        dist, ind = kneighbors(X, 5, query=Q, algorithm="brute", return_distance=True)
+        plan = last_plan()
+    assert plan["int8_filter"] is True
+    assert plan["n_int8_fallback"] == 0
+    ref_ind, ref_dist = reference(X, 5, Q)
+    np.testing.assert_array_equal(ind, ref_ind)
+    np.testing.assert_array_equal(dist, np.sqrt(ref_dist))
+    with tuned(int8_filter="never"):
+        kneighbors(X, 5, query=Q, algorithm="brute")
+        assert last_plan()["int8_filter"] is False
+    # Never on all pairs, nor on lattice data (exact float32 arithmetic).
+    with tuned(int8_filter="always"):
+        kneighbors(X, 5, algorithm="brute")
+        assert last_plan()["int8_filter"] is False
+        G = make_data("grid", 400, 3, seed=0)
+        kneighbors(G, 5, query=G[:10] + 1.0, algorithm="brute")
+        assert last_plan()["exact_arithmetic"] is True
+        assert last_plan()["int8_filter"] is False
+    with pytest.raises(ValueError, match="int8 must be"):
+        _core.fused_knn(X, Q, 5, 4, 1, int8="sometimes")
+
+
+@pytest.mark.skipif(
+    not _core.vnni_active(), reason="auto takes int8 only with AVX-512 VNNI"
+)
+def test_int8_filter_auto_probe():
+    # Gaussian data pass the probe; three outliers (a grid too coarse for
+    # everything else) do not, and the float32 pass answers.
+    X = int8_data("gaussian", 30_000, 20, 3)
+    Q = int8_data("gaussian", 1200, 20, 4)
+    ind, dist, info = _core.fused_knn(X, Q, 5, 4, 2)
+    assert info["int8_filter"] is True
+    assert info["int8_probe_hits"] > 0
+    ref = _core.fused_knn(X, Q, 5, 4, 2, int8="never")
+    np.testing.assert_array_equal(ind, ref[0])
+    np.testing.assert_array_equal(dist, ref[1])
+    # The range check turns it down before any probe; without it, the probe.
+    X[:3] *= 1e4
+    info = _core.fused_knn(X, Q, 5, 4, 2)[2]
+    assert info["int8_filter"] is False
+    assert "int8_probe_hits" not in info
+    info = _core.fused_knn(X, Q, 5, 4, 2, int8_max_range=1e12)[2]
+    assert info["int8_filter"] is False
+    assert info["int8_probe_hits"] > 0

@@ -20,7 +20,7 @@ from sklearn.datasets import make_classification
 from sklearn.neighbors import NearestNeighbors as SkNearestNeighbors
 
 import imbfast.over_sampling as ours
-from imbfast.neighbors import NearestNeighbors, last_plan
+from imbfast.neighbors import NearestNeighbors, kneighbors, last_plan, tuned
 
 # name -> (keyword arguments used for both libraries, the neighbour parameters)
 SPECS = {
@@ -116,6 +116,20 @@ def test_dense_parity(request, name, data, dtype):
     _, (X_res, _) = check_parity(name, X, y)
     assert X_res.dtype == dtype
     assert X_res.shape[0] > X.shape[0]
+
+
+@pytest.mark.parametrize("name", ["ADASYN", "BorderlineSMOTE", "BorderlineSMOTE-2"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_parity_with_the_int8_filter(name, dtype):
+    # The int8 filter pass forced on every query search (on any CPU), such
+    # as the minority rows' search among all rows: the same output as
+    # imbalanced-learn.
+    X, y = gaussian(4000, 20, [0.9, 0.1], seed=5)
+    X = X.astype(dtype)
+    with tuned(int8_filter="always"):
+        check_parity(name, X, y)
+        kneighbors(X, 6, query=X[y == 1])
+        assert last_plan()["int8_filter"] is True
 
 
 @pytest.mark.parametrize("name", NAMES)

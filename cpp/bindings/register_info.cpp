@@ -13,6 +13,11 @@ void register_info(pybind11::module_& m) {
           "IMBFAST_ISA as read when the core first dispatched (empty when unset).");
     m.def("isa_request_valid", &imbfast::isa_request_valid,
           "False when IMBFAST_ISA held an unknown value, which is then ignored.");
+    m.def("vnni_active", &imbfast::vnni_active,
+          "Whether the int8 kernels use AVX-512 VNNI (off under any IMBFAST_ISA cap but "
+          "avx512vnni).");
+    m.def("vnni_supported", &imbfast::vnni_supported,
+          "Whether this CPU has AVX-512 VNNI (IMBFAST_ISA ignored).");
     m.def("compiled_isas", [] { return std::string(imbfast::compiled_isas()); },
           "Instruction sets compiled into this build.");
     m.def("hardware_threads", &imbfast::hardware_threads,

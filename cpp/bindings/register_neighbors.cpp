@@ -74,7 +74,9 @@ py::tuple search(const py::array& X, const py::object& Q_obj, std::int64_t k, in
 
 template <class T>
 py::tuple fused(const py::array& X, const py::object& Q_obj, std::int64_t k,
-                std::int64_t n_extra, int n_threads, const py::object& within_obj) {
+                std::int64_t n_extra, int n_threads, const py::object& within_obj,
+                const std::string& int8, double int8_hit_cost, double int8_max_cost,
+                double int8_max_range) {
     check_array<T>(X, "X", 2);
     const std::int64_t n = X.shape(0), d = X.shape(1);
     py::array Q_arr;  // keeps the queries alive for the call
@@ -90,6 +92,16 @@ py::tuple fused(const py::array& X, const py::object& Q_obj, std::int64_t k,
         check_dim(within_arr, "within", 0, nq);
         within = ptr<double>(within_arr);
     }
+    imbfast::FusedOptions options;
+    if (int8 == "never")
+        options.int8 = imbfast::Int8Filter::never;
+    else if (int8 == "always")
+        options.int8 = imbfast::Int8Filter::always;
+    else if (int8 != "auto")
+        throw py::value_error("int8 must be 'auto', 'always' or 'never', got '" + int8 + "'");
+    options.int8_hit_cost = int8_hit_cost;
+    options.int8_max_cost = int8_max_cost;
+    options.int8_max_range = int8_max_range;
     py::array_t<std::int64_t> out_idx({nq, k});
     py::array_t<double> out_dist({nq, k});
     std::int64_t* oi = out_idx.mutable_data();
@@ -98,13 +110,16 @@ py::tuple fused(const py::array& X, const py::object& Q_obj, std::int64_t k,
     {
         py::gil_scoped_release release;  // see refine()
         stats = imbfast::fused_knn<T>(ptr<T>(X), n, d, Q, nq, k, n_extra, oi, od, n_threads,
-                                      within);
+                                      within, options);
     }
     py::dict info;
     info["n_tie_pass"] = stats.n_tie_pass;
     info["n_candidates"] = stats.n_candidates;
     info["symmetric"] = stats.symmetric;
     info["exact_arithmetic"] = stats.exact_arithmetic;
+    info["int8_filter"] = stats.int8_filter;
+    info["n_int8_fallback"] = stats.n_int8_fallback;
+    if (stats.int8_probe_hits >= 0.0) info["int8_probe_hits"] = stats.int8_probe_hits;
     return py::make_tuple(out_idx, out_dist, info);
 }
 
@@ -202,15 +217,26 @@ void register_neighbors(pybind11::module_& m) {
     m.def(
         "fused_knn",
         [](const py::array& X, const py::object& Q, std::int64_t k, std::int64_t n_extra,
-           int n_threads, const py::object& within) {
-            if (is_float32(X)) return fused<float>(X, Q, k, n_extra, n_threads, within);
-            if (is_float64(X)) return fused<double>(X, Q, k, n_extra, n_threads, within);
+           int n_threads, const py::object& within, const std::string& int8,
+           double int8_hit_cost, double int8_max_cost, double int8_max_range) {
+            if (is_float32(X))
+                return fused<float>(X, Q, k, n_extra, n_threads, within, int8, int8_hit_cost,
+                                    int8_max_cost, int8_max_range);
+            if (is_float64(X))
+                return fused<double>(X, Q, k, n_extra, n_threads, within, int8, int8_hit_cost,
+                                     int8_max_cost, int8_max_range);
             bad_dtype(X);
         },
         py::arg("X"), py::arg("Q"), py::arg("k"), py::arg("n_extra") = 8,
-        py::arg("n_threads") = 1, py::arg("within") = py::none(),
+        py::arg("n_threads") = 1, py::arg("within") = py::none(), py::arg("int8") = "auto",
+        py::arg("int8_hit_cost") = imbfast::FusedOptions{}.int8_hit_cost,
+        py::arg("int8_max_cost") = imbfast::FusedOptions{}.int8_max_cost,
+        py::arg("int8_max_range") = imbfast::FusedOptions{}.int8_max_range,
         "Exact k-NN by a fused float32 SIMD pass and exact re-ranking; returns (indices, "
-        "squared distances, info dict with n_tie_pass, n_candidates, symmetric). With "
+        "squared distances, info dict with n_tie_pass, n_candidates, symmetric, "
+        "exact_arithmetic, int8_filter, n_int8_fallback and int8_probe_hits). `int8`: "
+        "the int8 filter pass of the query search, 'auto' (probe; AVX-512 VNNI only), "
+        "'always' or 'never'. With "
         "`within` (float64, one squared distance per query) only rows at most that far "
         "count; missing entries are index -1, distance inf.");
 }

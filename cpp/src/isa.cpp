@@ -21,9 +21,20 @@ Isa detect_best() {
     return Isa::generic;
 }
 
+bool detect_vnni() {
+#if defined(IMBFAST_HAVE_X86_DISPATCH)
+    __builtin_cpu_init();
+    return detect_best() == Isa::avx512 && __builtin_cpu_supports("avx512vnni");
+#else
+    return false;
+#endif
+}
+
 struct IsaChoice {
     Isa best;
     Isa active;
+    bool vnni_supported;
+    bool vnni_active;
     const char* request;  // IMBFAST_ISA as read ("" when unset)
     bool request_valid;
 };
@@ -32,13 +43,16 @@ struct IsaChoice {
 // request above what the CPU supports is capped to what it supports, an
 // unknown value keeps the best and is reported by isa_request_valid().
 IsaChoice detect() {
-    IsaChoice c{detect_best(), Isa::generic, "", true};
+    IsaChoice c{detect_best(), Isa::generic, detect_vnni(), false, "", true};
     c.active = c.best;
+    c.vnni_active = c.vnni_supported;
     const char* env = std::getenv("IMBFAST_ISA");
     if (env == nullptr || env[0] == '\0') return c;
     c.request = env;
     Isa cap;
-    if (std::strcmp(env, "generic") == 0) {
+    if (std::strcmp(env, "avx512vnni") == 0) {
+        cap = Isa::avx512;  // VNNI stays on if the CPU has it
+    } else if (std::strcmp(env, "generic") == 0) {
         cap = Isa::generic;
     } else if (std::strcmp(env, "avx2") == 0) {
         cap = Isa::avx2;
@@ -49,6 +63,8 @@ IsaChoice detect() {
         return c;
     }
     if (static_cast<int>(cap) < static_cast<int>(c.active)) c.active = cap;
+    // Any explicit cap but avx512vnni keeps the kernels that predate VNNI.
+    if (std::strcmp(env, "avx512vnni") != 0) c.vnni_active = false;
     return c;
 }
 
@@ -62,6 +78,10 @@ const IsaChoice& choice() {
 Isa active_isa() { return choice().active; }
 
 Isa best_isa() { return choice().best; }
+
+bool vnni_active() { return choice().vnni_active; }
+
+bool vnni_supported() { return choice().vnni_supported; }
 
 const char* isa_request() { return choice().request; }
 

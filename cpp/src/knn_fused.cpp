@@ -32,6 +32,7 @@
 #include "imbfast/dispatch.hpp"
 #include "imbfast/knn.hpp"
 #include "imbfast/parallel.hpp"
+#include "knn_int8.hpp"
 #include "knn_internal.hpp"
 
 #if defined(IMBFAST_HAVE_X86_DISPATCH)
@@ -738,7 +739,8 @@ std::vector<double> exact_lattice(const T* X, std::int64_t n, std::int64_t d, co
 template <class T>
 FusedStats fused_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std::int64_t nq,
                      std::int64_t k, std::int64_t n_extra, std::int64_t* out_idx,
-                     double* out_dist, int n_threads, const double* within) {
+                     double* out_dist, int n_threads, const double* within,
+                     const FusedOptions& options) {
     check_sizes(n, d, Q, nq, k);
     if (n_extra < 0) throw std::invalid_argument("fused_knn: n_extra must be >= 0");
     if (within && !Q) throw std::invalid_argument("fused_knn: within needs queries");
@@ -784,6 +786,13 @@ FusedStats fused_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std
     const int exponent = max_abs > 0.0 ? std::ilogb(max_abs) : 0;
     // (Subnormal data would need more than 2^1023: stop at 2^1000.)
     const double scale = std::ldexp(1.0, std::min(-exponent, 1000));
+
+    // Queries may take the int8 filter pass instead (see knn_int8.cpp);
+    // lattice data keep the float32 pass, which is exact arithmetic there.
+    if (!sym && !exact &&
+        int8_knn(X, n, d, Q, nq, k, n_extra, out_idx, out_dist, n_threads, n_workers, within,
+                 mean, max_abs, options, stats))
+        return stats;
 
     Packed PX, PQ;
     pack(X, n, d, mean, scale, exact, sym, true, n_workers, PX);
@@ -917,9 +926,9 @@ FusedStats fused_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std
 
 template FusedStats fused_knn<float>(const float*, std::int64_t, std::int64_t, const float*,
                                      std::int64_t, std::int64_t, std::int64_t, std::int64_t*,
-                                     double*, int, const double*);
+                                     double*, int, const double*, const FusedOptions&);
 template FusedStats fused_knn<double>(const double*, std::int64_t, std::int64_t, const double*,
                                       std::int64_t, std::int64_t, std::int64_t, std::int64_t*,
-                                      double*, int, const double*);
+                                      double*, int, const double*, const FusedOptions&);
 
 }  // namespace imbfast

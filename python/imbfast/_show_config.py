@@ -22,7 +22,9 @@ def _isa_cap() -> str:
     if not request:
         return "none"
     if not _core.isa_request_valid():
-        return f"IMBFAST_ISA={request!r} ignored (use generic, avx2 or avx512)"
+        return (
+            f"IMBFAST_ISA={request!r} ignored (use generic, avx2, avx512 or avx512vnni)"
+        )
     return request
 
 
@@ -35,7 +37,9 @@ def config() -> dict[str, Any]:
         Keys: ``version``, ``simd`` (the instruction set the kernels use),
         ``simd_best`` (the best one this CPU supports), ``simd_cap`` (the
         ``IMBFAST_ISA`` cap as read, ``"none"`` when unset; an unknown value
-        is ignored and shown as such), ``simd_compiled``,
+        is ignored and shown as such), ``simd_vnni`` (whether the int8
+        kernels use AVX-512 VNNI: the CPU has it and the cap, if any, is
+        ``avx512vnni``), ``simd_compiled``,
         ``hardware_threads``, ``faiss_threads``,
         and the versions of Python, NumPy, FAISS, scikit-learn and
         imbalanced-learn.
@@ -49,6 +53,7 @@ def config() -> dict[str, Any]:
         "simd": _core.active_isa(),
         "simd_best": _core.best_isa(),
         "simd_cap": _isa_cap(),
+        "simd_vnni": _core.vnni_active(),
         "simd_compiled": _core.compiled_isas(),
         "hardware_threads": _core.hardware_threads(),
         "faiss_threads": faiss.omp_get_max_threads(),

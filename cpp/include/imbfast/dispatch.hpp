@@ -14,10 +14,15 @@
 #define IMBFAST_TARGET_AVX2 __attribute__((target("avx2,fma")))
 #define IMBFAST_TARGET_AVX512 \
     __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")))
+// AVX-512 with the int8 dot product (VPDPBUSD); chosen only when
+// vnni_active() (see isa.hpp).
+#define IMBFAST_TARGET_AVX512VNNI \
+    __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,avx2,fma")))
 #else
 #define IMBFAST_INLINE inline
 #define IMBFAST_TARGET_AVX2
 #define IMBFAST_TARGET_AVX512
+#define IMBFAST_TARGET_AVX512VNNI
 #endif
 
 // Hint that the cache line at `addr` will be read soon.

@@ -9,8 +9,18 @@ enum class Isa { generic = 0, avx2 = 1, avx512 = 2 };
 
 // The instruction set the kernels dispatch to: the best one both compiled
 // in and supported by this CPU, capped by the environment variable
-// IMBFAST_ISA (generic, avx2 or avx512), read once on first use.
+// IMBFAST_ISA (generic, avx2, avx512 or avx512vnni, which caps the ISA at
+// avx512 and allows VNNI), read once on first use.
 Isa active_isa();
+
+// Whether the int8 dot product of AVX-512 VNNI (VPDPBUSD) may be used: the
+// active ISA is avx512, the CPU has avx512vnni, and IMBFAST_ISA is unset,
+// unknown or "avx512vnni". IMBFAST_ISA=avx512 (or lower) turns it off, so
+// every older path can still be forced.
+bool vnni_active();
+
+// Whether this CPU has avx512vnni (ignores IMBFAST_ISA).
+bool vnni_supported();
 
 // The best instruction set this CPU supports (ignores IMBFAST_ISA).
 Isa best_isa();

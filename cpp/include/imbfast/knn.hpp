@@ -43,6 +43,28 @@ struct FusedStats {
     std::int64_t n_candidates = 0; // candidates kept per query by the float32 pass
     bool symmetric = false;        // all-pairs pass that computed each pair once
     bool exact_arithmetic = false; // lattice data: every float32 value exact, no proof needed
+    bool int8_filter = false;      // the queries were answered by the int8 filter pass
+    std::int64_t n_int8_fallback = 0;  // of those, queries the float32 pass answered
+    double int8_probe_hits = -1.0; // mean rows collected per probe query (-1: no probe)
+};
+
+// The int8 filter pass of the query search (see fused_knn): never, decided
+// by a probe (the default; only with AVX-512 VNNI, see vnni_active()), or
+// always (whatever the CPU: a portable kernel stands in for VNNI).
+enum class Int8Filter { never = 0, automatic = 1, always = 2 };
+
+struct FusedOptions {
+    Int8Filter int8 = Int8Filter::automatic;
+    // The probe's cost model (see int8_worthwhile in knn_int8.cpp): the cost
+    // of one collected row, in units of one 16-row int8 dot product step.
+    double int8_hit_cost = 24.0;
+    // The int8 pass is taken when its modelled cost is below this share of
+    // the float32 pass's.
+    double int8_max_cost = 0.8;
+    // "automatic" does not even probe when the largest |x - mean| is above
+    // this many times the median column's RMS deviation (the grid would be
+    // too coarse for most columns).
+    double int8_max_range = 64.0;
 };
 
 // Exact k-NN with a fused float32 brute-force pass.
@@ -71,6 +93,16 @@ struct FusedStats {
 // Memory: X's float32 copy (twice: rows and panels), O(nq * (k + n_extra))
 // lists, per thread when querying X itself; the tie pass copies its queries.
 //
+// Queries (Q given) may instead take the int8 filter pass (options.int8):
+// rows and queries are rounded to int8 on one global grid, the quantized
+// squared distances are exact in int32 (VPDPBUSD), and every row whose
+// quantized distance lies within a window that provably contains the k
+// nearest (residual norms of the rounding, see knn_int8.cpp) is collected
+// and ranked by its exact double distance; queries that collect too many
+// rows take the float32 pass. Same result, bit for bit. Memory: X's int8
+// copy (ceil(d / 4) + 1 words per row) and, per thread, up to 512 queries'
+// collected rows (272 + 16 k places each); no float32 copy.
+//
 // within (optional, queries only): a squared distance per query. The search
 // then returns, for each query, the k nearest rows among those at squared
 // distance <= within[i] (exact, ties by index), padded with index -1 and
@@ -81,7 +113,8 @@ struct FusedStats {
 template <class T>
 FusedStats fused_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std::int64_t nq,
                      std::int64_t k, std::int64_t n_extra, std::int64_t* out_idx,
-                     double* out_dist, int n_threads, const double* within = nullptr);
+                     double* out_dist, int n_threads, const double* within = nullptr,
+                     const FusedOptions& options = FusedOptions{});
 
 // Exact k-NN with a KD-tree (median splits on the widest coordinate, exact
 // box pruning in double); same conventions and result as brute_knn. Fast

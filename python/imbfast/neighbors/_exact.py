@@ -2,11 +2,11 @@
 
 The engines themselves are in the C++ core (``brute_knn``: the exact scan;
 ``fused_knn``: the fused float32 pass re-ranked in double, with its tie
-pass; ``KDTree``: the KD-tree) and in :mod:`imbfast.neighbors._pruned`
-(cluster pruning). This module decides which one answers: from the problem
-size (:func:`choose_algorithm`), then, on large searches, by timing the
-fused pass and the KD-tree on a sample of the queries (the probe) and by
-trying the pruned search. Every threshold is a field of
+pass, or for queries its int8 filter pass; ``KDTree``: the KD-tree) and in
+:mod:`imbfast.neighbors._pruned` (cluster pruning). This module decides
+which one answers: from the problem size (:func:`choose_algorithm`), then,
+on large searches, by timing the fused pass and the KD-tree on a sample of
+the queries (the probe) and by trying the pruned search. Every threshold is a field of
 :class:`imbfast.neighbors.Tuning`.
 """
 
@@ -126,7 +126,17 @@ def exact_dense(
         tree = _core.KDTree(X) if tree is None else tree
         idx, dist = tree.query(Q, k, n_threads)
     else:
-        idx, dist, info = _core.fused_knn(X, Q, k, t.extra_candidates, n_threads)
+        idx, dist, info = _core.fused_knn(
+            X,
+            Q,
+            k,
+            t.extra_candidates,
+            n_threads,
+            int8=t.int8_filter,
+            int8_hit_cost=t.int8_hit_cost,
+            int8_max_cost=t.int8_max_cost,
+            int8_max_range=t.int8_max_range,
+        )
         plan.update(info)
     plan["algorithm"] = engine
     set_plan(plan)

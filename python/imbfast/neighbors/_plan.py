@@ -115,6 +115,38 @@ class Tuning:
         keeps it when its work is at most this many probed cells' worth
         (each about sqrt(n) rows per query), what the index would need on
         clustered data; 0 never tries it.
+    int8_filter : {"auto", "always", "never"}
+        The int8 filter pass of the fused brute force's query search (not
+        the all-pairs one): rows rounded to int8 on one global grid, exact
+        int32 distances (AVX-512 VNNI), every row within a window proven to
+        hold the k nearest ranked exactly; the answer is the same bit for
+        bit. ``"auto"`` takes it only on a CPU with AVX-512 VNNI, on more
+        than 512 queries and 2^28 pairs x features, when a probe (1/32 of
+        the queries, 64 to 256) says it pays (see ``int8_hit_cost``);
+        ``"always"`` takes it on any CPU (a portable kernel stands in for
+        VNNI; tests), except on lattice data (exact float32 arithmetic),
+        d > 4096 or k > 256. Measured with benchmarks/int8_filter.py
+        (make_classification 100k x 20, 9:1, one thread, CPU time, float32
+        / int8): 10k minority queries among all rows, k=6, 0.46 / 0.20 s;
+        k=11, 0.49 / 0.25 s; 90k majority queries among the 10k minority
+        rows, k=3, 0.48 / 0.29 s.
+    int8_hit_cost, int8_max_cost : float, float
+        The probe's model: the int8 pass costs (words + 2) int8 steps per
+        16 rows (words = ceil(d / 4)), plus ``int8_hit_cost`` steps per row
+        it collects, plus the float32 pass for the queries that collect too
+        many (ties, duplicates, a grid too coarse for the data); the
+        float32 pass d + 2 steps. ``"auto"`` takes the int8 pass when its
+        modelled cost is below ``int8_max_cost`` times the float32 one.
+        The probe's mean rows per query is in the plan
+        (``int8_probe_hits``).
+    int8_max_range : float
+        ``"auto"`` does not even probe (nor make the int8 copy of X) when
+        the largest ``|x - mean|`` is above this many times the median
+        column's RMS deviation: the one global grid would be too coarse for
+        most columns. The ratio is 3.7 to 8 on make_classification, blobs,
+        quantized and digits data, 1e3 to 3e6 on wine, breast_cancer and
+        the mixed one-hot + amount data of benchmarks/realistic_data.py,
+        where a failed probe cost 4% of the float32 search.
     """
 
     scan_max_work: int = 400_000
@@ -142,6 +174,10 @@ class Tuning:
     cells_row_centroids: int = 4
     approx_max_probe_share: float = 0.2
     approx_pruned_probes: int = 16
+    int8_filter: str = "auto"
+    int8_hit_cost: float = 24.0
+    int8_max_cost: float = 0.8
+    int8_max_range: float = 64.0
 
 
 _DEFAULTS = Tuning()
@@ -212,10 +248,14 @@ def last_plan() -> dict[str, Any]:
         ``dtype`` and, for the fused brute force, ``n_tie_pass`` (queries
         whose candidate list could not be proven complete and that took the
         tie pass), ``n_candidates``, ``symmetric`` and ``exact_arithmetic``
-        (lattice data: the float32 pass was exact, no proof or tie pass);
-        ``probe_tie_fraction`` and ``probe_brute_seconds`` when ``"auto"``
-        probed the data, ``probe_tree_seconds`` when it timed the KD-tree
-        too (both estimates of the whole search); for the
+        (lattice data: the float32 pass was exact, no proof or tie pass),
+        ``int8_filter`` (the queries took the int8 filter pass, see
+        :class:`Tuning`), ``n_int8_fallback`` (of those, queries that
+        collected too many rows and took the float32 pass) and, when
+        ``"auto"`` probed it, ``int8_probe_hits`` (rows collected per probe
+        query); ``probe_tie_fraction`` and ``probe_brute_seconds`` when
+        ``"auto"`` probed the data, ``probe_tree_seconds`` when it timed the
+        KD-tree too (both estimates of the whole search); for the
         pruned search ``nlist``,
         ``work_fraction`` (distances computed over ``n * n_queries``),
         ``n_second_pass`` and ``build_seconds``; ``pruned_tried`` when

@@ -1,0 +1,847 @@
+// Int8 filter pass of the exact query search (see fused_knn in knn.hpp).
+//
+// Quantization. Every row x of X and Q is centred on c (the float32 pass's
+// centre) and rounded on ONE grid of step s = max|x - c| / 127, so
+// Euclidean geometry is kept up to the rounding: q_x = round((x - c) / s),
+// an int8 vector, with residual e_x = (x - c) - s q_x, whose norm is bounded
+// above by r_x (computed in double and rounded up, see quantize_row). By the
+// triangle inequality, for every pair
+//     s ||q_x - q_y|| - r_x - r_y  <=  ||x - y||  <=  s ||q_x - q_y|| + r_x + r_y.
+// The quantized squared distance D(x, y) = ||q_x - q_y||^2 is an integer,
+// computed EXACTLY in int32 by VPDPBUSD (unsigned x signed bytes): database
+// rows are stored as q_y + 128 (unsigned), queries as q_x (signed), and the
+// accumulator starts at -ceil(|q_y|^2 / 2), so it ends at
+//     acc = <q_x, q_y> + 128 sum(q_x) - ceil(|q_y|^2 / 2),
+// from which D = |q_x|^2 + |q_y|^2 - 2 <q_x, q_y> follows exactly.
+//
+// The window. For each query, the pass keeps the k smallest D seen so far
+// (D_k) and collects every row with D <= W, a window that provably holds
+// every row that can be among the k nearest, ties included. The k rows
+// behind D_k are at true distance at most rho = s sqrt(D_k) + r_x + r_max
+// (r_max: the largest residual of X), so the k-th nearest distance is at
+// most rho; with a bound `within`, only rows with squared distance <=
+// within count. Let R = min(rho, sqrt(within)), widened by the relative
+// error of the double distances the answer is ranked by. A row with
+// s sqrt(D) - r_x - r_max > R is farther than R: it can be neither among
+// the k nearest nor tie with the k-th. So W = floor(((R + r_x + r_max) / s)^2),
+// rounded up, suffices, and as D_k only decreases, a row rejected by an
+// earlier (larger) window is rejected by the final one too. At the end the
+// collected rows within the final window are ranked by their exact double
+// distances, ties by lower index (TopK): the exact answer, bit for bit,
+// with no proof that can fail. A query whose window holds too many rows
+// (many ties or duplicates, a grid too coarse for its neighbours) keeps
+// only the nearest of them (see compact) and, if its final window needs
+// more, is answered by the float32 pass instead.
+//
+// The tile: 12 query rows x 2 panels of 16 database rows, 24 512-bit int32
+// accumulators, one VPDPBUSD per 4 coordinates and 16 rows (five for
+// d = 20, against 22 float32 FMAs per 8 rows in the float32 pass). A
+// query's filter compares acc with one integer threshold derived from W
+// (see set_window); a tile with no hit costs 24 compares.
+#include "knn_int8.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <mutex>
+#include <stdexcept>
+#include <vector>
+
+#include "imbfast/dispatch.hpp"
+#include "imbfast/parallel.hpp"
+#include "knn_internal.hpp"
+
+#if defined(IMBFAST_HAVE_X86_DISPATCH)
+#include <immintrin.h>
+#endif
+
+namespace imbfast {
+namespace knn_detail {
+
+namespace {
+
+constexpr int kPanel = 16;                   // database rows per panel (16 int32 lanes)
+constexpr int kMR = 12;                      // query rows per tile
+constexpr int kNP = 2;                       // panels per tile
+constexpr std::int64_t kRowAlign = kPanel * kNP;
+constexpr std::int64_t kMaxDim = 4096;       // keeps every int32 value far from overflow
+constexpr std::int64_t kMaxK = 256;          // larger k: the float32 pass
+// The probe's sample: 1/32 of the queries, 64 to 256 (a probe that says no
+// costs its queries' int8 search and the int8 copy of X, a few per cent).
+constexpr std::int64_t kProbeMin = 64, kProbeMax = 256, kProbeShare = 32;
+// Below this much work (pairs x features) the float32 pass is kept: the
+// probe and the int8 copy would not pay.
+constexpr double kMinWork = 268435456.0;  // 2^28
+// Filter thresholds: acc > thr passes. Real rows always have
+// |acc| <= 40450 d < 2^28 for d <= kMaxDim (see the header comment), so a
+// threshold clamped up to kFloor still lets every row pass, padding rows
+// (accumulator start kPadStart, |change| <= 128 * 127 * d < 2^26) never do,
+// and kStop stops a query (padding queries).
+constexpr std::int32_t kFloor = -(std::int32_t{1} << 29);
+constexpr std::int32_t kPadStart = -(std::int32_t{1} << 29) - (std::int32_t{1} << 27);
+constexpr std::int32_t kStop = std::int32_t{1} << 30;
+constexpr std::int32_t kNever = std::numeric_limits<std::int32_t>::max();  // an empty D slot
+// Relative slack for every rounding of the bound: the double distances the
+// answer is ranked by have relative error <= (d + 3) 2^-53 < 2^-40 for
+// d <= kMaxDim, the bound's own few double operations less still; 2^-30 at
+// each step covers both with a wide margin and costs nothing measurable.
+constexpr double kUp = 1.0 + 1.0 / 1073741824.0;
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+std::int64_t round_up(std::int64_t v, std::int64_t m) { return (v + m - 1) / m * m; }
+
+// floor(v / 2) for any int64 v.
+std::int64_t floor_half(std::int64_t v) { return v >= 0 ? v / 2 : -((1 - v) / 2); }
+
+// 64-byte aligned int32 storage (panel loads never split cache lines).
+class AlignedWords {
+   public:
+    void assign(std::size_t size, std::int32_t value) {
+        storage_.assign(size + 16, value);
+        const auto addr = reinterpret_cast<std::uintptr_t>(storage_.data());
+        data_ = storage_.data() + ((64 - addr % 64) % 64) / sizeof(std::int32_t);
+    }
+    std::int32_t* data() { return data_; }
+    const std::int32_t* data() const { return data_; }
+
+   private:
+    std::vector<std::int32_t> storage_;
+    std::int32_t* data_ = nullptr;
+};
+
+// The grid: x -> round((x - centre) / scale), clamped to [-127, 127].
+struct Grid {
+    const std::vector<double>* centre = nullptr;
+    double scale = 1.0, inv = 1.0, max_abs = 0.0;
+};
+
+// Quantizes one row into q (d bytes) and returns an upper bound of its
+// residual norm ||(x - c) - s q||. The computed residual coordinate
+// e' = fl(fl(x - c) - fl(s a)) differs from the true one by at most
+// u (|x - c| + |s a| + |e'|) <= 4 u max_abs (u = 2^-53; |s a| <= max_abs + s),
+// so the true norm is at most ||e'|| + sqrt(d) 4 u max_abs, and the computed
+// ||e'|| is within (d + 2) u of its value: kUp and d max_abs 2^-50 cover both.
+template <class T>
+double quantize_row(const T* x, std::int64_t d, const Grid& g, std::int8_t* q,
+                    std::int64_t& norm, std::int64_t& sum) {
+    const double* c = g.centre->data();
+    double e2 = 0.0;
+    norm = 0;
+    sum = 0;
+    for (std::int64_t j = 0; j < d; ++j) {
+        const double v = static_cast<double>(x[j]) - c[j];
+        const double a = std::clamp(std::nearbyint(v * g.inv), -127.0, 127.0);
+        const double e = v - g.scale * a;
+        e2 += e * e;
+        const auto qi = static_cast<std::int32_t>(a);
+        q[j] = static_cast<std::int8_t>(qi);
+        norm += qi * qi;
+        sum += qi;
+    }
+    return std::sqrt(e2) * kUp + g.max_abs * static_cast<double>(d + 1) * 0x1p-50;
+}
+
+// Four bytes as one int32 word, in memory order (both sides use the same
+// order, so VPDPBUSD pairs byte i of a row with byte i of a query).
+std::int32_t word_of(const std::uint8_t* b) {
+    std::int32_t w;
+    std::memcpy(&w, b, sizeof w);
+    return w;
+}
+
+// The database: panels of 16 rows, each `words` words per row stored
+// transposed ([words][16]) and then the 16 accumulator starts.
+struct Rows {
+    std::int64_t n = 0, n_pad = 0, words = 0, stride = 0;  // stride: words per panel
+    AlignedWords panels;
+    std::vector<std::int32_t> norm;  // |q_y|^2
+    double r_max = 0.0;              // the largest residual bound
+};
+
+template <class T>
+void pack_rows(const T* X, std::int64_t n, std::int64_t d, const Grid& g, int n_workers,
+               Rows& R) {
+    R.n = n;
+    R.words = (d + 3) / 4;
+    R.stride = (R.words + 1) * kPanel;
+    R.n_pad = round_up(std::max<std::int64_t>(n, 1), kRowAlign);
+    R.panels.assign(static_cast<std::size_t>(R.n_pad / kPanel * R.stride), 0);
+    R.norm.assign(static_cast<std::size_t>(R.n_pad), 0);
+    std::mutex mutex;
+    double r_max = 0.0;
+    parallel_for(R.n_pad, n_workers, grain_for(d), [&](std::int64_t begin, std::int64_t end) {
+        std::vector<std::int8_t> q(static_cast<std::size_t>(R.words * 4), 0);
+        std::vector<std::uint8_t> u(q.size());
+        double most = 0.0;
+        for (std::int64_t i = begin; i < end; ++i) {
+            std::int32_t* P = R.panels.data() + (i / kPanel) * R.stride + i % kPanel;
+            std::int64_t norm = 0, sum = 0;
+            std::fill(q.begin(), q.end(), std::int8_t{0});
+            if (i < n) most = std::max(most, quantize_row(X + i * d, d, g, q.data(), norm, sum));
+            for (std::size_t j = 0; j < q.size(); ++j)
+                u[j] = static_cast<std::uint8_t>(q[j] + 128);
+            for (std::int64_t w = 0; w < R.words; ++w) P[w * kPanel] = word_of(u.data() + 4 * w);
+            P[R.words * kPanel] =
+                i < n ? -static_cast<std::int32_t>((norm + 1) / 2) : kPadStart;
+            R.norm[static_cast<std::size_t>(i)] = static_cast<std::int32_t>(norm);
+        }
+        std::lock_guard<std::mutex> lock(mutex);
+        r_max = std::max(r_max, most);
+    });
+    R.r_max = r_max;
+}
+
+// The queries of one block and their search state. Each query has `slots`
+// places for collected rows (row, D), the last 16 of them slack for the
+// vector stores of take_vnni.
+struct Block {
+    std::int64_t count = 0, rows = 0, k = 0, words = 0, cap = 0, slots = 0;
+    std::vector<std::int32_t> qwords;  // rows x words (signed bytes)
+    std::vector<std::int32_t> thr;     // filter: acc > thr passes
+    std::vector<std::int32_t> nx, sx;  // |q_x|^2 and sum(q_x)
+    std::vector<double> margin;        // (r_x + r_max) / s, rounded up
+    std::vector<double> bound;         // sqrt(within) / s, rounded up (inf: none)
+    std::vector<std::int32_t> need;    // W (clamped to int32: every D is below)
+    std::vector<std::int32_t> cut;     // collect only D <= cut (see compact)
+    std::vector<std::int32_t> window;  // min(need, cut): the filter's window
+    std::vector<std::int32_t> top;     // rows x k smallest D, ascending, kNever = empty
+    std::vector<std::int32_t> hit_row, hit_dq;  // rows x slots
+    std::vector<std::int32_t> n_hit;
+    std::int64_t n_hits = 0;  // rows collected, over the block
+    const Rows* R = nullptr;
+    std::vector<std::int32_t> scratch;
+};
+
+// W and the filter threshold of query r from its D_k and bound (see the
+// header comment), in grid units: with rho' = (sqrt(D_k) + m) (m = (r_x +
+// r_max) / s, a bound of the k-th distance over s) or the bound if lower,
+// W = floor((rho' + m)^2), every step rounded up by kUp. The filter passes
+// acc > thr; D <= W needs
+//     2 acc + (2 ceil(ny / 2) - ny) >= P = |q_x|^2 - W + 256 sum(q_x),
+// and as the bracket is 0 or 1, acc >= ceil((P - 1) / 2) = floor(P / 2):
+// thr = floor(P / 2) - 1 lets every such row through (and perhaps D = W + 1,
+// which take rejects).
+void set_window(Block& b, std::int64_t r) {
+    const auto ri = static_cast<std::size_t>(r);
+    const std::int32_t dk = b.top[ri * static_cast<std::size_t>(b.k) +
+                                  static_cast<std::size_t>(b.k - 1)];
+    double rho = kInf;
+    if (dk != kNever) rho = (std::sqrt(static_cast<double>(dk)) + b.margin[ri]) * kUp;
+    rho = std::min(rho, b.bound[ri]);
+    std::int64_t W = std::numeric_limits<std::int32_t>::max();
+    if (rho < kInf) {
+        const double w = (rho + b.margin[ri]) * kUp;
+        const double w2 = w * w * kUp;
+        if (w2 < static_cast<double>(W)) W = static_cast<std::int64_t>(w2);  // floor: w2 >= 0
+    }
+    b.need[ri] = static_cast<std::int32_t>(W);
+    W = std::min<std::int64_t>(W, b.cut[ri]);
+    b.window[ri] = static_cast<std::int32_t>(W);
+    const std::int64_t P = std::int64_t{b.nx[ri]} - W + 256 * std::int64_t{b.sx[ri]};
+    const std::int64_t t = floor_half(P) - 1;
+    b.thr[ri] = static_cast<std::int32_t>(
+        std::clamp<std::int64_t>(t, kFloor, std::int64_t{kStop} - 1));
+}
+
+// Drops the collected rows outside query r's window. When more than half
+// its places stay in use (many rows tie, or lie, within the window so far),
+// only the rows below the (cap/2)-th smallest D, v, are kept, and the query
+// collects D <= cut = v - 1 from then on. Its answer is still complete if
+// the window it needs in the end is within the cut (every row with D <= cut
+// was kept or collected later); otherwise the float32 pass answers it. The
+// k smallest D stay valid upper bounds: their rows exist, collected or not.
+void compact(Block& b, std::int64_t r, std::vector<std::int32_t>& scratch) {
+    const auto ri = static_cast<std::size_t>(r);
+    std::int32_t* rows = b.hit_row.data() + ri * static_cast<std::size_t>(b.slots);
+    std::int32_t* dq = b.hit_dq.data() + ri * static_cast<std::size_t>(b.slots);
+    std::int32_t W = b.window[ri];
+    const auto half = static_cast<std::int32_t>(b.cap / 2);
+    std::int32_t kept = 0;
+    for (int pass = 0; pass < 2; ++pass) {
+        kept = 0;
+        for (std::int32_t i = 0; i < b.n_hit[ri]; ++i)
+            if (dq[i] <= W) {
+                rows[kept] = rows[i];
+                dq[kept] = dq[i];
+                ++kept;
+            }
+        b.n_hit[ri] = kept;
+        if (kept <= half) return;
+        scratch.assign(dq, dq + kept);
+        std::nth_element(scratch.begin(), scratch.begin() + half, scratch.end());
+        b.cut[ri] = scratch[static_cast<std::size_t>(half)] - 1;
+        set_window(b, r);
+        W = b.window[ri];
+    }
+}
+
+// Offers D to query r's k smallest; true when the k-th changed.
+bool offer_top(Block& b, std::int64_t r, std::int32_t D) {
+    const auto k = static_cast<std::size_t>(b.k);
+    std::int32_t* top = b.top.data() + static_cast<std::size_t>(r) * k;
+    if (!(D < top[k - 1])) return false;
+    std::size_t pos = k - 1;
+    while (pos > 0 && top[pos - 1] > D) {
+        top[pos] = top[pos - 1];
+        --pos;
+    }
+    top[pos] = D;
+    return top[k - 1] != kNever;
+}
+
+// The seed pass's filter: rows with D < D_k (every row while fewer than k
+// were seen), which alone can change the k smallest D.
+void set_seed_threshold(Block& b, std::int64_t r) {
+    const auto ri = static_cast<std::size_t>(r);
+    const std::int32_t dk = b.top[ri * static_cast<std::size_t>(b.k) +
+                                  static_cast<std::size_t>(b.k - 1)];
+    std::int64_t t = kFloor;
+    if (dk != kNever) {
+        // D <= dk - 1, as in set_window.
+        const std::int64_t P = std::int64_t{b.nx[ri]} - (dk - 1) + 256 * std::int64_t{b.sx[ri]};
+        t = floor_half(P) - 1;
+    }
+    b.thr[ri] = static_cast<std::int32_t>(
+        std::clamp<std::int64_t>(t, kFloor, std::int64_t{kStop} - 1));
+}
+
+// Seeding. The number of rows a query collects is about the window's size
+// times log(n / window) when its k smallest D start from nothing (a row is
+// collected when it lies within the window of the rows seen before it).
+// So a first pass over one panel pair in kSeedStride (a sample spread over
+// X) only finds the k smallest D there (no collection), and the main pass
+// then starts from their window: about log(kSeedStride) windows' worth of
+// rows. The main pass visits the sample again and collects its rows, but
+// does not offer them to the k smallest D a second time (the k rows behind
+// D_k must be distinct).
+constexpr std::int64_t kSeedStride = 16;
+
+bool seed_pair(std::int64_t p) { return (p / kNP) % kSeedStride == 0; }
+
+// The rows of one 16-row panel (first row y0) that passed query r's filter
+// (mask), with their accumulators: exact D, then (kSeed) the k smallest D,
+// or the collection, the k smallest D (offer: not a seed row) and the
+// window. D = |q_x|^2 + ny - 2 G with G = acc - 128 sum(q_x) + ceil(ny / 2),
+// that is D = |q_x|^2 + 256 sum(q_x) - (ny mod 2) - 2 acc.
+template <bool kSeed>
+void take(Block& b, std::int64_t r, std::int64_t y0, unsigned mask, const std::int32_t* acc,
+          bool offer) {
+    const auto ri = static_cast<std::size_t>(r);
+    const std::int32_t* norm = b.R->norm.data() + y0;
+    bool moved = false;
+    while (mask) {
+        const int l = __builtin_ctz(mask);
+        mask &= mask - 1;
+        const std::int32_t D = b.nx[ri] + 256 * b.sx[ri] - (norm[l] & 1) - 2 * acc[l];
+        if (kSeed) {
+            moved |= offer_top(b, r, D);
+            continue;
+        }
+        if (D > b.window[ri]) continue;
+        const std::size_t at = ri * static_cast<std::size_t>(b.slots) +
+                               static_cast<std::size_t>(b.n_hit[ri]++);
+        b.hit_row[at] = static_cast<std::int32_t>(y0 + l);
+        b.hit_dq[at] = D;
+        ++b.n_hits;
+        if (offer) moved |= offer_top(b, r, D);
+    }
+    if (kSeed) {
+        if (moved) set_seed_threshold(b, r);
+        return;
+    }
+    if (moved) set_window(b, r);
+    if (b.n_hit[ri] + kPanel > b.cap) compact(b, r, b.scratch);
+}
+
+// Panels [p_begin, p_end) (whole pairs) against every query of the block.
+using SweepFn = void (*)(Block&, std::int64_t, std::int64_t);
+
+template <bool kSeed>
+void sweep_generic(Block& b, std::int64_t p_begin, std::int64_t p_end) {
+    const Rows& R = *b.R;
+    const std::int64_t W = R.words;
+    std::int32_t acc[kPanel];
+    for (std::int64_t r = 0; r < b.count; ++r) {
+        const std::int32_t* qw = b.qwords.data() + r * W;
+        for (std::int64_t p = p_begin; p < p_end; ++p) {
+            const std::int32_t* P = R.panels.data() + p * R.stride;
+            unsigned mask = 0;
+            for (int l = 0; l < kPanel; ++l) {
+                std::int32_t a = P[W * kPanel + l];
+                for (std::int64_t g = 0; g < W; ++g) {
+                    std::uint8_t yb[4];
+                    std::int8_t qb[4];
+                    std::memcpy(yb, P + g * kPanel + l, 4);
+                    std::memcpy(qb, qw + g, 4);
+                    for (int j = 0; j < 4; ++j) a += std::int32_t{yb[j]} * std::int32_t{qb[j]};
+                }
+                acc[l] = a;
+                if (a > b.thr[static_cast<std::size_t>(r)]) mask |= 1u << l;
+            }
+            if (mask) take<kSeed>(b, r, p * kPanel, mask, acc, !seed_pair(p));
+        }
+    }
+}
+
+#if defined(IMBFAST_HAVE_X86_DISPATCH)
+// take with the arithmetic and the collection in vector registers: D for
+// the 16 lanes, the lanes within the window compressed into the query's
+// places (a full 64-byte store; the slack takes the rest), and only the
+// lanes below D_k go through the scalar list update.
+template <bool kSeed>
+IMBFAST_TARGET_AVX512VNNI IMBFAST_INLINE void take_vnni(Block& b, std::int64_t r,
+                                                        std::int64_t y0, __mmask16 mask,
+                                                        __m512i acc, bool offer) {
+    const auto ri = static_cast<std::size_t>(r);
+    // D = |q_x|^2 + 256 sum(q_x) - (ny mod 2) - 2 acc (see take).
+    const __m512i odd = _mm512_and_si512(_mm512_loadu_si512(b.R->norm.data() + y0),
+                                         _mm512_set1_epi32(1));
+    const __m512i D = _mm512_sub_epi32(
+        _mm512_sub_epi32(_mm512_set1_epi32(b.nx[ri] + 256 * b.sx[ri]), odd),
+        _mm512_add_epi32(acc, acc));
+    if (!kSeed) {
+        mask = _mm512_mask_cmple_epi32_mask(mask, D, _mm512_set1_epi32(b.window[ri]));
+        if (!mask) return;
+        const __m512i rows = _mm512_add_epi32(
+            _mm512_set1_epi32(static_cast<std::int32_t>(y0)),
+            _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+        const std::size_t at =
+            ri * static_cast<std::size_t>(b.slots) + static_cast<std::size_t>(b.n_hit[ri]);
+        _mm512_storeu_si512(b.hit_row.data() + at, _mm512_maskz_compress_epi32(mask, rows));
+        _mm512_storeu_si512(b.hit_dq.data() + at, _mm512_maskz_compress_epi32(mask, D));
+        const int got = __builtin_popcount(static_cast<unsigned>(mask));
+        b.n_hit[ri] += got;
+        b.n_hits += got;
+    }
+    const std::int32_t dk = b.top[ri * static_cast<std::size_t>(b.k) +
+                                  static_cast<std::size_t>(b.k - 1)];
+    unsigned below = offer ? _mm512_mask_cmplt_epi32_mask(mask, D, _mm512_set1_epi32(dk)) : 0u;
+    if (below) {
+        alignas(64) std::int32_t buf[kPanel];
+        _mm512_store_si512(buf, D);
+        bool moved = false;
+        while (below) {
+            const int l = __builtin_ctz(below);
+            below &= below - 1;
+            moved |= offer_top(b, r, buf[l]);
+        }
+        if (moved) {
+            if (kSeed)
+                set_seed_threshold(b, r);
+            else
+                set_window(b, r);
+        }
+    }
+    if (!kSeed && b.n_hit[ri] + kPanel > b.cap) compact(b, r, b.scratch);
+}
+
+// Tile: 12 queries x 32 rows (two panels), 24 512-bit accumulators (8
+// queries: about 5% slower, the compares and branches shared by fewer).
+// kW: the words per row when known at compile time (0: R.words, at run
+// time); a fully unrolled word loop keeps GCC from copying the
+// accumulators on every iteration. The query word is a broadcast memory
+// operand of VPDPBUSD (inline assembly: GCC would broadcast it into a
+// register first, one more instruction per query row and word).
+template <bool kSeed, int kW>
+IMBFAST_TARGET_AVX512VNNI void sweep_vnni(Block& b, std::int64_t p_begin, std::int64_t p_end) {
+    const Rows& R = *b.R;
+    const std::int64_t W = kW > 0 ? kW : R.words, stride = R.stride;
+    for (std::int64_t q0 = 0; q0 < b.rows; q0 += kMR) {
+        const std::int32_t* qw = b.qwords.data() + q0 * W;
+        const std::int32_t* thr = b.thr.data() + q0;
+        for (std::int64_t p = p_begin; p < p_end; p += kNP) {
+            const std::int32_t* P0 = R.panels.data() + p * stride;
+            const std::int32_t* P1 = P0 + stride;
+            const __m512i s0 = _mm512_load_si512(P0 + W * kPanel);
+            const __m512i s1 = _mm512_load_si512(P1 + W * kPanel);
+            __m512i a00 = s0, a01 = s1, a10 = s0, a11 = s1, a20 = s0, a21 = s1, a30 = s0, a31 = s1, a40 = s0, a41 = s1, a50 = s0, a51 = s1, a60 = s0, a61 = s1, a70 = s0, a71 = s1, a80 = s0, a81 = s1, a90 = s0, a91 = s1, a100 = s0, a101 = s1, a110 = s0, a111 = s1;
+#pragma GCC unroll 16
+            for (std::int64_t g = 0; g < W; ++g) {
+                const __m512i y0 = _mm512_load_si512(P0 + g * kPanel);
+                const __m512i y1 = _mm512_load_si512(P1 + g * kPanel);
+                const std::int32_t* qg = qw + g;
+#define IMBFAST_DP(R)                                                                    \
+    __asm__("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(a##R##0) : "v"(y0), "m"(qg[R * W])); \
+    __asm__("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(a##R##1) : "v"(y1), "m"(qg[R * W]));
+                IMBFAST_DP(0)
+                IMBFAST_DP(1)
+                IMBFAST_DP(2)
+                IMBFAST_DP(3)
+                IMBFAST_DP(4)
+                IMBFAST_DP(5)
+                IMBFAST_DP(6)
+                IMBFAST_DP(7)
+                IMBFAST_DP(8)
+                IMBFAST_DP(9)
+                IMBFAST_DP(10)
+                IMBFAST_DP(11)
+#undef IMBFAST_DP
+            }
+#define IMBFAST_MASK(R)                                                \
+    const __m512i t##R = _mm512_set1_epi32(thr[R]);                    \
+    const __mmask16 m##R##0 = _mm512_cmpgt_epi32_mask(a##R##0, t##R); \
+    const __mmask16 m##R##1 = _mm512_cmpgt_epi32_mask(a##R##1, t##R);
+            IMBFAST_MASK(0)
+            IMBFAST_MASK(1)
+            IMBFAST_MASK(2)
+            IMBFAST_MASK(3)
+            IMBFAST_MASK(4)
+            IMBFAST_MASK(5)
+            IMBFAST_MASK(6)
+            IMBFAST_MASK(7)
+            IMBFAST_MASK(8)
+            IMBFAST_MASK(9)
+            IMBFAST_MASK(10)
+            IMBFAST_MASK(11)
+#undef IMBFAST_MASK
+            const unsigned any = m00 | m01 | m10 | m11 | m20 | m21 | m30 | m31 | m40 | m41 | m50 | m51 | m60 | m61 | m70 | m71 | m80 | m81 | m90 | m91 | m100 | m101 | m110 | m111;
+            if (!any) continue;
+            const bool offer = kSeed || !seed_pair(p);
+#define IMBFAST_TAKE(R, C) \
+    if (m##R##C) take_vnni<kSeed>(b, q0 + R, (p + C) * kPanel, m##R##C, a##R##C, offer);
+            IMBFAST_TAKE(0, 0)
+            IMBFAST_TAKE(0, 1)
+            IMBFAST_TAKE(1, 0)
+            IMBFAST_TAKE(1, 1)
+            IMBFAST_TAKE(2, 0)
+            IMBFAST_TAKE(2, 1)
+            IMBFAST_TAKE(3, 0)
+            IMBFAST_TAKE(3, 1)
+            IMBFAST_TAKE(4, 0)
+            IMBFAST_TAKE(4, 1)
+            IMBFAST_TAKE(5, 0)
+            IMBFAST_TAKE(5, 1)
+            IMBFAST_TAKE(6, 0)
+            IMBFAST_TAKE(6, 1)
+            IMBFAST_TAKE(7, 0)
+            IMBFAST_TAKE(7, 1)
+            IMBFAST_TAKE(8, 0)
+            IMBFAST_TAKE(8, 1)
+            IMBFAST_TAKE(9, 0)
+            IMBFAST_TAKE(9, 1)
+            IMBFAST_TAKE(10, 0)
+            IMBFAST_TAKE(10, 1)
+            IMBFAST_TAKE(11, 0)
+            IMBFAST_TAKE(11, 1)
+#undef IMBFAST_TAKE
+        }
+    }
+}
+#endif
+
+template <bool kSeed>
+SweepFn pick_sweep(std::int64_t words) {
+#if defined(IMBFAST_HAVE_X86_DISPATCH)
+    if (vnni_active()) {
+        switch (words) {
+            case 1: return &sweep_vnni<kSeed, 1>;
+            case 2: return &sweep_vnni<kSeed, 2>;
+            case 3: return &sweep_vnni<kSeed, 3>;
+            case 4: return &sweep_vnni<kSeed, 4>;
+            case 5: return &sweep_vnni<kSeed, 5>;
+            case 6: return &sweep_vnni<kSeed, 6>;
+            case 7: return &sweep_vnni<kSeed, 7>;
+            case 8: return &sweep_vnni<kSeed, 8>;
+            case 9: return &sweep_vnni<kSeed, 9>;
+            case 10: return &sweep_vnni<kSeed, 10>;
+            case 11: return &sweep_vnni<kSeed, 11>;
+            case 12: return &sweep_vnni<kSeed, 12>;
+            case 13: return &sweep_vnni<kSeed, 13>;
+            case 14: return &sweep_vnni<kSeed, 14>;
+            case 15: return &sweep_vnni<kSeed, 15>;
+            case 16: return &sweep_vnni<kSeed, 16>;
+            default: return &sweep_vnni<kSeed, 0>;
+        }
+    }
+#else
+    (void)words;
+#endif
+    return &sweep_generic<kSeed>;
+}
+
+// Searches the queries `ids` and writes their answers; returns the rows
+// collected. Queries whose window outgrew their places are appended to
+// `fallback`.
+template <class T>
+struct Searcher {
+    const T* X;
+    std::int64_t d, k;
+    const T* Q;
+    const double* within;
+    const Grid* grid;
+    const Rows* R;
+    std::int64_t* out_idx;
+    double* out_dist;
+    int n_workers;
+
+    std::int64_t run(const std::vector<std::int64_t>& ids, std::vector<std::int64_t>& fallback) const {
+        const auto m = static_cast<std::int64_t>(ids.size());
+        if (m == 0) return 0;
+        const std::int64_t SQ = std::clamp<std::int64_t>(
+            round_up((m + 4 * n_workers - 1) / (4 * n_workers), kMR), kMR, 42 * kMR);
+        const std::int64_t n_items = (m + SQ - 1) / SQ;
+        const std::int64_t n_panels = R->n_pad / kPanel;
+        const std::int64_t PB = std::max<std::int64_t>(kNP, (24576 / R->stride) / kNP * kNP);
+        const SweepFn seed = pick_sweep<true>(R->words);
+        const SweepFn sweep = pick_sweep<false>(R->words);
+        const SqDist<T> sqdist = pick_sqdist<T>();
+        std::mutex mutex;
+        std::int64_t total_hits = 0;
+        parallel_for(n_items, n_workers, 1, [&](std::int64_t ib, std::int64_t ie) {
+            Block b;
+            b.k = k;
+            b.words = R->words;
+            // Places per query: the window of Gaussian data holds a few
+            // times k rows; compaction drops the rows earlier windows let in.
+            b.cap = 256 + 16 * k;
+            b.slots = b.cap + kPanel;
+            b.R = R;
+            std::vector<std::int8_t> q(static_cast<std::size_t>(R->words * 4));
+            std::vector<std::int64_t> local_fallback;
+            std::vector<std::pair<std::int32_t, std::int32_t>> order;
+            std::int64_t hits = 0;
+            for (std::int64_t item = ib; item < ie; ++item) {
+                const std::int64_t first = item * SQ;
+                b.count = std::min(SQ, m - first);
+                b.rows = round_up(b.count, kMR);
+                init_block(b, ids, first, q);
+                for (std::int64_t p = 0; p < n_panels; p += kNP * kSeedStride)
+                    seed(b, p, p + kNP);
+                for (std::int64_t r = 0; r < b.count; ++r) set_window(b, r);
+                for (std::int64_t p = 0; p < n_panels; p += PB)
+                    sweep(b, p, std::min(n_panels, p + PB));
+                hits += b.n_hits;
+                finish_block(b, ids, first, sqdist, order, local_fallback);
+            }
+            std::lock_guard<std::mutex> lock(mutex);
+            total_hits += hits;
+            fallback.insert(fallback.end(), local_fallback.begin(), local_fallback.end());
+        });
+        return total_hits;
+    }
+
+    void init_block(Block& b, const std::vector<std::int64_t>& ids, std::int64_t first,
+                    std::vector<std::int8_t>& q) const {
+        const auto rows = static_cast<std::size_t>(b.rows);
+        b.qwords.assign(rows * static_cast<std::size_t>(b.words), 0);
+        b.thr.assign(rows, kStop);
+        b.nx.assign(rows, 0);
+        b.sx.assign(rows, 0);
+        b.margin.assign(rows, 0.0);
+        b.bound.assign(rows, kInf);
+        b.need.assign(rows, 0);
+        b.cut.assign(rows, std::numeric_limits<std::int32_t>::max());
+        b.window.assign(rows, 0);
+        b.top.assign(rows * static_cast<std::size_t>(k), kNever);
+        b.hit_row.resize(rows * static_cast<std::size_t>(b.slots));
+        b.hit_dq.resize(rows * static_cast<std::size_t>(b.slots));
+        b.n_hit.assign(rows, 0);
+        b.n_hits = 0;
+        const double inv = grid->inv;
+        for (std::int64_t r = 0; r < b.count; ++r) {
+            const auto ri = static_cast<std::size_t>(r);
+            const std::int64_t g = ids[static_cast<std::size_t>(first + r)];
+            std::fill(q.begin(), q.end(), std::int8_t{0});
+            std::int64_t nx = 0, sx = 0;
+            const double rx = quantize_row(Q + g * d, d, *grid, q.data(), nx, sx);
+            b.nx[ri] = static_cast<std::int32_t>(nx);
+            b.sx[ri] = static_cast<std::int32_t>(sx);
+            for (std::int64_t w = 0; w < b.words; ++w)
+                b.qwords[ri * static_cast<std::size_t>(b.words) + static_cast<std::size_t>(w)] =
+                    word_of(reinterpret_cast<const std::uint8_t*>(q.data()) + 4 * w);
+            // In grid units (x inv = / s, rounded up: inv itself is within
+            // one rounding of 127 / max_abs = 1 / s).
+            b.margin[ri] = (rx + R->r_max) * inv * kUp * kUp;
+            if (within) b.bound[ri] = std::sqrt(within[g]) * inv * kUp * kUp * kUp;
+            set_seed_threshold(b, r);
+        }
+    }
+
+    // Ranks the collected rows of each query by exact distance, in
+    // increasing D: once the k-th exact distance so far is below the lower
+    // bound s sqrt(D) - r_x - r_max of the next row (so of all the rest),
+    // no remaining row can be as close, not even a tie (see the header
+    // comment: the same kUp slack covers the double rounding).
+    void finish_block(Block& b, const std::vector<std::int64_t>& ids, std::int64_t first,
+                      SqDist<T> sqdist, std::vector<std::pair<std::int32_t, std::int32_t>>& order,
+                      std::vector<std::int64_t>& fallback) const {
+        TopK top(k);
+        const double s = grid->scale;
+        for (std::int64_t r = 0; r < b.count; ++r) {
+            const auto ri = static_cast<std::size_t>(r);
+            const std::int64_t g = ids[static_cast<std::size_t>(first + r)];
+            if (b.need[ri] > b.cut[ri]) {
+                fallback.push_back(g);
+                continue;
+            }
+            const std::int32_t W = b.window[ri];
+            const std::int32_t* rows = b.hit_row.data() + ri * static_cast<std::size_t>(b.slots);
+            const std::int32_t* dq = b.hit_dq.data() + ri * static_cast<std::size_t>(b.slots);
+            order.clear();
+            for (std::int32_t i = 0; i < b.n_hit[ri]; ++i)
+                if (dq[i] <= W) order.emplace_back(dq[i], rows[i]);
+            std::sort(order.begin(), order.end());
+            // The rows are scattered over X: start loading the first ones.
+            const std::size_t ahead = std::min<std::size_t>(order.size(), 2 * k + 4);
+            const std::int64_t row_bytes = d * static_cast<std::int64_t>(sizeof(T));
+            for (std::size_t i = 0; i < ahead; ++i) {
+                const auto* row =
+                    reinterpret_cast<const char*>(X + std::int64_t{order[i].second} * d);
+                for (std::int64_t off = 0; off < row_bytes; off += 64) IMBFAST_PREFETCH(row + off);
+            }
+            const double m = b.margin[ri];
+            const T* qrow = Q + g * d;
+            top.clear();
+            for (const auto& [D, row] : order) {
+                if (static_cast<std::int64_t>(top.size()) == k) {
+                    // Lower bound of this row's distance over s, rounded down.
+                    const double lower = (std::sqrt(static_cast<double>(D)) / kUp - m) / kUp;
+                    if (lower > 0.0 && lower * s / kUp > std::sqrt(top.worst()) * kUp * kUp)
+                        break;
+                }
+                top.push(sanitize(sqdist(qrow, X + std::int64_t{row} * d, d)), row);
+            }
+            std::int64_t* oi = out_idx + g * k;
+            double* od = out_dist + g * k;
+            auto w = static_cast<std::int64_t>(top.write(oi, od));
+            const double lim = within ? within[g] : kInf;
+            while (w > 0 && od[w - 1] > lim) --w;
+            for (std::int64_t j = w; j < k; ++j) {
+                oi[j] = -1;
+                od[j] = kInf;
+            }
+        }
+    }
+};
+
+// The probe's verdict: the int8 pass's modelled cost per query, in cycles
+// per 16 rows: words + 2 (a 512-bit VPDPBUSD per word, about one a cycle on
+// Zen 4, and the start and the compare), plus hit_cost per collected row,
+// plus the float32 pass for the queries that fell back; the float32 pass
+// costs d + 2 (two 8-row FMAs per coordinate, two a cycle).
+bool int8_worthwhile(double hits_per_query, double overflow_share, std::int64_t n,
+                     std::int64_t d, std::int64_t words, const FusedOptions& options) {
+    const double panels = static_cast<double>(n) / kPanel;
+    const double f32 = panels * static_cast<double>(d + 2);
+    const double i8 = panels * static_cast<double>(words + 2) +
+                      options.int8_hit_cost * hits_per_query + overflow_share * f32;
+    return i8 < options.int8_max_cost * f32;
+}
+
+}  // namespace
+
+template <class T>
+bool int8_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std::int64_t nq,
+              std::int64_t k, std::int64_t n_extra, std::int64_t* out_idx, double* out_dist,
+              int n_threads, int n_workers, const double* within,
+              const std::vector<double>& centre, double max_abs, const FusedOptions& options,
+              FusedStats& stats) {
+    if (options.int8 == Int8Filter::never || !Q || nq == 0 || n == 0) return false;
+    if (d > kMaxDim || k > kMaxK) return false;
+    // The grid needs a finite, normal step.
+    if (!(max_abs > 1e-280 && max_abs < 1e280)) return false;
+    const bool automatic = options.int8 == Int8Filter::automatic;
+    // "auto" decides by a probe, so it needs enough queries.
+    if (automatic && (!vnni_active() || nq <= 8 * kProbeMin ||
+                      static_cast<double>(n) * static_cast<double>(nq) *
+                              static_cast<double>(d) < kMinWork))
+        return false;
+
+    if (automatic) {
+        // A grid far coarser than most columns' spread (a wide-range column
+        // beside one-hot or scaled ones) leaves the window nearly all of X:
+        // not worth packing X to find out.
+        std::vector<double> rms(static_cast<std::size_t>(d), 0.0);
+        for (std::int64_t i = 0; i < n; ++i)
+            for (std::int64_t j = 0; j < d; ++j) {
+                const double v =
+                    static_cast<double>(X[i * d + j]) - centre[static_cast<std::size_t>(j)];
+                rms[static_cast<std::size_t>(j)] += v * v;
+            }
+        std::nth_element(rms.begin(), rms.begin() + d / 2, rms.end());
+        const double median_rms =
+            std::sqrt(rms[static_cast<std::size_t>(d / 2)] / static_cast<double>(n));
+        if (!(max_abs <= options.int8_max_range * median_rms)) return false;
+    }
+    Grid grid;
+    grid.centre = &centre;
+    grid.max_abs = max_abs;
+    grid.scale = max_abs / 127.0;
+    grid.inv = 127.0 / max_abs;
+    Rows R;
+    pack_rows(X, n, d, grid, n_workers, R);
+    const Searcher<T> search{X, d, k, Q, within, &grid, &R, out_idx, out_dist, n_workers};
+
+    std::vector<std::int64_t> fallback;
+    std::vector<std::int64_t> rest;
+    if (automatic) {
+        // The probe: evenly spaced queries, answered for good; the rest
+        // follow if the pass pays on them.
+        const std::int64_t n_probe = std::clamp(nq / kProbeShare, kProbeMin, kProbeMax);
+        std::vector<std::int64_t> probe(static_cast<std::size_t>(n_probe));
+        std::vector<std::uint8_t> probed(static_cast<std::size_t>(nq), 0);
+        for (std::int64_t i = 0; i < n_probe; ++i) {
+            const std::int64_t g = i * nq / n_probe;
+            probe[static_cast<std::size_t>(i)] = g;
+            probed[static_cast<std::size_t>(g)] = 1;
+        }
+        const std::int64_t hits = search.run(probe, fallback);
+        const double hits_per_query = static_cast<double>(hits) / static_cast<double>(n_probe);
+        stats.int8_probe_hits = hits_per_query;
+        const double overflow_share =
+            static_cast<double>(fallback.size()) / static_cast<double>(n_probe);
+        if (!int8_worthwhile(hits_per_query, overflow_share, n, d, R.words, options))
+            return false;
+        rest.reserve(static_cast<std::size_t>(nq - n_probe));
+        for (std::int64_t i = 0; i < nq; ++i)
+            if (!probed[static_cast<std::size_t>(i)]) rest.push_back(i);
+    } else {
+        rest.resize(static_cast<std::size_t>(nq));
+        for (std::int64_t i = 0; i < nq; ++i) rest[static_cast<std::size_t>(i)] = i;
+    }
+    search.run(rest, fallback);
+    stats.int8_filter = true;
+    stats.n_candidates = 0;
+    stats.n_int8_fallback = static_cast<std::int64_t>(fallback.size());
+    if (!fallback.empty()) {
+        // The float32 pass on a copy of the queries that fell back.
+        std::sort(fallback.begin(), fallback.end());
+        const auto m = static_cast<std::int64_t>(fallback.size());
+        std::vector<T> rows(static_cast<std::size_t>(m * d));
+        std::vector<double> bounds(within ? static_cast<std::size_t>(m) : 0);
+        for (std::int64_t r = 0; r < m; ++r) {
+            const std::int64_t g = fallback[static_cast<std::size_t>(r)];
+            std::copy(Q + g * d, Q + (g + 1) * d, rows.begin() + r * d);
+            if (within) bounds[static_cast<std::size_t>(r)] = within[g];
+        }
+        std::vector<std::int64_t> idx(static_cast<std::size_t>(m * k));
+        std::vector<double> dist(static_cast<std::size_t>(m * k));
+        FusedOptions f32 = options;
+        f32.int8 = Int8Filter::never;
+        const FusedStats sub = fused_knn<T>(X, n, d, rows.data(), m, k, n_extra, idx.data(),
+                                            dist.data(), n_threads,
+                                            within ? bounds.data() : nullptr, f32);
+        stats.n_tie_pass = sub.n_tie_pass;
+        stats.n_candidates = sub.n_candidates;
+        for (std::int64_t r = 0; r < m; ++r) {
+            const std::int64_t g = fallback[static_cast<std::size_t>(r)];
+            std::copy(idx.begin() + r * k, idx.begin() + (r + 1) * k, out_idx + g * k);
+            std::copy(dist.begin() + r * k, dist.begin() + (r + 1) * k, out_dist + g * k);
+        }
+    }
+    return true;
+}
+
+template bool int8_knn<float>(const float*, std::int64_t, std::int64_t, const float*,
+                              std::int64_t, std::int64_t, std::int64_t, std::int64_t*, double*,
+                              int, int, const double*, const std::vector<double>&, double,
+                              const FusedOptions&, FusedStats&);
+template bool int8_knn<double>(const double*, std::int64_t, std::int64_t, const double*,
+                               std::int64_t, std::int64_t, std::int64_t, std::int64_t*, double*,
+                               int, int, const double*, const std::vector<double>&, double,
+                               const FusedOptions&, FusedStats&);
+
+}  // namespace knn_detail
+}  // namespace imbfast
