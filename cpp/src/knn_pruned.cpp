@@ -79,6 +79,10 @@
 #include "imbfast/parallel.hpp"
 #include "knn_internal.hpp"
 
+#if defined(IMBFAST_HAVE_X86_DISPATCH)
+#include <immintrin.h>
+#endif
+
 namespace imbfast {
 
 namespace {
@@ -1031,6 +1035,322 @@ void shuffle(std::vector<Index>& v, std::uint64_t seed) {
     }
 }
 
+// ---------------------------------------------------------------------------
+// Assigning rows to their nearest centroid with a proof instead of a search
+// of every centroid.
+//
+// For a row x (scaled and rounded to float32, the values the fused search
+// ranks) and any centroid c0, every centroid c has
+// ||x - c|| >= ||c0 - c|| - ||x - c0|| (triangle inequality), so a centroid
+// with ||c0 - c|| > 2 ||x - c0|| is strictly farther from x than c0 and can
+// neither be its nearest nor tie with it. Each centroid lists its nearest
+// centroids sorted by distance (itself first). A row takes a guess c0 (the
+// nearest member of the nearest group of centroids, from float32
+// estimates: any guess is safe, a good one makes the proof cheap); its
+// nearest centroid is then in the prefix of c0's list within
+// 2 ||x - c0||, and the exact double distances of that prefix (sqdist's,
+// summed in the same order as the fused kernel's re-ranking) decide, ties
+// by the lower index. Rows whose prefix is long (a poor guess, or a row far
+// from every centroid) or reaches the end of a truncated list are searched
+// by the fused kernel over every centroid, as before. Either way the answer
+// is the exact brute-force one, the same as the fused search's.
+//
+// Rounding: the listed distances are computed in double from the float32
+// centroids and stored lowered (lower_sq), ||x - c0|| is computed in double
+// and raised by kMargin; both errors are about d * 1e-16 relative. A
+// centroid c left out therefore has a true ||x - c|| above
+// (1 + kMargin) sqrt(u0), u0 the computed ||x - c0||^2, so its computed
+// squared distance exceeds u0 by far more than its rounding error.
+
+// Centres per transposed panel of the guessing step.
+constexpr Index kLanes = 16;
+// Below this many centroids, or fewer rows than kAssignRowsPerCell per
+// centroid, the fused search of every centroid (building the lists would
+// cost more than it saves).
+constexpr Index kAssignMinCells = 64;
+constexpr Index kAssignRowsPerCell = 16;
+// Nearest centroids listed per centroid.
+constexpr Index kAssignList = 128;
+// Rows whose prefix is longer go to the fused search: a double distance
+// costs about as much as 30 of the fused kernel's, and past this length the
+// guess was poor.
+constexpr Index kAssignMaxPrefix = 48;
+// Lloyd steps grouping the centroids.
+constexpr int kGroupSteps = 6;
+
+// The lane (panel * kLanes + l) of the smallest float32 estimate of the
+// squared distance from x to the centres of n_panels transposed panels
+// ((d, kLanes) floats each); 0 when none compares (NaN). Estimates steer
+// the guess only, so their rounding does not matter.
+IMBFAST_INLINE Index nearest_lane_body(const float* x, const float* panels, Index n_panels,
+                                       Index d) {
+    float best = std::numeric_limits<float>::infinity();
+    Index at = 0;
+    for (Index p = 0; p < n_panels; ++p) {
+        float acc[kLanes] = {};
+        const float* P = panels + p * d * kLanes;
+        for (Index j = 0; j < d; ++j)
+            for (Index l = 0; l < kLanes; ++l) {
+                const float e = x[j] - P[j * kLanes + l];
+                acc[l] += e * e;
+            }
+        for (Index l = 0; l < kLanes; ++l)
+            if (acc[l] < best) {
+                best = acc[l];
+                at = p * kLanes + l;
+            }
+    }
+    return at;
+}
+Index nearest_lane_generic(const float* x, const float* panels, Index n_panels, Index d) {
+    return nearest_lane_body(x, panels, n_panels, d);
+}
+#if defined(IMBFAST_HAVE_X86_DISPATCH)
+// The same with 256-bit vectors (compilers vectorize the loop above across
+// the coordinates, with shuffles): a panel is two vectors, each summed in
+// two chains (even and odd coordinates), and every lane keeps its best
+// estimate and panel, reduced at the end.
+IMBFAST_TARGET_AVX2 IMBFAST_INLINE Index nearest_lane_avx2_body(const float* x,
+                                                               const float* panels,
+                                                               Index n_panels, Index d) {
+    const __m256 inf = _mm256_set1_ps(std::numeric_limits<float>::infinity());
+    __m256 best0 = inf, best1 = inf;
+    __m256i at0 = _mm256_setzero_si256(), at1 = _mm256_setzero_si256();
+    for (Index p = 0; p < n_panels; ++p) {
+        const float* P = panels + p * d * kLanes;
+        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+        __m256 b0 = _mm256_setzero_ps(), b1 = _mm256_setzero_ps();
+        Index j = 0;
+        for (; j + 2 <= d; j += 2) {
+            const __m256 v = _mm256_set1_ps(x[j]), w = _mm256_set1_ps(x[j + 1]);
+            const __m256 e0 = _mm256_sub_ps(v, _mm256_loadu_ps(P + j * kLanes));
+            const __m256 e1 = _mm256_sub_ps(v, _mm256_loadu_ps(P + j * kLanes + 8));
+            const __m256 f0 = _mm256_sub_ps(w, _mm256_loadu_ps(P + (j + 1) * kLanes));
+            const __m256 f1 = _mm256_sub_ps(w, _mm256_loadu_ps(P + (j + 1) * kLanes + 8));
+            a0 = _mm256_fmadd_ps(e0, e0, a0);
+            a1 = _mm256_fmadd_ps(e1, e1, a1);
+            b0 = _mm256_fmadd_ps(f0, f0, b0);
+            b1 = _mm256_fmadd_ps(f1, f1, b1);
+        }
+        if (j < d) {
+            const __m256 v = _mm256_set1_ps(x[j]);
+            const __m256 e0 = _mm256_sub_ps(v, _mm256_loadu_ps(P + j * kLanes));
+            const __m256 e1 = _mm256_sub_ps(v, _mm256_loadu_ps(P + j * kLanes + 8));
+            a0 = _mm256_fmadd_ps(e0, e0, a0);
+            a1 = _mm256_fmadd_ps(e1, e1, a1);
+        }
+        a0 = _mm256_add_ps(a0, b0);
+        a1 = _mm256_add_ps(a1, b1);
+        const __m256i pv = _mm256_set1_epi32(static_cast<int>(p));
+        const __m256 lt0 = _mm256_cmp_ps(a0, best0, _CMP_LT_OQ);
+        const __m256 lt1 = _mm256_cmp_ps(a1, best1, _CMP_LT_OQ);
+        best0 = _mm256_blendv_ps(best0, a0, lt0);
+        best1 = _mm256_blendv_ps(best1, a1, lt1);
+        at0 = _mm256_blendv_epi8(at0, pv, _mm256_castps_si256(lt0));
+        at1 = _mm256_blendv_epi8(at1, pv, _mm256_castps_si256(lt1));
+    }
+    alignas(32) float bv[kLanes];
+    alignas(32) std::int32_t bp[kLanes];
+    _mm256_store_ps(bv, best0);
+    _mm256_store_ps(bv + 8, best1);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(bp), at0);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(bp + 8), at1);
+    float best = std::numeric_limits<float>::infinity();
+    Index at = 0;
+    for (Index l = 0; l < kLanes; ++l)
+        if (bv[l] < best) {
+            best = bv[l];
+            at = Index{bp[l]} * kLanes + l;
+        }
+    return at;
+}
+IMBFAST_TARGET_AVX2 Index nearest_lane_avx2(const float* x, const float* panels, Index n_panels,
+                                            Index d) {
+    return nearest_lane_avx2_body(x, panels, n_panels, d);
+}
+IMBFAST_TARGET_AVX512 Index nearest_lane_avx512(const float* x, const float* panels,
+                                                Index n_panels, Index d) {
+    return nearest_lane_avx2_body(x, panels, n_panels, d);
+}
+#endif
+using NearestLane = Index (*)(const float*, const float*, Index, Index);
+NearestLane pick_nearest_lane() {
+#if defined(IMBFAST_HAVE_X86_DISPATCH)
+    switch (active_isa()) {
+        case Isa::avx512:
+            return &nearest_lane_avx512;
+        case Isa::avx2:
+            return &nearest_lane_avx2;
+        default:
+            break;
+    }
+#endif
+    return &nearest_lane_generic;
+}
+
+// Appends the rows `ids` of the (m, d) matrix R (float32) to `panels` as
+// transposed panels of kLanes, the last one padded with copies of the first
+// row; `lane_id` gets each lane's id (the pads the first id).
+void append_panels(const float* R, const std::vector<Index>& ids, Index d,
+                   std::vector<float>& panels, std::vector<std::int32_t>& lane_id) {
+    const Index m = static_cast<Index>(ids.size());
+    const Index np = (m + kLanes - 1) / kLanes;
+    const std::size_t base = panels.size();
+    panels.resize(base + checked_size(np * kLanes, d));
+    for (Index t = 0; t < np * kLanes; ++t) {
+        const Index id = ids[static_cast<std::size_t>(t < m ? t : 0)];
+        float* p = panels.data() + base + static_cast<std::size_t>((t / kLanes) * d * kLanes + t % kLanes);
+        for (Index j = 0; j < d; ++j) p[j * kLanes] = R[id * d + j];
+        lane_id.push_back(static_cast<std::int32_t>(id));
+    }
+}
+
+// The centroids, grouped for the guess and with their sorted lists.
+struct CentroidLists {
+    Index nlist = 0, d = 0, L = 0;
+    const float* C = nullptr;            // (nlist, d) float32 centroids
+    std::vector<float> group_panels;     // the groups' centres, transposed panels
+    std::vector<std::int32_t> group_of;  // group of each lane of group_panels
+    Index n_group_panels = 0;
+    std::vector<Index> member_start;     // (groups + 1,) in panels of member_panels
+    std::vector<float> member_panels;    // each group's centroids, transposed panels
+    std::vector<std::int32_t> member_id; // centroid of each lane of member_panels
+    std::vector<std::int32_t> near_id;   // (nlist, L) nearest centroids, by (distance, id)
+    std::vector<double> near_lo;         // (nlist, L) lower bounds of those distances
+};
+
+void build_centroid_lists(const float* centroids, Index nlist, Index d, CentroidLists& A,
+                          int n_threads) {
+    A.nlist = nlist;
+    A.d = d;
+    A.C = centroids;
+    A.L = std::min(nlist, kAssignList);
+    std::vector<double> Cd(checked_size(nlist, d));
+    for (Index i = 0; i < nlist * d; ++i) Cd[i] = static_cast<double>(centroids[i]);
+    const SqMany sq_many = pick_sq_many();
+    // Sorted lists: the L smallest (distance, id) of every centroid.
+    const Index L = A.L;
+    A.near_id.resize(checked_size(nlist, L));
+    A.near_lo.resize(checked_size(nlist, L));
+    parallel_for(nlist, n_threads, grain_for(nlist * d), [&](Index lo, Index hi) {
+        std::vector<double> dist(static_cast<std::size_t>(nlist));
+        std::vector<std::pair<double, Index>> pairs(static_cast<std::size_t>(nlist));
+        for (Index a = lo; a < hi; ++a) {
+            sq_many(Cd.data() + a * d, Cd.data(), nlist, d, dist.data());
+            for (Index c = 0; c < nlist; ++c) pairs[c] = {dist[c], c};
+            std::partial_sort(pairs.begin(), pairs.begin() + L, pairs.end());
+            for (Index t = 0; t < L; ++t) {
+                A.near_id[a * L + t] = static_cast<std::int32_t>(pairs[t].second);
+                A.near_lo[a * L + t] = std::sqrt(std::max(lower_sq(pairs[t].first), 0.0));
+            }
+        }
+    });
+    // Groups: about sqrt(nlist) of them, a few Lloyd steps from evenly
+    // spaced centroids (they only steer the guess).
+    const Index G0 = std::max<Index>(2, static_cast<Index>(std::lround(std::sqrt(static_cast<double>(nlist)))));
+    std::vector<double> centres(checked_size(G0, d));
+    for (Index g = 0; g < G0; ++g) {
+        const Index at = (g * (nlist - 1)) / (G0 - 1);
+        std::copy(Cd.begin() + at * d, Cd.begin() + (at + 1) * d, centres.begin() + g * d);
+    }
+    std::vector<std::int32_t> label(static_cast<std::size_t>(nlist), 0);
+    std::vector<double> tmp;
+    std::vector<Index> sizes;
+    Index G = G0;
+    for (int step = 0; step < kGroupSteps; ++step) {
+        nearest_centre(Cd, nlist, d, centres, G, label, tmp, sq_many);
+        G = group_means(Cd, nlist, d, G, label, centres, sizes);
+    }
+    std::vector<float> Gf(checked_size(G, d));
+    for (Index i = 0; i < G * d; ++i) Gf[i] = static_cast<float>(centres[i]);
+    std::vector<Index> ids(static_cast<std::size_t>(G));
+    std::iota(ids.begin(), ids.end(), Index{0});
+    append_panels(Gf.data(), ids, d, A.group_panels, A.group_of);
+    A.n_group_panels = (G + kLanes - 1) / kLanes;
+    std::vector<std::vector<Index>> members(static_cast<std::size_t>(G));
+    for (Index c = 0; c < nlist; ++c) members[label[c]].push_back(c);
+    A.member_start.assign(static_cast<std::size_t>(G + 1), 0);
+    for (Index g = 0; g < G; ++g) {
+        append_panels(centroids, members[g], d, A.member_panels, A.member_id);
+        A.member_start[g + 1] = static_cast<Index>(A.member_id.size()) / kLanes;
+    }
+}
+
+// The nearest centroid of the float32 row x by the proof above, or -1 when
+// the row goes to the fused search (a long prefix, a truncated list, or a
+// distance that is not finite, which the fused search reports).
+Index proven_nearest(const CentroidLists& A, const float* x, NearestLane nearest_lane,
+                     knn_detail::SqDist<float> sqdist, SqDist4<float> sqdist4) {
+    const Index d = A.d, L = A.L;
+    const Index g = A.group_of[nearest_lane(x, A.group_panels.data(), A.n_group_panels, d)];
+    const Index p0 = A.member_start[g];
+    const Index lane =
+        nearest_lane(x, A.member_panels.data() + p0 * d * kLanes, A.member_start[g + 1] - p0, d);
+    const Index c0 = A.member_id[p0 * kLanes + lane];
+    const double u0 = sqdist(x, A.C + c0 * d, d);
+    if (!std::isfinite(u0)) return -1;
+    // Centroids whose lowered distance to c0 exceeds this are excluded.
+    const double reach = 2.0 * std::sqrt(u0) * (1.0 + kMargin);
+    const std::int32_t* ids = A.near_id.data() + c0 * L;
+    const double* lo = A.near_lo.data() + c0 * L;
+    Index s = 0;
+    while (s < L && lo[s] <= reach) ++s;
+    // Beyond a truncated list nothing is excluded; a long prefix costs more
+    // than the fused search.
+    if ((s == L && L < A.nlist) || s > kAssignMaxPrefix) return -1;
+    // c0 itself (distance 0) is in the prefix; alone, it is the nearest.
+    if (s == 1) return ids[0];
+    double best = std::numeric_limits<double>::infinity();
+    Index at = -1;
+    const auto offer = [&](double v, Index c) {
+        if (v < best || (v == best && c < at)) {
+            best = v;
+            at = c;
+        }
+    };
+    double d4[4];
+    Index t = 0;
+    for (; t + 4 <= s; t += 4) {
+        sqdist4(x, A.C + Index{ids[t]} * d, A.C + Index{ids[t + 1]} * d, A.C + Index{ids[t + 2]} * d,
+                A.C + Index{ids[t + 3]} * d, d, d4);
+        for (Index r = 0; r < 4; ++r) offer(d4[r], ids[t + r]);
+    }
+    for (; t < s; ++t) offer(sqdist(x, A.C + Index{ids[t]} * d, d), ids[t]);
+    return at;
+}
+
+// The nearest centroid of the rows `rows` of X (all rows when rows is
+// null; m of them), by the fused exact search of every centroid, in chunks
+// of float32 copies.
+template <class T>
+void assign_by_search(const T* X, const Index* rows, Index m, Index d, double scale,
+                      const float* centroids, Index nlist, Index* out_cell, int n_threads) {
+    std::vector<float> buf;
+    std::vector<double> dist;
+    std::vector<Index> cells;
+    const bool direct = std::is_same<T, float>::value && scale == 1.0 && rows == nullptr;
+    for (Index lo = 0; lo < m; lo += kAssignChunk) {
+        const Index cm = std::min(kAssignChunk, m - lo);
+        const float* chunk;
+        if (direct) {
+            chunk = reinterpret_cast<const float*>(X + lo * d);
+        } else {
+            buf.resize(checked_size(cm, d));
+            for (Index i = 0; i < cm; ++i) {
+                const T* src = X + (rows ? rows[lo + i] : lo + i) * d;
+                for (Index j = 0; j < d; ++j)
+                    buf[i * d + j] = static_cast<float>(static_cast<double>(src[j]) * scale);
+            }
+            chunk = buf.data();
+        }
+        dist.resize(static_cast<std::size_t>(cm));
+        cells.resize(static_cast<std::size_t>(cm));
+        fused_knn<float>(centroids, nlist, d, chunk, cm, 1, kFusedExtra, cells.data(), dist.data(),
+                         n_threads);
+        for (Index i = 0; i < cm; ++i) out_cell[rows ? rows[lo + i] : lo + i] = cells[i];
+    }
+}
+
 }  // namespace
 
 template <class T>
@@ -1045,25 +1365,42 @@ void nearest_centroids(const T* X, Index n, Index d, double scale, const float* 
         std::fill(out_cell, out_cell + n, Index{0});
         return;
     }
-    const bool direct = std::is_same<T, float>::value && scale == 1.0;
-    std::vector<float> buf;
-    std::vector<double> dist;
-    for (Index lo = 0; lo < n; lo += kAssignChunk) {
-        const Index m = std::min(kAssignChunk, n - lo);
-        const float* rows;
-        if (direct) {
-            rows = reinterpret_cast<const float*>(X + lo * d);
-        } else {
-            buf.resize(checked_size(m, d));
-            const T* src = X + lo * d;
-            for (Index i = 0; i < m * d; ++i)
-                buf[i] = static_cast<float>(static_cast<double>(src[i]) * scale);
-            rows = buf.data();
-        }
-        dist.resize(static_cast<std::size_t>(m));
-        fused_knn<float>(centroids, nlist, d, rows, m, 1, kFusedExtra, out_cell + lo, dist.data(),
-                         n_threads);
+    const bool finite_centroids = std::all_of(centroids, centroids + nlist * d,
+                                              [](float v) { return std::isfinite(v); });
+    if (nlist < kAssignMinCells || n < kAssignRowsPerCell * nlist || !finite_centroids) {
+        assign_by_search(X, nullptr, n, d, scale, centroids, nlist, out_cell, n_threads);
+        return;
     }
+    CentroidLists A;
+    build_centroid_lists(centroids, nlist, d, A, n_threads);
+    const NearestLane nearest_lane = pick_nearest_lane();
+    const knn_detail::SqDist<float> sqdist = knn_detail::pick_sqdist<float>();
+    const SqDist4<float> sqdist4 = pick_sqdist4<float>();
+    const bool direct = std::is_same<T, float>::value && scale == 1.0;
+    // Work per row: the guess (about 2 sqrt(nlist) estimates) and a few
+    // exact distances.
+    const Index per_row = (2 * static_cast<Index>(std::sqrt(static_cast<double>(nlist))) + 8) * d;
+    parallel_for(n, n_threads, grain_for(per_row), [&](Index lo, Index hi) {
+        std::vector<float> row(static_cast<std::size_t>(d));
+        for (Index i = lo; i < hi; ++i) {
+            const float* x;
+            if (direct) {
+                x = reinterpret_cast<const float*>(X + i * d);
+            } else {
+                for (Index j = 0; j < d; ++j)
+                    row[j] = static_cast<float>(static_cast<double>(X[i * d + j]) * scale);
+                x = row.data();
+            }
+            out_cell[i] = proven_nearest(A, x, nearest_lane, sqdist, sqdist4);
+        }
+    });
+    // The rows left: the fused search of every centroid.
+    std::vector<Index> rest;
+    for (Index i = 0; i < n; ++i)
+        if (out_cell[i] < 0) rest.push_back(i);
+    if (!rest.empty())
+        assign_by_search(X, rest.data(), static_cast<Index>(rest.size()), d, scale, centroids,
+                         nlist, out_cell, n_threads);
 }
 
 void cell_order(const Index* cell, Index n, Index nlist, Index* order, Index* offsets) {
