@@ -228,6 +228,153 @@ SqDist4<T> pick_sqdist4() {
     }
 }
 
+// Centres per transposed panel ((d, kLanes) floats: coordinate j of the
+// kLanes centres side by side), for the float32 nearest-centre estimates
+// that only steer choices (the guess of the assignment, the fine cells).
+constexpr Index kLanes = 16;
+
+// The lane (panel * kLanes + l) of the smallest float32 estimate of the
+// squared distance from x to the centres of n_panels transposed panels,
+// the lowest lane among equal estimates; 0 when none compares (NaN). Each
+// estimate is summed in two chains (even and odd coordinates) with separate
+// multiplications and additions, in the same order in every ISA's version:
+// the same bits, so the choices they steer do not depend on the ISA.
+IMBFAST_INLINE Index nearest_lane_body(const float* x, const float* panels, Index n_panels,
+                                       Index d) {
+    float best = std::numeric_limits<float>::infinity();
+    Index at = 0;
+    for (Index p = 0; p < n_panels; ++p) {
+        float a[kLanes] = {}, b[kLanes] = {};
+        const float* P = panels + p * d * kLanes;
+        Index j = 0;
+        for (; j + 2 <= d; j += 2)
+            for (Index l = 0; l < kLanes; ++l) {
+                const float e = x[j] - P[j * kLanes + l];
+                const float f = x[j + 1] - P[(j + 1) * kLanes + l];
+                a[l] = a[l] + e * e;
+                b[l] = b[l] + f * f;
+            }
+        if (j < d)
+            for (Index l = 0; l < kLanes; ++l) {
+                const float e = x[j] - P[j * kLanes + l];
+                a[l] = a[l] + e * e;
+            }
+        for (Index l = 0; l < kLanes; ++l) {
+            const float v = a[l] + b[l];
+            if (v < best) {
+                best = v;
+                at = p * kLanes + l;
+            }
+        }
+    }
+    return at;
+}
+Index nearest_lane_generic(const float* x, const float* panels, Index n_panels, Index d) {
+    return nearest_lane_body(x, panels, n_panels, d);
+}
+#if defined(IMBFAST_HAVE_X86_DISPATCH)
+// The same with 256-bit vectors (compilers vectorize the loop above across
+// the coordinates, with shuffles): a panel is two vectors, and every lane
+// keeps its best estimate and the first panel reaching it.
+IMBFAST_TARGET_AVX2 IMBFAST_INLINE Index nearest_lane_avx2_body(const float* x,
+                                                               const float* panels,
+                                                               Index n_panels, Index d) {
+    const __m256 inf = _mm256_set1_ps(std::numeric_limits<float>::infinity());
+    __m256 best0 = inf, best1 = inf;
+    __m256i at0 = _mm256_setzero_si256(), at1 = _mm256_setzero_si256();
+    for (Index p = 0; p < n_panels; ++p) {
+        const float* P = panels + p * d * kLanes;
+        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+        __m256 b0 = _mm256_setzero_ps(), b1 = _mm256_setzero_ps();
+        Index j = 0;
+        for (; j + 2 <= d; j += 2) {
+            const __m256 v = _mm256_set1_ps(x[j]), w = _mm256_set1_ps(x[j + 1]);
+            const __m256 e0 = _mm256_sub_ps(v, _mm256_loadu_ps(P + j * kLanes));
+            const __m256 e1 = _mm256_sub_ps(v, _mm256_loadu_ps(P + j * kLanes + 8));
+            const __m256 f0 = _mm256_sub_ps(w, _mm256_loadu_ps(P + (j + 1) * kLanes));
+            const __m256 f1 = _mm256_sub_ps(w, _mm256_loadu_ps(P + (j + 1) * kLanes + 8));
+            a0 = _mm256_add_ps(a0, _mm256_mul_ps(e0, e0));
+            a1 = _mm256_add_ps(a1, _mm256_mul_ps(e1, e1));
+            b0 = _mm256_add_ps(b0, _mm256_mul_ps(f0, f0));
+            b1 = _mm256_add_ps(b1, _mm256_mul_ps(f1, f1));
+        }
+        if (j < d) {
+            const __m256 v = _mm256_set1_ps(x[j]);
+            const __m256 e0 = _mm256_sub_ps(v, _mm256_loadu_ps(P + j * kLanes));
+            const __m256 e1 = _mm256_sub_ps(v, _mm256_loadu_ps(P + j * kLanes + 8));
+            a0 = _mm256_add_ps(a0, _mm256_mul_ps(e0, e0));
+            a1 = _mm256_add_ps(a1, _mm256_mul_ps(e1, e1));
+        }
+        a0 = _mm256_add_ps(a0, b0);
+        a1 = _mm256_add_ps(a1, b1);
+        const __m256i pv = _mm256_set1_epi32(static_cast<int>(p));
+        const __m256 lt0 = _mm256_cmp_ps(a0, best0, _CMP_LT_OQ);
+        const __m256 lt1 = _mm256_cmp_ps(a1, best1, _CMP_LT_OQ);
+        best0 = _mm256_blendv_ps(best0, a0, lt0);
+        best1 = _mm256_blendv_ps(best1, a1, lt1);
+        at0 = _mm256_blendv_epi8(at0, pv, _mm256_castps_si256(lt0));
+        at1 = _mm256_blendv_epi8(at1, pv, _mm256_castps_si256(lt1));
+    }
+    alignas(32) float bv[kLanes];
+    alignas(32) std::int32_t bp[kLanes];
+    _mm256_store_ps(bv, best0);
+    _mm256_store_ps(bv + 8, best1);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(bp), at0);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(bp + 8), at1);
+    // The smallest estimate, and among equal ones the lowest lane overall
+    // (as the scalar version's scan finds).
+    float best = std::numeric_limits<float>::infinity();
+    Index at = 0;
+    for (Index l = 0; l < kLanes; ++l) {
+        const Index lane = Index{bp[l]} * kLanes + l;
+        if (bv[l] < best || (bv[l] == best && lane < at)) {
+            best = bv[l];
+            at = lane;
+        }
+    }
+    return at;
+}
+IMBFAST_TARGET_AVX2 Index nearest_lane_avx2(const float* x, const float* panels, Index n_panels,
+                                            Index d) {
+    return nearest_lane_avx2_body(x, panels, n_panels, d);
+}
+IMBFAST_TARGET_AVX512 Index nearest_lane_avx512(const float* x, const float* panels,
+                                                Index n_panels, Index d) {
+    return nearest_lane_avx2_body(x, panels, n_panels, d);
+}
+#endif
+using NearestLane = Index (*)(const float*, const float*, Index, Index);
+NearestLane pick_nearest_lane() {
+#if defined(IMBFAST_HAVE_X86_DISPATCH)
+    switch (active_isa()) {
+        case Isa::avx512:
+            return &nearest_lane_avx512;
+        case Isa::avx2:
+            return &nearest_lane_avx2;
+        default:
+            break;
+    }
+#endif
+    return &nearest_lane_generic;
+}
+
+// Appends the rows `ids` of the (m, d) matrix R (float32) to `panels` as
+// transposed panels of kLanes, the last one padded with copies of the first
+// row; `lane_id` gets each lane's id (the pads the first id).
+void append_panels(const float* R, const std::vector<Index>& ids, Index d,
+                   std::vector<float>& panels, std::vector<std::int32_t>& lane_id) {
+    const Index m = static_cast<Index>(ids.size());
+    const Index np = (m + kLanes - 1) / kLanes;
+    const std::size_t base = panels.size();
+    panels.resize(base + checked_size(np * kLanes, d));
+    for (Index t = 0; t < np * kLanes; ++t) {
+        const Index id = ids[static_cast<std::size_t>(t < m ? t : 0)];
+        float* p = panels.data() + base + static_cast<std::size_t>((t / kLanes) * d * kLanes + t % kLanes);
+        for (Index j = 0; j < d; ++j) p[j * kLanes] = R[id * d + j];
+        lane_id.push_back(static_cast<std::int32_t>(id));
+    }
+}
+
 // A lower bound of ||p - c||^2 from its computed value.
 inline double lower_sq(double computed) { return computed * (1.0 - kMargin) - kAbsSlack; }
 
@@ -330,6 +477,26 @@ void nearest_centre(const std::vector<double>& R, Index count, Index d,
     }
 }
 
+// Nearest centre of each row of Rf (float32) by the float32 estimates of
+// nearest_lane: the fine cells only need some assignment (their radii are
+// exact whatever it is), and the estimates are the same on every ISA.
+void nearest_centre_estimate(const std::vector<float>& Rf, Index count, Index d,
+                             const std::vector<double>& centres, Index m,
+                             std::vector<std::int32_t>& label, std::vector<float>& panels,
+                             NearestLane nearest_lane) {
+    const Index np = (m + kLanes - 1) / kLanes;
+    panels.assign(checked_size(np * kLanes, d), 0.0f);
+    for (Index t = 0; t < np * kLanes; ++t) {
+        const Index c = t < m ? t : 0;  // pads: copies of centre 0
+        float* P = panels.data() + (t / kLanes) * d * kLanes + t % kLanes;
+        for (Index j = 0; j < d; ++j) P[j * kLanes] = static_cast<float>(centres[c * d + j]);
+    }
+    for (Index i = 0; i < count; ++i) {
+        const Index lane = nearest_lane(Rf.data() + i * d, panels.data(), np, d);
+        label[i] = static_cast<std::int32_t>(lane < m ? lane : 0);
+    }
+}
+
 // Fine cells of one cell, written into the slots the caller reserved: m
 // rows of the cell (evenly spaced in its order, which is the original order:
 // a deterministic, density-following sample) are the first centres; rows go
@@ -339,7 +506,7 @@ void nearest_centre(const std::vector<double>& R, Index count, Index d,
 // centre to one of its rows (double, loosened by the margin).
 template <class T>
 Index split_cell(const T* X, double scale, Partition& P, Index c, double* centres_out,
-                 double* radius_out, Index* sizes_out, SqMany sq_many) {
+                 double* radius_out, Index* sizes_out, NearestLane nearest_lane) {
     const Index d = P.d, lo = P.offsets[c], count = P.count(c);
     if (count == 0) return 0;
     const Index m0 = std::min(kFineMax, std::max<Index>(1, count / kFineRows));
@@ -349,10 +516,13 @@ Index split_cell(const T* X, double scale, Partition& P, Index c, double* centre
         for (Index j = 0; j < d; ++j) R[i * d + j] = static_cast<double>(x[j]) * scale;
     }
     std::vector<std::int32_t> label(static_cast<std::size_t>(count), 0);
-    std::vector<double> centres, tmp;
+    std::vector<double> centres;
+    std::vector<float> Rf, panels;
     std::vector<Index> sizes;
     Index m = 1;
     if (m0 > 1) {
+        Rf.resize(R.size());
+        for (std::size_t i = 0; i < R.size(); ++i) Rf[i] = static_cast<float>(R[i]);
         centres.resize(checked_size(m0, d));
         for (Index l = 0; l < m0; ++l) {
             const Index at = l == m0 - 1 ? count - 1 : (l * (count - 1)) / (m0 - 1);
@@ -360,7 +530,7 @@ Index split_cell(const T* X, double scale, Partition& P, Index c, double* centre
         }
         m = m0;
         for (int step = 0; step < 2; ++step) {
-            nearest_centre(R, count, d, centres, m, label, tmp, sq_many);
+            nearest_centre_estimate(Rf, count, d, centres, m, label, panels, nearest_lane);
             m = group_means(R, count, d, m, label, centres, sizes);
         }
     } else {
@@ -408,14 +578,14 @@ void split_all(const T* X, double scale, Partition& P, int n_threads) {
     std::vector<double> radius(static_cast<std::size_t>(slot[nlist]));
     std::vector<Index> sizes(static_cast<std::size_t>(slot[nlist]));
     std::vector<Index> made(static_cast<std::size_t>(nlist), 0);
-    const SqMany sq_many = pick_sq_many();
+    const NearestLane nearest_lane = pick_nearest_lane();
     // Work per cell: about 3 passes of rows x centres x d.
     const Index rows_per_cell = std::max<Index>(1, P.n / std::max<Index>(1, nlist));
     const Index work = 3 * rows_per_cell * std::min(kFineMax, std::max<Index>(1, rows_per_cell / kFineRows)) * d;
     parallel_for(nlist, n_threads, grain_for(work), [&](Index lo, Index hi) {
         for (Index c = lo; c < hi; ++c)
             made[c] = split_cell(X, scale, P, c, centres.data() + slot[c] * d,
-                                 radius.data() + slot[c], sizes.data() + slot[c], sq_many);
+                                 radius.data() + slot[c], sizes.data() + slot[c], nearest_lane);
     });
     P.fine_offsets.assign(static_cast<std::size_t>(nlist + 1), 0);
     for (Index c = 0; c < nlist; ++c) P.fine_offsets[c + 1] = P.fine_offsets[c] + made[c];
@@ -1062,8 +1232,6 @@ void shuffle(std::vector<Index>& v, std::uint64_t seed) {
 // (1 + kMargin) sqrt(u0), u0 the computed ||x - c0||^2, so its computed
 // squared distance exceeds u0 by far more than its rounding error.
 
-// Centres per transposed panel of the guessing step.
-constexpr Index kLanes = 16;
 // Below this many centroids, or fewer rows than kAssignRowsPerCell per
 // centroid, the fused search of every centroid (building the lists would
 // cost more than it saves).
@@ -1077,133 +1245,6 @@ constexpr Index kAssignList = 128;
 constexpr Index kAssignMaxPrefix = 48;
 // Lloyd steps grouping the centroids.
 constexpr int kGroupSteps = 6;
-
-// The lane (panel * kLanes + l) of the smallest float32 estimate of the
-// squared distance from x to the centres of n_panels transposed panels
-// ((d, kLanes) floats each); 0 when none compares (NaN). Estimates steer
-// the guess only, so their rounding does not matter.
-IMBFAST_INLINE Index nearest_lane_body(const float* x, const float* panels, Index n_panels,
-                                       Index d) {
-    float best = std::numeric_limits<float>::infinity();
-    Index at = 0;
-    for (Index p = 0; p < n_panels; ++p) {
-        float acc[kLanes] = {};
-        const float* P = panels + p * d * kLanes;
-        for (Index j = 0; j < d; ++j)
-            for (Index l = 0; l < kLanes; ++l) {
-                const float e = x[j] - P[j * kLanes + l];
-                acc[l] += e * e;
-            }
-        for (Index l = 0; l < kLanes; ++l)
-            if (acc[l] < best) {
-                best = acc[l];
-                at = p * kLanes + l;
-            }
-    }
-    return at;
-}
-Index nearest_lane_generic(const float* x, const float* panels, Index n_panels, Index d) {
-    return nearest_lane_body(x, panels, n_panels, d);
-}
-#if defined(IMBFAST_HAVE_X86_DISPATCH)
-// The same with 256-bit vectors (compilers vectorize the loop above across
-// the coordinates, with shuffles): a panel is two vectors, each summed in
-// two chains (even and odd coordinates), and every lane keeps its best
-// estimate and panel, reduced at the end.
-IMBFAST_TARGET_AVX2 IMBFAST_INLINE Index nearest_lane_avx2_body(const float* x,
-                                                               const float* panels,
-                                                               Index n_panels, Index d) {
-    const __m256 inf = _mm256_set1_ps(std::numeric_limits<float>::infinity());
-    __m256 best0 = inf, best1 = inf;
-    __m256i at0 = _mm256_setzero_si256(), at1 = _mm256_setzero_si256();
-    for (Index p = 0; p < n_panels; ++p) {
-        const float* P = panels + p * d * kLanes;
-        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-        __m256 b0 = _mm256_setzero_ps(), b1 = _mm256_setzero_ps();
-        Index j = 0;
-        for (; j + 2 <= d; j += 2) {
-            const __m256 v = _mm256_set1_ps(x[j]), w = _mm256_set1_ps(x[j + 1]);
-            const __m256 e0 = _mm256_sub_ps(v, _mm256_loadu_ps(P + j * kLanes));
-            const __m256 e1 = _mm256_sub_ps(v, _mm256_loadu_ps(P + j * kLanes + 8));
-            const __m256 f0 = _mm256_sub_ps(w, _mm256_loadu_ps(P + (j + 1) * kLanes));
-            const __m256 f1 = _mm256_sub_ps(w, _mm256_loadu_ps(P + (j + 1) * kLanes + 8));
-            a0 = _mm256_fmadd_ps(e0, e0, a0);
-            a1 = _mm256_fmadd_ps(e1, e1, a1);
-            b0 = _mm256_fmadd_ps(f0, f0, b0);
-            b1 = _mm256_fmadd_ps(f1, f1, b1);
-        }
-        if (j < d) {
-            const __m256 v = _mm256_set1_ps(x[j]);
-            const __m256 e0 = _mm256_sub_ps(v, _mm256_loadu_ps(P + j * kLanes));
-            const __m256 e1 = _mm256_sub_ps(v, _mm256_loadu_ps(P + j * kLanes + 8));
-            a0 = _mm256_fmadd_ps(e0, e0, a0);
-            a1 = _mm256_fmadd_ps(e1, e1, a1);
-        }
-        a0 = _mm256_add_ps(a0, b0);
-        a1 = _mm256_add_ps(a1, b1);
-        const __m256i pv = _mm256_set1_epi32(static_cast<int>(p));
-        const __m256 lt0 = _mm256_cmp_ps(a0, best0, _CMP_LT_OQ);
-        const __m256 lt1 = _mm256_cmp_ps(a1, best1, _CMP_LT_OQ);
-        best0 = _mm256_blendv_ps(best0, a0, lt0);
-        best1 = _mm256_blendv_ps(best1, a1, lt1);
-        at0 = _mm256_blendv_epi8(at0, pv, _mm256_castps_si256(lt0));
-        at1 = _mm256_blendv_epi8(at1, pv, _mm256_castps_si256(lt1));
-    }
-    alignas(32) float bv[kLanes];
-    alignas(32) std::int32_t bp[kLanes];
-    _mm256_store_ps(bv, best0);
-    _mm256_store_ps(bv + 8, best1);
-    _mm256_store_si256(reinterpret_cast<__m256i*>(bp), at0);
-    _mm256_store_si256(reinterpret_cast<__m256i*>(bp + 8), at1);
-    float best = std::numeric_limits<float>::infinity();
-    Index at = 0;
-    for (Index l = 0; l < kLanes; ++l)
-        if (bv[l] < best) {
-            best = bv[l];
-            at = Index{bp[l]} * kLanes + l;
-        }
-    return at;
-}
-IMBFAST_TARGET_AVX2 Index nearest_lane_avx2(const float* x, const float* panels, Index n_panels,
-                                            Index d) {
-    return nearest_lane_avx2_body(x, panels, n_panels, d);
-}
-IMBFAST_TARGET_AVX512 Index nearest_lane_avx512(const float* x, const float* panels,
-                                                Index n_panels, Index d) {
-    return nearest_lane_avx2_body(x, panels, n_panels, d);
-}
-#endif
-using NearestLane = Index (*)(const float*, const float*, Index, Index);
-NearestLane pick_nearest_lane() {
-#if defined(IMBFAST_HAVE_X86_DISPATCH)
-    switch (active_isa()) {
-        case Isa::avx512:
-            return &nearest_lane_avx512;
-        case Isa::avx2:
-            return &nearest_lane_avx2;
-        default:
-            break;
-    }
-#endif
-    return &nearest_lane_generic;
-}
-
-// Appends the rows `ids` of the (m, d) matrix R (float32) to `panels` as
-// transposed panels of kLanes, the last one padded with copies of the first
-// row; `lane_id` gets each lane's id (the pads the first id).
-void append_panels(const float* R, const std::vector<Index>& ids, Index d,
-                   std::vector<float>& panels, std::vector<std::int32_t>& lane_id) {
-    const Index m = static_cast<Index>(ids.size());
-    const Index np = (m + kLanes - 1) / kLanes;
-    const std::size_t base = panels.size();
-    panels.resize(base + checked_size(np * kLanes, d));
-    for (Index t = 0; t < np * kLanes; ++t) {
-        const Index id = ids[static_cast<std::size_t>(t < m ? t : 0)];
-        float* p = panels.data() + base + static_cast<std::size_t>((t / kLanes) * d * kLanes + t % kLanes);
-        for (Index j = 0; j < d; ++j) p[j * kLanes] = R[id * d + j];
-        lane_id.push_back(static_cast<std::int32_t>(id));
-    }
-}
 
 // The centroids, grouped for the guess and with their sorted lists.
 struct CentroidLists {
