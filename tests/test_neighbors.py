@@ -347,6 +347,27 @@ def test_pruned_boundaries_and_threads():
         )
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_pruned_groups_cells_and_stays_exact(dtype):
+    # A Gaussian mixture of a few wide clusters, each cut into several cells
+    # (the 10M benchmark's shape at a small scale): cells of one cluster are
+    # searched together by the first pass, and the answer is unchanged,
+    # ties included (duplicated rows), on one thread or two.
+    rng = np.random.default_rng(2)
+    centres = rng.standard_normal((6, 16)) * 4
+    X = centres[rng.integers(0, 6, 12000)] + rng.standard_normal((12000, 16))
+    X = X.astype(dtype)
+    X[:200] = X[200:400]
+    expected = kneighbors(X, 4, algorithm="brute", return_distance=True)
+    for n_jobs in (1, 2):
+        got = kneighbors(X, 4, algorithm="pruned", return_distance=True, n_jobs=n_jobs)
+        plan = last_plan()
+        assert plan["algorithm"] == "pruned"
+        assert plan["n_first_pass_blocks"] < plan["nlist"]
+        np.testing.assert_array_equal(got[1], expected[1])
+        np.testing.assert_array_equal(got[0], expected[0])
+
+
 def nearest_centroid_reference(X, C, scale):
     """Nearest centroid of each row of X * scale rounded to float32, ranked by
     the squared distance summed in order in float64, ties by the lower index."""

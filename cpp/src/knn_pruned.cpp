@@ -2,7 +2,9 @@
 //
 // The rows are cut into nlist cells (centroids from FAISS k-means, trained
 // by the caller on a sample; every row then assigned to its nearest
-// centroid by the fused kernel's float32 search), and each cell j gets its
+// centroid, proven by the triangle inequality from sorted lists of nearest
+// centroids, or found by the fused kernel's exact search of every centroid
+// when the proof would cost more; see nearest_centroids), and each cell j gets its
 // exact radius r_j: the largest distance, in double, from its centroid c_j
 // to one of its rows. For a query q and any row x of cell j the triangle
 // inequality gives ||q - x|| >= ||q - c_j|| - r_j. Each cell is split again
@@ -14,7 +16,9 @@
 // 1. Each block searches its own cell (and the nearest other cells when its
 //    own holds fewer than k rows, or k + 1 when querying X itself) with the
 //    fused exact kernel. The k-th distance found, u_q, bounds the true k-th
-//    distance from above: k rows are at most that far.
+//    distance from above: k rows are at most that far. Querying X itself,
+//    cells whose rows would search each other in the second pass anyway
+//    form one block (group_cells), searched with each pair once.
 // 2. A cell j can hold a neighbour of q only if ||q - c_j|| - r_j <= u_q.
 //    Cells are first screened for the whole block with
 //    ||c_a - c_j|| - ||q - c_a|| - r_j (centroid distances only: a lower
@@ -674,13 +678,8 @@ class Search {
         gather(Q_, qs, m, s.queries);
         const Index need_rows = self_ ? k + 1 : k;
         const Index own = P_.count(a);
-        // Distances from c_a to every centroid (lowered by the margin; only
-        // used to screen cells for the block and to find near cells).
         const Index nlist = P_.nlist;
-        s.Dm.resize(static_cast<std::size_t>(nlist));
-        sq_many_(P_.C.data() + a * d, P_.C.data(), nlist, d, s.Dm.data());
-        for (Index j = 0; j < nlist; ++j) s.Dm[j] = std::sqrt(std::max(lower_sq(s.Dm[j]), 0.0));
-        s.Dm[a] = 0.0;
+        centroid_row(a, s);
 
         Index done = 0;
         // The cells searched by the first pass: a, then (only when a holds
@@ -763,6 +762,51 @@ class Search {
             done = nr * m;
         }
         return plan_second(a, m, qs, done, plans, s);
+    }
+
+    // The first pass of a group of cells of X searched together (see
+    // group_cells; querying X itself, every cell holding at least k + 1
+    // rows): the rows of all of them among themselves, each pair once, so
+    // every row's first-pass list is its exact k nearest among the group's
+    // rows (u_q bounds its k-th distance as before). Then each cell's plan,
+    // with the group's cells left out of its second pass (their rows were
+    // all searched). Returns the distances of both passes.
+    Index first_pass_group(const Index* cells, Index nc, std::vector<std::vector<Plan>>& plans,
+                           Scratch<T>& s) const {
+        if (nc == 1) return first_pass(cells[0], plans[cells[0]], s);
+        const Index d = d_, k = k_;
+        s.ids.clear();
+        for (Index t = 0; t < nc; ++t)
+            s.ids.insert(s.ids.end(), P_.order.begin() + P_.offsets[cells[t]],
+                         P_.order.begin() + P_.offsets[cells[t] + 1]);
+        // The fused kernel ranks ties by position: rows in ascending id.
+        std::sort(s.ids.begin(), s.ids.end());
+        const Index nr = static_cast<Index>(s.ids.size());
+        if (nr * nr * d <= kScanWork) {
+            scan_self(s.ids.data(), nr, s);
+        } else {
+            gather(X_, s.ids.data(), nr, s.rows);
+            s.idx.resize(checked_size(nr, k));
+            s.dist.resize(checked_size(nr, k));
+            fused_knn<T>(s.rows.data(), nr, d, nullptr, nr, k, kFusedExtra, s.idx.data(),
+                         s.dist.data(), 1);
+            for (Index i = 0; i < nr; ++i)
+                for (Index j = 0; j < k; ++j) {
+                    out_idx_[s.ids[i] * k + j] = s.ids[s.idx[i * k + j]];
+                    out_dist_[s.ids[i] * k + j] = s.dist[i * k + j];
+                }
+        }
+        Index done = nr * nr / 2;
+        for (Index t = 0; t < nc; ++t) {
+            const Index a = cells[t];
+            const Index q0 = q_offsets_[a], m = q_offsets_[a + 1] - q0;
+            const Index* qs = q_order_ + q0;
+            gather(Q_, qs, m, s.queries);
+            centroid_row(a, s);
+            s.others.assign(cells, cells + nc);
+            done = plan_second(a, m, qs, done, plans[a], s);
+        }
+        return done;
     }
 
     // The second pass's plan of block a, once its first pass is done;
@@ -868,6 +912,16 @@ class Search {
     }
 
    private:
+    // s.Dm: distances from c_a to every centroid (lowered by the margin;
+    // only used to screen cells for the block and to find near cells).
+    void centroid_row(Index a, Scratch<T>& s) const {
+        const Index d = d_, nlist = P_.nlist;
+        s.Dm.resize(static_cast<std::size_t>(nlist));
+        sq_many_(P_.C.data() + a * d, P_.C.data(), nlist, d, s.Dm.data());
+        for (Index j = 0; j < nlist; ++j) s.Dm[j] = std::sqrt(std::max(lower_sq(s.Dm[j]), 0.0));
+        s.Dm[a] = 0.0;
+    }
+
     // Exact scan in double: for each query qs[i] (an id in Q, or in X when
     // querying X itself, then never its own neighbour), the k nearest of
     // the rows `ids` (any order; ties by the lower id). With `within`, the
@@ -1360,6 +1414,98 @@ Index proven_nearest(const CentroidLists& A, const float* x, NearestLane nearest
     return at;
 }
 
+// Groups of cells searched together by the first pass (querying X itself).
+// A row q of cell a leaves the first pass with its k-th distance u_q, and
+// its second pass searches cell b when ||q - c_b|| - r_b <= u_q; as
+// ||q - c_b|| <= r_a + ||c_a - c_b||, when ||c_a - c_b|| + |r_a - r_b| <= u
+// every query of a with u_q >= u reaches b, and every query of b with
+// u_q >= u reaches a. The first pass of the two cells together computes
+// each pair of their rows once (the symmetric kernel) where the second
+// pass would compute it up to twice, once from each side, and in narrower
+// searches. u is the lower quartile of u_q estimated on a fixed sample:
+// the k-th distance of kProbeRows rows of each of kProbeCells cells within
+// their own cell. Groups grow greedily (cells in index order, partners by
+// centroid distance) up to kGroupRows times the average cell, from cells
+// of at least k + 1 rows. Any grouping gives the exact answer (see
+// first_pass_group); only the work differs.
+constexpr Index kProbeCells = 16;
+constexpr Index kProbeRows = 32;
+constexpr Index kGroupRows = 4;
+
+template <class T>
+std::vector<std::vector<Index>> group_cells(const T* X, const Partition& P, Index k, double scale,
+                                            int n_threads) {
+    const Index nlist = P.nlist, d = P.d;
+    std::vector<std::vector<Index>> groups;
+    std::vector<Index> big;  // cells that can be grouped
+    Index nonempty = 0;
+    for (Index c = 0; c < nlist; ++c) {
+        nonempty += P.count(c) > 0;
+        if (P.count(c) >= k + 1) big.push_back(c);
+    }
+    const auto singletons = [&]() {
+        for (Index c = 0; c < nlist; ++c)
+            if (P.count(c) > 0) groups.push_back({c});
+        return groups;
+    };
+    if (big.size() < 2) return singletons();
+    // The sample of u_q.
+    std::vector<Index> probe(big);
+    shuffle(probe, 1);
+    probe.resize(static_cast<std::size_t>(std::min<Index>(kProbeCells, static_cast<Index>(probe.size()))));
+    const knn_detail::SqDist<T> sqdist = knn_detail::pick_sqdist<T>();
+    std::vector<double> us;
+    knn_detail::TopK top(k);
+    for (Index c : probe) {
+        const Index lo = P.offsets[c], m = P.count(c);
+        const Index step = std::max<Index>(1, m / kProbeRows);
+        for (Index i = 0; i < m; i += step) {
+            const Index q = P.order[lo + i];
+            top.clear();
+            for (Index j = lo; j < lo + m; ++j)
+                if (P.order[j] != q)
+                    top.push(knn_detail::sanitize(sqdist(X + q * d, X + P.order[j] * d, d)), P.order[j]);
+            us.push_back(std::sqrt(top.worst()) * scale);
+        }
+    }
+    std::sort(us.begin(), us.end());
+    const double u = us[us.size() / 4];
+    if (!(u > 0.0) || !std::isfinite(u)) return singletons();
+    // Partners of each cell that can be grouped, nearest first.
+    std::vector<std::vector<std::pair<double, Index>>> partners(static_cast<std::size_t>(nlist));
+    const SqMany sq_many = pick_sq_many();
+    parallel_for(static_cast<Index>(big.size()), n_threads, grain_for(nlist * d), [&](Index b0, Index b1) {
+        std::vector<double> dist(static_cast<std::size_t>(nlist));
+        for (Index t = b0; t < b1; ++t) {
+            const Index a = big[t];
+            sq_many(P.C.data() + a * d, P.C.data(), nlist, d, dist.data());
+            auto& mine = partners[a];
+            for (Index b : big) {
+                if (b == a) continue;
+                const double gap = std::sqrt(dist[b]) + std::fabs(P.radius[a] - P.radius[b]);
+                if (gap <= u) mine.emplace_back(dist[b], b);
+            }
+            std::sort(mine.begin(), mine.end());
+        }
+    });
+    const Index cap = kGroupRows * ((P.n + nonempty - 1) / std::max<Index>(1, nonempty));
+    std::vector<char> taken(static_cast<std::size_t>(nlist), 0);
+    for (Index a = 0; a < nlist; ++a) {
+        if (taken[a] || P.count(a) == 0) continue;
+        taken[a] = 1;
+        std::vector<Index> g{a};
+        Index rows = P.count(a);
+        for (const auto& [dist, b] : partners[a]) {
+            if (taken[b] || rows + P.count(b) > cap) continue;
+            taken[b] = 1;
+            g.push_back(b);
+            rows += P.count(b);
+        }
+        groups.push_back(std::move(g));
+    }
+    return groups;
+}
+
 // The nearest centroid of the rows `rows` of X (all rows when rows is
 // null; m of them), by the fused exact search of every centroid, in chunks
 // of float32 copies.
@@ -1506,9 +1652,18 @@ PrunedStats pruned_knn(const T* X, Index n, Index d, const T* Q, Index nq, const
     stats.split_seconds = seconds_since(t0);
     t0 = Clock::now();
 
-    std::vector<Index> blocks;
-    for (Index a = 0; a < nlist; ++a)
-        if (q_offsets[a + 1] > q_offsets[a]) blocks.push_back(a);
+    // The first pass's blocks: groups of cells searched together (querying
+    // X itself), or each cell holding queries.
+    std::vector<std::vector<Index>> groups;
+    if (self) {
+        groups = group_cells(X, P, k, scale, n_threads);
+    } else {
+        for (Index a = 0; a < nlist; ++a)
+            if (q_offsets[a + 1] > q_offsets[a]) groups.push_back({a});
+    }
+    stats.n_first_pass_blocks = static_cast<Index>(groups.size());
+    std::vector<Index> blocks(groups.size());
+    std::iota(blocks.begin(), blocks.end(), Index{0});
     const double total = static_cast<double>(n) * static_cast<double>(nq);
     const bool budgeted = max_work >= 0.0;
     // Brute force: each pair once for all pairs.
@@ -1546,15 +1701,17 @@ PrunedStats pruned_knn(const T* X, Index n, Index d, const T* Q, Index nq, const
             Scratch<T> s;
             for (Index b = lo + b0; b < lo + b1; ++b) {
                 if (over.load(std::memory_order_relaxed)) return;
-                const Index a = blocks[b];
-                const Index w = search.first_pass(a, plans[a], s);
+                const std::vector<Index>& g = groups[blocks[b]];
+                const Index w =
+                    search.first_pass_group(g.data(), static_cast<Index>(g.size()), plans, s);
                 const Index now = spent.fetch_add(w) + w;
                 // The total can only grow: past the budget, give up.
                 if (budgeted && static_cast<double>(now) > budget) over.store(true);
             }
         });
         if (!budgeted || over.load()) continue;
-        for (Index b = lo; b < hi; ++b) seen_queries += q_offsets[blocks[b] + 1] - q_offsets[blocks[b]];
+        for (Index b = lo; b < hi; ++b)
+            for (Index a : groups[blocks[b]]) seen_queries += q_offsets[a + 1] - q_offsets[a];
         // Once a random sample of blocks is in, their work per query
         // predicts the rest (giving up is safe: the caller answers by
         // brute force).

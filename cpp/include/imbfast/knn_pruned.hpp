@@ -34,6 +34,7 @@ struct PrunedStats {
     bool gave_up = false;              // the work budget was exceeded (no result)
     std::int64_t nlist = 0;            // cells
     std::int64_t n_fine = 0;           // fine cells
+    std::int64_t n_first_pass_blocks = 0;  // groups of cells searched together by the first pass
     std::int64_t work = 0;             // distances computed (pairs; all pairs once)
     double work_fraction = 0.0;        // work / (n * nq)
     std::int64_t n_second_pass = 0;    // queries that searched beyond their first cells

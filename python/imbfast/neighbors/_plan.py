@@ -210,7 +210,7 @@ def last_plan() -> dict[str, Any]:
         tie pass), ``n_candidates``, ``symmetric`` and ``exact_arithmetic``
         (lattice data: the float32 pass was exact, no proof or tie pass);
         ``probe_tie_fraction`` when ``"auto"`` probed the data; for the
-        pruned search ``nlist``,
+        pruned search ``nlist``, ``n_fine``, ``n_first_pass_blocks``,
         ``work_fraction`` (distances computed over ``n * n_queries``),
         ``n_second_pass`` and ``build_seconds``; ``pruned_tried`` when
         ``"auto"`` tried the pruned search and fell back to the brute force.

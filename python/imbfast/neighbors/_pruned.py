@@ -77,7 +77,8 @@ def pruned_knn(
     (indices, sq_distances, info) or None
         Indices (int64) and exact squared distances (float64), shape
         (n_queries, k), nearest first, ties by the lower index; ``info``
-        holds ``nlist``, ``n_fine`` (fine cells), ``work_fraction``
+        holds ``nlist``, ``n_fine`` (fine cells), ``n_first_pass_blocks``
+        (groups of cells the first pass searches together), ``work_fraction``
         (distances computed over ``n * n_queries``), ``n_second_pass``
         (queries that searched cells beyond their own), ``build_seconds``
         (k-means, assigning rows and queries to cells), ``split_seconds``
@@ -96,6 +97,7 @@ def pruned_knn(
     info = {
         "nlist": core["nlist"],
         "n_fine": core["n_fine"],
+        "n_first_pass_blocks": core["n_first_pass_blocks"],
         "work_fraction": core["work_fraction"],
         "n_second_pass": core["n_second_pass"],
         "build_seconds": kmeans_seconds + core["assign_seconds"],
