@@ -1259,6 +1259,24 @@ void shuffle(std::vector<Index>& v, std::uint64_t seed) {
     }
 }
 
+// Calls fn(i, scratch) for i in [0, n) on up to n_threads threads (one when
+// n <= grain, as parallel_for), each thread pulling the next item when it
+// is done with one, with its own Scratch: items of uneven cost (blocks of
+// the passes) leave no thread idle but for the last item (parallel_for's
+// chunks of several items could). What is computed does not depend on who
+// computes it.
+template <class T, class Fn>
+void for_each_pulled(Index n, int n_threads, Index grain, Fn&& fn) {
+    if (n <= 0) return;
+    const Index useful = (n + std::max<Index>(grain, 1) - 1) / std::max<Index>(grain, 1);
+    const Index workers = std::min<Index>(clamp_threads(n_threads), useful);
+    std::atomic<Index> next{0};
+    parallel_for(workers, static_cast<int>(workers), 1, [&](Index, Index) {
+        Scratch<T> s;
+        for (Index i = next.fetch_add(1); i < n; i = next.fetch_add(1)) fn(i, s);
+    });
+}
+
 // ---------------------------------------------------------------------------
 // Assigning rows to their nearest centroid with a proof instead of a search
 // of every centroid.
@@ -1668,7 +1686,17 @@ PrunedStats pruned_knn(const T* X, Index n, Index d, const T* Q, Index nq, const
     const bool budgeted = max_work >= 0.0;
     // Brute force: each pair once for all pairs.
     const double budget = budgeted ? max_work * (self ? total / 2 : total) : 0.0;
-    if (budgeted) shuffle(blocks, 0);
+    if (budgeted) {
+        shuffle(blocks, 0);
+    } else {
+        // The largest blocks first, so that the last ones to finish are
+        // small (threads pull one block at a time; see for_each_pulled).
+        std::vector<Index> rows_of(groups.size(), 0);
+        for (std::size_t g = 0; g < groups.size(); ++g)
+            for (Index a : groups[g]) rows_of[g] += P.count(a);
+        std::stable_sort(blocks.begin(), blocks.end(),
+                         [&](Index x, Index y) { return rows_of[x] > rows_of[y]; });
+    }
     // Rounds of blocks: with a budget 8, 8, 16, 32, ... (a check after
     // each), otherwise all at once.
     std::vector<Index> bounds{0};
@@ -1697,17 +1725,14 @@ PrunedStats pruned_knn(const T* X, Index n, Index d, const T* Q, Index nq, const
     Index seen_queries = 0;
     for (std::size_t r = 0; r + 1 < bounds.size() && !over.load(); ++r) {
         const Index lo = bounds[r], hi = bounds[r + 1];
-        parallel_for(hi - lo, n_threads, grain, [&](Index b0, Index b1) {
-            Scratch<T> s;
-            for (Index b = lo + b0; b < lo + b1; ++b) {
-                if (over.load(std::memory_order_relaxed)) return;
-                const std::vector<Index>& g = groups[blocks[b]];
-                const Index w =
-                    search.first_pass_group(g.data(), static_cast<Index>(g.size()), plans, s);
-                const Index now = spent.fetch_add(w) + w;
-                // The total can only grow: past the budget, give up.
-                if (budgeted && static_cast<double>(now) > budget) over.store(true);
-            }
+        for_each_pulled<T>(hi - lo, n_threads, grain, [&](Index b, Scratch<T>& s) {
+            if (over.load(std::memory_order_relaxed)) return;
+            const std::vector<Index>& g = groups[blocks[lo + b]];
+            const Index w =
+                search.first_pass_group(g.data(), static_cast<Index>(g.size()), plans, s);
+            const Index now = spent.fetch_add(w) + w;
+            // The total can only grow: past the budget, give up.
+            if (budgeted && static_cast<double>(now) > budget) over.store(true);
         });
         if (!budgeted || over.load()) continue;
         for (Index b = lo; b < hi; ++b)
@@ -1730,6 +1755,7 @@ PrunedStats pruned_knn(const T* X, Index n, Index d, const T* Q, Index nq, const
 
     t0 = Clock::now();
     std::vector<const Plan*> todo;
+    std::vector<double> todo_work;
     double second_work = 0.0;
     for (Index a = 0; a < nlist; ++a) {
         for (const Plan& plan : plans[a]) {
@@ -1737,16 +1763,20 @@ PrunedStats pruned_knn(const T* X, Index n, Index d, const T* Q, Index nq, const
             stats.n_second_pass += static_cast<Index>(plan.queries.size());
             Index rows = 0;
             for (Index f : plan.fine) rows += P.F_start[f + 1] - P.F_start[f];
-            second_work += static_cast<double>(rows) * static_cast<double>(plan.queries.size());
+            todo_work.push_back(static_cast<double>(rows) * static_cast<double>(plan.queries.size()));
+            second_work += todo_work.back();
         }
     }
     if (!todo.empty()) {
+        // The largest searches first (see the first pass).
+        std::vector<Index> by_work(todo.size());
+        std::iota(by_work.begin(), by_work.end(), Index{0});
+        std::stable_sort(by_work.begin(), by_work.end(),
+                         [&](Index x, Index y) { return todo_work[x] > todo_work[y]; });
         const double avg = second_work * static_cast<double>(d) / static_cast<double>(todo.size());
-        parallel_for(static_cast<Index>(todo.size()), n_threads,
-                     grain_for(static_cast<Index>(std::min(avg, 1e15))), [&](Index b0, Index b1) {
-                         Scratch<T> s;
-                         for (Index b = b0; b < b1; ++b) search.second_pass(*todo[b], s);
-                     });
+        for_each_pulled<T>(static_cast<Index>(todo.size()), n_threads,
+                        grain_for(static_cast<Index>(std::min(avg, 1e15))),
+                        [&](Index b, Scratch<T>& s) { search.second_pass(*todo[by_work[b]], s); });
     }
     stats.second_pass_seconds = seconds_since(t0);
     return stats;
