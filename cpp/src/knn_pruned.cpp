@@ -58,7 +58,8 @@
 // thread count.
 //
 // Memory: per row its cell, its place in the cell order and its fine cell
-// (O(n)), the centroids and fine centres in double, O(nq * k) lists, the
+// (O(n)), the centroids and fine centres in double, each centroid's
+// kAssignList nearest centroids while rows are assigned, O(nq * k) lists, the
 // second pass's plan (queries and fine cells) of every block, and per
 // running block the rows it gathers (and the fused kernel's copies of
 // them). No float32 copy of X (rows are assigned in chunks) and no
