@@ -1468,8 +1468,13 @@ std::vector<std::vector<Index>> group_cells(const T* X, const Partition& P, Inde
         return groups;
     };
     if (big.size() < 2) return singletons();
-    // The sample of u_q.
-    std::vector<Index> probe(big);
+    const Index cap = kGroupRows * ((P.n + nonempty - 1) / std::max<Index>(1, nonempty));
+    // The sample of u_q, from cells that can take part in a group (which
+    // also bounds the sample's cost: kProbeCells * kProbeRows * cap * d).
+    std::vector<Index> probe;
+    for (Index c : big)
+        if (P.count(c) <= cap) probe.push_back(c);
+    if (probe.empty()) return singletons();
     shuffle(probe, 1);
     probe.resize(static_cast<std::size_t>(std::min<Index>(kProbeCells, static_cast<Index>(probe.size()))));
     const knn_detail::SqDist<T> sqdist = knn_detail::pick_sqdist<T>();
@@ -1507,7 +1512,6 @@ std::vector<std::vector<Index>> group_cells(const T* X, const Partition& P, Inde
             std::sort(mine.begin(), mine.end());
         }
     });
-    const Index cap = kGroupRows * ((P.n + nonempty - 1) / std::max<Index>(1, nonempty));
     std::vector<char> taken(static_cast<std::size_t>(nlist), 0);
     for (Index a = 0; a < nlist; ++a) {
         if (taken[a] || P.count(a) == 0) continue;
