@@ -34,13 +34,13 @@ centroid (O(n)), the centroids and fine centres in double, each centroid's
 128 nearest centroids, the second pass's plan of every block, and per
 running block the rows it gathers; rows are assigned to cells in chunks (no
 float32 copy of X). Measured at 10M x 32 float32 (1000 clusters, k=4, 2
-threads, ``benchmarks/approx_10m.py`` on this shared 2-core machine, in a
-quiet moment): 38-39 s and 2.42 GiB peak RSS including the 1.28 GB input
-(k-means and cells 5.5-5.9 s, fine cells 1.9-2.1 s, first pass 29-30 s,
-second pass 1.5 s; about 0.05% of the brute force's distances); the
-search before the proven assignment and the grouped first pass took 69 s
-with load 1.4-2.0 and 120-130 s with load 2-4.5, 132 s of CPU against 83-86 s
-for the whole benchmark process.
+threads, ``benchmarks/approx_10m.py --check 200`` on this shared 2-core
+machine, load 2.2-3.3): 38-44 s and 2.42 GiB peak RSS including the 1.28 GB
+input (k-means and cells 5.5-7.4 s, fine cells 1.9-2.1 s, first pass 29-32 s,
+second pass 1.5-2.4 s; about 0.05% of the brute force's distances), 83-89 s
+of CPU for the whole benchmark process; the search before the proven
+assignment and the grouped first pass took 120-130 s in the same session
+(load 1.6-4.5, 132-136 s of CPU) and 69 s at load 1.4-2.0.
 """
 
 from __future__ import annotations
