@@ -65,6 +65,10 @@ def main() -> None:
                 X, 6, query=Q[:300], algorithm="brute", return_distance=True
             )
         out[f"int8_always_{np.dtype(dtype).name}"] = digest(dist, ind)
+    # The assignment to centroids by proof (enough rows per centroid).
+    X = rng.normal(size=(8000, 12)).astype(np.float32)
+    C = np.ascontiguousarray(X[:100] + 0.01)
+    out["nearest_centroids"] = digest(_core.nearest_centroids(X, C, 1.0, 2))
     for n, d in ((3000, 20), (3000, 4)):
         X, y = make_classification(
             n_samples=n,

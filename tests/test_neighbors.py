@@ -347,6 +347,66 @@ def test_pruned_boundaries_and_threads():
         )
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_pruned_groups_cells_and_stays_exact(dtype):
+    # A Gaussian mixture of a few wide clusters, each cut into several cells
+    # (the 10M benchmark's shape at a small scale): cells of one cluster are
+    # searched together by the first pass, and the answer is unchanged,
+    # ties included (duplicated rows), on one thread or two.
+    rng = np.random.default_rng(2)
+    centres = rng.standard_normal((6, 16)) * 4
+    X = centres[rng.integers(0, 6, 12000)] + rng.standard_normal((12000, 16))
+    X = X.astype(dtype)
+    X[:200] = X[200:400]
+    expected = kneighbors(X, 4, algorithm="brute", return_distance=True)
+    for n_jobs in (1, 2):
+        got = kneighbors(X, 4, algorithm="pruned", return_distance=True, n_jobs=n_jobs)
+        plan = last_plan()
+        assert plan["algorithm"] == "pruned"
+        assert plan["n_first_pass_blocks"] < plan["nlist"]
+        np.testing.assert_array_equal(got[1], expected[1])
+        np.testing.assert_array_equal(got[0], expected[0])
+
+
+def nearest_centroid_reference(X, C, scale):
+    """Nearest centroid of each row of X * scale rounded to float32, ranked by
+    the squared distance summed in order in float64, ties by the lower index."""
+    R = (np.asarray(X, dtype=np.float64) * scale).astype(np.float32).astype(np.float64)
+    C64 = C.astype(np.float64)
+    dist = np.zeros((R.shape[0], C64.shape[0]))
+    for j in range(R.shape[1]):
+        diff = R[:, j, None] - C64[None, :, j]
+        dist = dist + diff * diff
+    return dist.argmin(axis=1)  # the first of equal minima
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_nearest_centroids_proof_is_exact(dtype):
+    # Enough rows per centroid for the assignment by proof (sorted lists of
+    # nearest centroids and the triangle inequality) instead of the search
+    # of every centroid: it must give the same cells, ties by the lower
+    # index. Duplicated centroids, rows at centroids, rows equidistant from
+    # two centroids, and rows far from every centroid (left to the search).
+    rng = np.random.default_rng(5)
+    X = blobs(12000, 10, 60, seed=5, dtype=dtype)
+    C = np.ascontiguousarray(
+        X[rng.choice(len(X), 150, replace=False)], dtype=np.float32
+    )
+    C[140:] = C[:10]  # duplicates: the lower index wins
+    X[:150] = C  # rows exactly at centroids
+    X[150:160] = (C[20:30].astype(np.float64) + C[30:40]) / 2  # near-bisectors
+    X[160:170] = C[40:50].astype(np.float64) * 2 - C[50:60]
+    X[170:180] = 1000.0  # far from every centroid
+    expected = nearest_centroid_reference(X, C, 0.5)
+    for n_threads in (1, 2):
+        got = _core.nearest_centroids(X, C, 0.5, n_threads)
+        np.testing.assert_array_equal(got, expected)
+    Y = X.copy()
+    Y[7, 3] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        _core.nearest_centroids(Y, C, 0.5, 2)
+
+
 def test_auto_tries_pruning_and_gives_up_on_unclustered_data():
     with tuned(pruned_auto_min_pairs=1000):
         X = blobs(5000, 30, 30, seed=1)

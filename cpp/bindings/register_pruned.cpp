@@ -53,6 +53,7 @@ py::object pruned(const py::array& X, const py::object& Q_obj, const py::array& 
     py::dict info;
     info["nlist"] = stats.nlist;
     info["n_fine"] = stats.n_fine;
+    info["n_first_pass_blocks"] = stats.n_first_pass_blocks;
     info["work_fraction"] = stats.work_fraction;
     info["n_second_pass"] = stats.n_second_pass;
     info["assign_seconds"] = stats.assign_seconds;

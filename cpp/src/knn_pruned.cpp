@@ -2,7 +2,9 @@
 //
 // The rows are cut into nlist cells (centroids from FAISS k-means, trained
 // by the caller on a sample; every row then assigned to its nearest
-// centroid by the fused kernel's float32 search), and each cell j gets its
+// centroid, proven by the triangle inequality from sorted lists of nearest
+// centroids, or found by the fused kernel's exact search of every centroid
+// when the proof would cost more; see nearest_centroids), and each cell j gets its
 // exact radius r_j: the largest distance, in double, from its centroid c_j
 // to one of its rows. For a query q and any row x of cell j the triangle
 // inequality gives ||q - x|| >= ||q - c_j|| - r_j. Each cell is split again
@@ -14,7 +16,9 @@
 // 1. Each block searches its own cell (and the nearest other cells when its
 //    own holds fewer than k rows, or k + 1 when querying X itself) with the
 //    fused exact kernel. The k-th distance found, u_q, bounds the true k-th
-//    distance from above: k rows are at most that far.
+//    distance from above: k rows are at most that far. Querying X itself,
+//    cells whose rows would search each other in the second pass anyway
+//    form one block (group_cells), searched with each pair once.
 // 2. A cell j can hold a neighbour of q only if ||q - c_j|| - r_j <= u_q.
 //    Cells are first screened for the whole block with
 //    ||c_a - c_j|| - ||q - c_a|| - r_j (centroid distances only: a lower
@@ -54,7 +58,8 @@
 // thread count.
 //
 // Memory: per row its cell, its place in the cell order and its fine cell
-// (O(n)), the centroids and fine centres in double, O(nq * k) lists, the
+// (O(n)), the centroids and fine centres in double, each centroid's
+// kAssignList nearest centroids while rows are assigned, O(nq * k) lists, the
 // second pass's plan (queries and fine cells) of every block, and per
 // running block the rows it gathers (and the fused kernel's copies of
 // them). No float32 copy of X (rows are assigned in chunks) and no
@@ -78,6 +83,10 @@
 #include "imbfast/knn.hpp"
 #include "imbfast/parallel.hpp"
 #include "knn_internal.hpp"
+
+#if defined(IMBFAST_HAVE_X86_DISPATCH)
+#include <immintrin.h>
+#endif
 
 namespace imbfast {
 
@@ -224,6 +233,153 @@ SqDist4<T> pick_sqdist4() {
     }
 }
 
+// Centres per transposed panel ((d, kLanes) floats: coordinate j of the
+// kLanes centres side by side), for the float32 nearest-centre estimates
+// that only steer choices (the guess of the assignment, the fine cells).
+constexpr Index kLanes = 16;
+
+// The lane (panel * kLanes + l) of the smallest float32 estimate of the
+// squared distance from x to the centres of n_panels transposed panels,
+// the lowest lane among equal estimates; 0 when none compares (NaN). Each
+// estimate is summed in two chains (even and odd coordinates) with separate
+// multiplications and additions, in the same order in every ISA's version:
+// the same bits, so the choices they steer do not depend on the ISA.
+IMBFAST_INLINE Index nearest_lane_body(const float* x, const float* panels, Index n_panels,
+                                       Index d) {
+    float best = std::numeric_limits<float>::infinity();
+    Index at = 0;
+    for (Index p = 0; p < n_panels; ++p) {
+        float a[kLanes] = {}, b[kLanes] = {};
+        const float* P = panels + p * d * kLanes;
+        Index j = 0;
+        for (; j + 2 <= d; j += 2)
+            for (Index l = 0; l < kLanes; ++l) {
+                const float e = x[j] - P[j * kLanes + l];
+                const float f = x[j + 1] - P[(j + 1) * kLanes + l];
+                a[l] = a[l] + e * e;
+                b[l] = b[l] + f * f;
+            }
+        if (j < d)
+            for (Index l = 0; l < kLanes; ++l) {
+                const float e = x[j] - P[j * kLanes + l];
+                a[l] = a[l] + e * e;
+            }
+        for (Index l = 0; l < kLanes; ++l) {
+            const float v = a[l] + b[l];
+            if (v < best) {
+                best = v;
+                at = p * kLanes + l;
+            }
+        }
+    }
+    return at;
+}
+Index nearest_lane_generic(const float* x, const float* panels, Index n_panels, Index d) {
+    return nearest_lane_body(x, panels, n_panels, d);
+}
+#if defined(IMBFAST_HAVE_X86_DISPATCH)
+// The same with 256-bit vectors (compilers vectorize the loop above across
+// the coordinates, with shuffles): a panel is two vectors, and every lane
+// keeps its best estimate and the first panel reaching it.
+IMBFAST_TARGET_AVX2 IMBFAST_INLINE Index nearest_lane_avx2_body(const float* x,
+                                                               const float* panels,
+                                                               Index n_panels, Index d) {
+    const __m256 inf = _mm256_set1_ps(std::numeric_limits<float>::infinity());
+    __m256 best0 = inf, best1 = inf;
+    __m256i at0 = _mm256_setzero_si256(), at1 = _mm256_setzero_si256();
+    for (Index p = 0; p < n_panels; ++p) {
+        const float* P = panels + p * d * kLanes;
+        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+        __m256 b0 = _mm256_setzero_ps(), b1 = _mm256_setzero_ps();
+        Index j = 0;
+        for (; j + 2 <= d; j += 2) {
+            const __m256 v = _mm256_set1_ps(x[j]), w = _mm256_set1_ps(x[j + 1]);
+            const __m256 e0 = _mm256_sub_ps(v, _mm256_loadu_ps(P + j * kLanes));
+            const __m256 e1 = _mm256_sub_ps(v, _mm256_loadu_ps(P + j * kLanes + 8));
+            const __m256 f0 = _mm256_sub_ps(w, _mm256_loadu_ps(P + (j + 1) * kLanes));
+            const __m256 f1 = _mm256_sub_ps(w, _mm256_loadu_ps(P + (j + 1) * kLanes + 8));
+            a0 = _mm256_add_ps(a0, _mm256_mul_ps(e0, e0));
+            a1 = _mm256_add_ps(a1, _mm256_mul_ps(e1, e1));
+            b0 = _mm256_add_ps(b0, _mm256_mul_ps(f0, f0));
+            b1 = _mm256_add_ps(b1, _mm256_mul_ps(f1, f1));
+        }
+        if (j < d) {
+            const __m256 v = _mm256_set1_ps(x[j]);
+            const __m256 e0 = _mm256_sub_ps(v, _mm256_loadu_ps(P + j * kLanes));
+            const __m256 e1 = _mm256_sub_ps(v, _mm256_loadu_ps(P + j * kLanes + 8));
+            a0 = _mm256_add_ps(a0, _mm256_mul_ps(e0, e0));
+            a1 = _mm256_add_ps(a1, _mm256_mul_ps(e1, e1));
+        }
+        a0 = _mm256_add_ps(a0, b0);
+        a1 = _mm256_add_ps(a1, b1);
+        const __m256i pv = _mm256_set1_epi32(static_cast<int>(p));
+        const __m256 lt0 = _mm256_cmp_ps(a0, best0, _CMP_LT_OQ);
+        const __m256 lt1 = _mm256_cmp_ps(a1, best1, _CMP_LT_OQ);
+        best0 = _mm256_blendv_ps(best0, a0, lt0);
+        best1 = _mm256_blendv_ps(best1, a1, lt1);
+        at0 = _mm256_blendv_epi8(at0, pv, _mm256_castps_si256(lt0));
+        at1 = _mm256_blendv_epi8(at1, pv, _mm256_castps_si256(lt1));
+    }
+    alignas(32) float bv[kLanes];
+    alignas(32) std::int32_t bp[kLanes];
+    _mm256_store_ps(bv, best0);
+    _mm256_store_ps(bv + 8, best1);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(bp), at0);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(bp + 8), at1);
+    // The smallest estimate, and among equal ones the lowest lane overall
+    // (as the scalar version's scan finds).
+    float best = std::numeric_limits<float>::infinity();
+    Index at = 0;
+    for (Index l = 0; l < kLanes; ++l) {
+        const Index lane = Index{bp[l]} * kLanes + l;
+        if (bv[l] < best || (bv[l] == best && lane < at)) {
+            best = bv[l];
+            at = lane;
+        }
+    }
+    return at;
+}
+IMBFAST_TARGET_AVX2 Index nearest_lane_avx2(const float* x, const float* panels, Index n_panels,
+                                            Index d) {
+    return nearest_lane_avx2_body(x, panels, n_panels, d);
+}
+IMBFAST_TARGET_AVX512 Index nearest_lane_avx512(const float* x, const float* panels,
+                                                Index n_panels, Index d) {
+    return nearest_lane_avx2_body(x, panels, n_panels, d);
+}
+#endif
+using NearestLane = Index (*)(const float*, const float*, Index, Index);
+NearestLane pick_nearest_lane() {
+#if defined(IMBFAST_HAVE_X86_DISPATCH)
+    switch (active_isa()) {
+        case Isa::avx512:
+            return &nearest_lane_avx512;
+        case Isa::avx2:
+            return &nearest_lane_avx2;
+        default:
+            break;
+    }
+#endif
+    return &nearest_lane_generic;
+}
+
+// Appends the rows `ids` of the (m, d) matrix R (float32) to `panels` as
+// transposed panels of kLanes, the last one padded with copies of the first
+// row; `lane_id` gets each lane's id (the pads the first id).
+void append_panels(const float* R, const std::vector<Index>& ids, Index d,
+                   std::vector<float>& panels, std::vector<std::int32_t>& lane_id) {
+    const Index m = static_cast<Index>(ids.size());
+    const Index np = (m + kLanes - 1) / kLanes;
+    const std::size_t base = panels.size();
+    panels.resize(base + checked_size(np * kLanes, d));
+    for (Index t = 0; t < np * kLanes; ++t) {
+        const Index id = ids[static_cast<std::size_t>(t < m ? t : 0)];
+        float* p = panels.data() + base + static_cast<std::size_t>((t / kLanes) * d * kLanes + t % kLanes);
+        for (Index j = 0; j < d; ++j) p[j * kLanes] = R[id * d + j];
+        lane_id.push_back(static_cast<std::int32_t>(id));
+    }
+}
+
 // A lower bound of ||p - c||^2 from its computed value.
 inline double lower_sq(double computed) { return computed * (1.0 - kMargin) - kAbsSlack; }
 
@@ -326,6 +482,26 @@ void nearest_centre(const std::vector<double>& R, Index count, Index d,
     }
 }
 
+// Nearest centre of each row of Rf (float32) by the float32 estimates of
+// nearest_lane: the fine cells only need some assignment (their radii are
+// exact whatever it is), and the estimates are the same on every ISA.
+void nearest_centre_estimate(const std::vector<float>& Rf, Index count, Index d,
+                             const std::vector<double>& centres, Index m,
+                             std::vector<std::int32_t>& label, std::vector<float>& panels,
+                             NearestLane nearest_lane) {
+    const Index np = (m + kLanes - 1) / kLanes;
+    panels.assign(checked_size(np * kLanes, d), 0.0f);
+    for (Index t = 0; t < np * kLanes; ++t) {
+        const Index c = t < m ? t : 0;  // pads: copies of centre 0
+        float* P = panels.data() + (t / kLanes) * d * kLanes + t % kLanes;
+        for (Index j = 0; j < d; ++j) P[j * kLanes] = static_cast<float>(centres[c * d + j]);
+    }
+    for (Index i = 0; i < count; ++i) {
+        const Index lane = nearest_lane(Rf.data() + i * d, panels.data(), np, d);
+        label[i] = static_cast<std::int32_t>(lane < m ? lane : 0);
+    }
+}
+
 // Fine cells of one cell, written into the slots the caller reserved: m
 // rows of the cell (evenly spaced in its order, which is the original order:
 // a deterministic, density-following sample) are the first centres; rows go
@@ -335,7 +511,7 @@ void nearest_centre(const std::vector<double>& R, Index count, Index d,
 // centre to one of its rows (double, loosened by the margin).
 template <class T>
 Index split_cell(const T* X, double scale, Partition& P, Index c, double* centres_out,
-                 double* radius_out, Index* sizes_out, SqMany sq_many) {
+                 double* radius_out, Index* sizes_out, NearestLane nearest_lane) {
     const Index d = P.d, lo = P.offsets[c], count = P.count(c);
     if (count == 0) return 0;
     const Index m0 = std::min(kFineMax, std::max<Index>(1, count / kFineRows));
@@ -345,10 +521,13 @@ Index split_cell(const T* X, double scale, Partition& P, Index c, double* centre
         for (Index j = 0; j < d; ++j) R[i * d + j] = static_cast<double>(x[j]) * scale;
     }
     std::vector<std::int32_t> label(static_cast<std::size_t>(count), 0);
-    std::vector<double> centres, tmp;
+    std::vector<double> centres;
+    std::vector<float> Rf, panels;
     std::vector<Index> sizes;
     Index m = 1;
     if (m0 > 1) {
+        Rf.resize(R.size());
+        for (std::size_t i = 0; i < R.size(); ++i) Rf[i] = static_cast<float>(R[i]);
         centres.resize(checked_size(m0, d));
         for (Index l = 0; l < m0; ++l) {
             const Index at = l == m0 - 1 ? count - 1 : (l * (count - 1)) / (m0 - 1);
@@ -356,7 +535,7 @@ Index split_cell(const T* X, double scale, Partition& P, Index c, double* centre
         }
         m = m0;
         for (int step = 0; step < 2; ++step) {
-            nearest_centre(R, count, d, centres, m, label, tmp, sq_many);
+            nearest_centre_estimate(Rf, count, d, centres, m, label, panels, nearest_lane);
             m = group_means(R, count, d, m, label, centres, sizes);
         }
     } else {
@@ -404,14 +583,14 @@ void split_all(const T* X, double scale, Partition& P, int n_threads) {
     std::vector<double> radius(static_cast<std::size_t>(slot[nlist]));
     std::vector<Index> sizes(static_cast<std::size_t>(slot[nlist]));
     std::vector<Index> made(static_cast<std::size_t>(nlist), 0);
-    const SqMany sq_many = pick_sq_many();
+    const NearestLane nearest_lane = pick_nearest_lane();
     // Work per cell: about 3 passes of rows x centres x d.
     const Index rows_per_cell = std::max<Index>(1, P.n / std::max<Index>(1, nlist));
     const Index work = 3 * rows_per_cell * std::min(kFineMax, std::max<Index>(1, rows_per_cell / kFineRows)) * d;
     parallel_for(nlist, n_threads, grain_for(work), [&](Index lo, Index hi) {
         for (Index c = lo; c < hi; ++c)
             made[c] = split_cell(X, scale, P, c, centres.data() + slot[c] * d,
-                                 radius.data() + slot[c], sizes.data() + slot[c], sq_many);
+                                 radius.data() + slot[c], sizes.data() + slot[c], nearest_lane);
     });
     P.fine_offsets.assign(static_cast<std::size_t>(nlist + 1), 0);
     for (Index c = 0; c < nlist; ++c) P.fine_offsets[c + 1] = P.fine_offsets[c] + made[c];
@@ -500,13 +679,8 @@ class Search {
         gather(Q_, qs, m, s.queries);
         const Index need_rows = self_ ? k + 1 : k;
         const Index own = P_.count(a);
-        // Distances from c_a to every centroid (lowered by the margin; only
-        // used to screen cells for the block and to find near cells).
         const Index nlist = P_.nlist;
-        s.Dm.resize(static_cast<std::size_t>(nlist));
-        sq_many_(P_.C.data() + a * d, P_.C.data(), nlist, d, s.Dm.data());
-        for (Index j = 0; j < nlist; ++j) s.Dm[j] = std::sqrt(std::max(lower_sq(s.Dm[j]), 0.0));
-        s.Dm[a] = 0.0;
+        centroid_row(a, s);
 
         Index done = 0;
         // The cells searched by the first pass: a, then (only when a holds
@@ -589,6 +763,51 @@ class Search {
             done = nr * m;
         }
         return plan_second(a, m, qs, done, plans, s);
+    }
+
+    // The first pass of a group of cells of X searched together (see
+    // group_cells; querying X itself, every cell holding at least k + 1
+    // rows): the rows of all of them among themselves, each pair once, so
+    // every row's first-pass list is its exact k nearest among the group's
+    // rows (u_q bounds its k-th distance as before). Then each cell's plan,
+    // with the group's cells left out of its second pass (their rows were
+    // all searched). Returns the distances of both passes.
+    Index first_pass_group(const Index* cells, Index nc, std::vector<std::vector<Plan>>& plans,
+                           Scratch<T>& s) const {
+        if (nc == 1) return first_pass(cells[0], plans[cells[0]], s);
+        const Index d = d_, k = k_;
+        s.ids.clear();
+        for (Index t = 0; t < nc; ++t)
+            s.ids.insert(s.ids.end(), P_.order.begin() + P_.offsets[cells[t]],
+                         P_.order.begin() + P_.offsets[cells[t] + 1]);
+        // The fused kernel ranks ties by position: rows in ascending id.
+        std::sort(s.ids.begin(), s.ids.end());
+        const Index nr = static_cast<Index>(s.ids.size());
+        if (nr * nr * d <= kScanWork) {
+            scan_self(s.ids.data(), nr, s);
+        } else {
+            gather(X_, s.ids.data(), nr, s.rows);
+            s.idx.resize(checked_size(nr, k));
+            s.dist.resize(checked_size(nr, k));
+            fused_knn<T>(s.rows.data(), nr, d, nullptr, nr, k, kFusedExtra, s.idx.data(),
+                         s.dist.data(), 1);
+            for (Index i = 0; i < nr; ++i)
+                for (Index j = 0; j < k; ++j) {
+                    out_idx_[s.ids[i] * k + j] = s.ids[s.idx[i * k + j]];
+                    out_dist_[s.ids[i] * k + j] = s.dist[i * k + j];
+                }
+        }
+        Index done = nr * nr / 2;
+        for (Index t = 0; t < nc; ++t) {
+            const Index a = cells[t];
+            const Index q0 = q_offsets_[a], m = q_offsets_[a + 1] - q0;
+            const Index* qs = q_order_ + q0;
+            gather(Q_, qs, m, s.queries);
+            centroid_row(a, s);
+            s.others.assign(cells, cells + nc);
+            done = plan_second(a, m, qs, done, plans[a], s);
+        }
+        return done;
     }
 
     // The second pass's plan of block a, once its first pass is done;
@@ -694,6 +913,16 @@ class Search {
     }
 
    private:
+    // s.Dm: distances from c_a to every centroid (lowered by the margin;
+    // only used to screen cells for the block and to find near cells).
+    void centroid_row(Index a, Scratch<T>& s) const {
+        const Index d = d_, nlist = P_.nlist;
+        s.Dm.resize(static_cast<std::size_t>(nlist));
+        sq_many_(P_.C.data() + a * d, P_.C.data(), nlist, d, s.Dm.data());
+        for (Index j = 0; j < nlist; ++j) s.Dm[j] = std::sqrt(std::max(lower_sq(s.Dm[j]), 0.0));
+        s.Dm[a] = 0.0;
+    }
+
     // Exact scan in double: for each query qs[i] (an id in Q, or in X when
     // querying X itself, then never its own neighbour), the k nearest of
     // the rows `ids` (any order; ties by the lower id). With `within`, the
@@ -1031,6 +1260,307 @@ void shuffle(std::vector<Index>& v, std::uint64_t seed) {
     }
 }
 
+// Calls fn(i, scratch) for i in [0, n) on up to n_threads threads (one when
+// n <= grain, as parallel_for), each thread pulling the next item when it
+// is done with one, with its own Scratch: items of uneven cost (blocks of
+// the passes) leave no thread idle but for the last item (parallel_for's
+// chunks of several items could). What is computed does not depend on who
+// computes it.
+template <class T, class Fn>
+void for_each_pulled(Index n, int n_threads, Index grain, Fn&& fn) {
+    if (n <= 0) return;
+    const Index useful = (n + std::max<Index>(grain, 1) - 1) / std::max<Index>(grain, 1);
+    const Index workers = std::min<Index>(clamp_threads(n_threads), useful);
+    std::atomic<Index> next{0};
+    parallel_for(workers, static_cast<int>(workers), 1, [&](Index, Index) {
+        Scratch<T> s;
+        for (Index i = next.fetch_add(1); i < n; i = next.fetch_add(1)) fn(i, s);
+    });
+}
+
+// ---------------------------------------------------------------------------
+// Assigning rows to their nearest centroid with a proof instead of a search
+// of every centroid.
+//
+// For a row x (scaled and rounded to float32, the values the fused search
+// ranks) and any centroid c0, every centroid c has
+// ||x - c|| >= ||c0 - c|| - ||x - c0|| (triangle inequality), so a centroid
+// with ||c0 - c|| > 2 ||x - c0|| is strictly farther from x than c0 and can
+// neither be its nearest nor tie with it. Each centroid lists its nearest
+// centroids sorted by distance (itself first). A row takes a guess c0 (the
+// nearest member of the nearest group of centroids, from float32
+// estimates: any guess is safe, a good one makes the proof cheap); its
+// nearest centroid is then in the prefix of c0's list within
+// 2 ||x - c0||, and the exact double distances of that prefix (sqdist's,
+// summed in the same order as the fused kernel's re-ranking) decide, ties
+// by the lower index. Rows whose prefix is long (a poor guess, or a row far
+// from every centroid) or reaches the end of a truncated list are searched
+// by the fused kernel over every centroid, as before. Either way the answer
+// is the exact brute-force one, the same as the fused search's.
+//
+// Rounding: the listed distances are computed in double from the float32
+// centroids and stored lowered (lower_sq), ||x - c0|| is computed in double
+// and raised by kMargin; both errors are about d * 1e-16 relative. A
+// centroid c left out therefore has a true ||x - c|| above
+// (1 + kMargin) sqrt(u0), u0 the computed ||x - c0||^2, so its computed
+// squared distance exceeds u0 by far more than its rounding error.
+
+// Below this many centroids, or fewer rows than kAssignRowsPerCell per
+// centroid, the fused search of every centroid (building the lists would
+// cost more than it saves).
+constexpr Index kAssignMinCells = 64;
+constexpr Index kAssignRowsPerCell = 16;
+// Nearest centroids listed per centroid.
+constexpr Index kAssignList = 128;
+// Rows whose prefix is longer go to the fused search: a double distance
+// costs about as much as 30 of the fused kernel's, and past this length the
+// guess was poor.
+constexpr Index kAssignMaxPrefix = 48;
+// Lloyd steps grouping the centroids.
+constexpr int kGroupSteps = 6;
+
+// The centroids, grouped for the guess and with their sorted lists.
+struct CentroidLists {
+    Index nlist = 0, d = 0, L = 0;
+    const float* C = nullptr;            // (nlist, d) float32 centroids
+    std::vector<float> group_panels;     // the groups' centres, transposed panels
+    std::vector<std::int32_t> group_of;  // group of each lane of group_panels
+    Index n_group_panels = 0;
+    std::vector<Index> member_start;     // (groups + 1,) in panels of member_panels
+    std::vector<float> member_panels;    // each group's centroids, transposed panels
+    std::vector<std::int32_t> member_id; // centroid of each lane of member_panels
+    std::vector<std::int32_t> near_id;   // (nlist, L) nearest centroids, by (distance, id)
+    std::vector<double> near_lo;         // (nlist, L) lower bounds of those distances
+};
+
+void build_centroid_lists(const float* centroids, Index nlist, Index d, CentroidLists& A,
+                          int n_threads) {
+    A.nlist = nlist;
+    A.d = d;
+    A.C = centroids;
+    A.L = std::min(nlist, kAssignList);
+    std::vector<double> Cd(checked_size(nlist, d));
+    for (Index i = 0; i < nlist * d; ++i) Cd[i] = static_cast<double>(centroids[i]);
+    const SqMany sq_many = pick_sq_many();
+    // Sorted lists: the L smallest (distance, id) of every centroid.
+    const Index L = A.L;
+    A.near_id.resize(checked_size(nlist, L));
+    A.near_lo.resize(checked_size(nlist, L));
+    parallel_for(nlist, n_threads, grain_for(nlist * d), [&](Index lo, Index hi) {
+        std::vector<double> dist(static_cast<std::size_t>(nlist));
+        std::vector<std::pair<double, Index>> pairs(static_cast<std::size_t>(nlist));
+        for (Index a = lo; a < hi; ++a) {
+            sq_many(Cd.data() + a * d, Cd.data(), nlist, d, dist.data());
+            for (Index c = 0; c < nlist; ++c) pairs[c] = {dist[c], c};
+            std::partial_sort(pairs.begin(), pairs.begin() + L, pairs.end());
+            for (Index t = 0; t < L; ++t) {
+                A.near_id[a * L + t] = static_cast<std::int32_t>(pairs[t].second);
+                A.near_lo[a * L + t] = std::sqrt(std::max(lower_sq(pairs[t].first), 0.0));
+            }
+        }
+    });
+    // Groups: about sqrt(nlist) of them, a few Lloyd steps from evenly
+    // spaced centroids (they only steer the guess).
+    const Index G0 = std::max<Index>(2, static_cast<Index>(std::lround(std::sqrt(static_cast<double>(nlist)))));
+    std::vector<double> centres(checked_size(G0, d));
+    for (Index g = 0; g < G0; ++g) {
+        const Index at = (g * (nlist - 1)) / (G0 - 1);
+        std::copy(Cd.begin() + at * d, Cd.begin() + (at + 1) * d, centres.begin() + g * d);
+    }
+    std::vector<std::int32_t> label(static_cast<std::size_t>(nlist), 0);
+    std::vector<double> tmp;
+    std::vector<Index> sizes;
+    Index G = G0;
+    for (int step = 0; step < kGroupSteps; ++step) {
+        nearest_centre(Cd, nlist, d, centres, G, label, tmp, sq_many);
+        G = group_means(Cd, nlist, d, G, label, centres, sizes);
+    }
+    std::vector<float> Gf(checked_size(G, d));
+    for (Index i = 0; i < G * d; ++i) Gf[i] = static_cast<float>(centres[i]);
+    std::vector<Index> ids(static_cast<std::size_t>(G));
+    std::iota(ids.begin(), ids.end(), Index{0});
+    append_panels(Gf.data(), ids, d, A.group_panels, A.group_of);
+    A.n_group_panels = (G + kLanes - 1) / kLanes;
+    std::vector<std::vector<Index>> members(static_cast<std::size_t>(G));
+    for (Index c = 0; c < nlist; ++c) members[label[c]].push_back(c);
+    A.member_start.assign(static_cast<std::size_t>(G + 1), 0);
+    for (Index g = 0; g < G; ++g) {
+        append_panels(centroids, members[g], d, A.member_panels, A.member_id);
+        A.member_start[g + 1] = static_cast<Index>(A.member_id.size()) / kLanes;
+    }
+}
+
+// The nearest centroid of the float32 row x by the proof above, or -1 when
+// the row goes to the fused search (a long prefix, a truncated list, or a
+// distance that is not finite, which the fused search reports).
+Index proven_nearest(const CentroidLists& A, const float* x, NearestLane nearest_lane,
+                     knn_detail::SqDist<float> sqdist, SqDist4<float> sqdist4) {
+    const Index d = A.d, L = A.L;
+    const Index g = A.group_of[nearest_lane(x, A.group_panels.data(), A.n_group_panels, d)];
+    const Index p0 = A.member_start[g];
+    const Index lane =
+        nearest_lane(x, A.member_panels.data() + p0 * d * kLanes, A.member_start[g + 1] - p0, d);
+    const Index c0 = A.member_id[p0 * kLanes + lane];
+    const double u0 = sqdist(x, A.C + c0 * d, d);
+    if (!std::isfinite(u0)) return -1;
+    // Centroids whose lowered distance to c0 exceeds this are excluded.
+    const double reach = 2.0 * std::sqrt(u0) * (1.0 + kMargin);
+    const std::int32_t* ids = A.near_id.data() + c0 * L;
+    const double* lo = A.near_lo.data() + c0 * L;
+    Index s = 0;
+    while (s < L && lo[s] <= reach) ++s;
+    // Beyond a truncated list nothing is excluded; a long prefix costs more
+    // than the fused search.
+    if ((s == L && L < A.nlist) || s > kAssignMaxPrefix) return -1;
+    // c0 itself (distance 0) is in the prefix; alone, it is the nearest.
+    if (s == 1) return ids[0];
+    double best = std::numeric_limits<double>::infinity();
+    Index at = -1;
+    const auto offer = [&](double v, Index c) {
+        if (v < best || (v == best && c < at)) {
+            best = v;
+            at = c;
+        }
+    };
+    double d4[4];
+    Index t = 0;
+    for (; t + 4 <= s; t += 4) {
+        sqdist4(x, A.C + Index{ids[t]} * d, A.C + Index{ids[t + 1]} * d, A.C + Index{ids[t + 2]} * d,
+                A.C + Index{ids[t + 3]} * d, d, d4);
+        for (Index r = 0; r < 4; ++r) offer(d4[r], ids[t + r]);
+    }
+    for (; t < s; ++t) offer(sqdist(x, A.C + Index{ids[t]} * d, d), ids[t]);
+    return at;
+}
+
+// Groups of cells searched together by the first pass (querying X itself).
+// A row q of cell a leaves the first pass with its k-th distance u_q, and
+// its second pass searches cell b when ||q - c_b|| - r_b <= u_q; as
+// ||q - c_b|| <= r_a + ||c_a - c_b||, when ||c_a - c_b|| + |r_a - r_b| <= u
+// every query of a with u_q >= u reaches b, and every query of b with
+// u_q >= u reaches a. The first pass of the two cells together computes
+// each pair of their rows once (the symmetric kernel) where the second
+// pass would compute it up to twice, once from each side, and in narrower
+// searches. u is the lower quartile of u_q estimated on a fixed sample:
+// the k-th distance of kProbeRows rows of each of kProbeCells cells within
+// their own cell. Groups grow greedily (cells in index order, partners by
+// centroid distance) up to kGroupRows times the average cell, from cells
+// of at least k + 1 rows. Any grouping gives the exact answer (see
+// first_pass_group); only the work differs.
+constexpr Index kProbeCells = 16;
+constexpr Index kProbeRows = 32;
+constexpr Index kGroupRows = 4;
+
+template <class T>
+std::vector<std::vector<Index>> group_cells(const T* X, const Partition& P, Index k, double scale,
+                                            int n_threads) {
+    const Index nlist = P.nlist, d = P.d;
+    std::vector<std::vector<Index>> groups;
+    std::vector<Index> big;  // cells that can be grouped
+    Index nonempty = 0;
+    for (Index c = 0; c < nlist; ++c) {
+        nonempty += P.count(c) > 0;
+        if (P.count(c) >= k + 1) big.push_back(c);
+    }
+    const auto singletons = [&]() {
+        for (Index c = 0; c < nlist; ++c)
+            if (P.count(c) > 0) groups.push_back({c});
+        return groups;
+    };
+    if (big.size() < 2) return singletons();
+    const Index cap = kGroupRows * ((P.n + nonempty - 1) / std::max<Index>(1, nonempty));
+    // The sample of u_q, from cells that can take part in a group (which
+    // also bounds the sample's cost: kProbeCells * kProbeRows * cap * d).
+    std::vector<Index> probe;
+    for (Index c : big)
+        if (P.count(c) <= cap) probe.push_back(c);
+    if (probe.empty()) return singletons();
+    shuffle(probe, 1);
+    probe.resize(static_cast<std::size_t>(std::min<Index>(kProbeCells, static_cast<Index>(probe.size()))));
+    const knn_detail::SqDist<T> sqdist = knn_detail::pick_sqdist<T>();
+    std::vector<double> us;
+    knn_detail::TopK top(k);
+    for (Index c : probe) {
+        const Index lo = P.offsets[c], m = P.count(c);
+        const Index step = std::max<Index>(1, m / kProbeRows);
+        for (Index i = 0; i < m; i += step) {
+            const Index q = P.order[lo + i];
+            top.clear();
+            for (Index j = lo; j < lo + m; ++j)
+                if (P.order[j] != q)
+                    top.push(knn_detail::sanitize(sqdist(X + q * d, X + P.order[j] * d, d)), P.order[j]);
+            us.push_back(std::sqrt(top.worst()) * scale);
+        }
+    }
+    std::sort(us.begin(), us.end());
+    const double u = us[us.size() / 4];
+    if (!(u > 0.0) || !std::isfinite(u)) return singletons();
+    // Partners of each cell that can be grouped, nearest first.
+    std::vector<std::vector<std::pair<double, Index>>> partners(static_cast<std::size_t>(nlist));
+    const SqMany sq_many = pick_sq_many();
+    parallel_for(static_cast<Index>(big.size()), n_threads, grain_for(nlist * d), [&](Index b0, Index b1) {
+        std::vector<double> dist(static_cast<std::size_t>(nlist));
+        for (Index t = b0; t < b1; ++t) {
+            const Index a = big[t];
+            sq_many(P.C.data() + a * d, P.C.data(), nlist, d, dist.data());
+            auto& mine = partners[a];
+            for (Index b : big) {
+                if (b == a) continue;
+                const double gap = std::sqrt(dist[b]) + std::fabs(P.radius[a] - P.radius[b]);
+                if (gap <= u) mine.emplace_back(dist[b], b);
+            }
+            std::sort(mine.begin(), mine.end());
+        }
+    });
+    std::vector<char> taken(static_cast<std::size_t>(nlist), 0);
+    for (Index a = 0; a < nlist; ++a) {
+        if (taken[a] || P.count(a) == 0) continue;
+        taken[a] = 1;
+        std::vector<Index> g{a};
+        Index rows = P.count(a);
+        for (const auto& [dist, b] : partners[a]) {
+            if (taken[b] || rows + P.count(b) > cap) continue;
+            taken[b] = 1;
+            g.push_back(b);
+            rows += P.count(b);
+        }
+        groups.push_back(std::move(g));
+    }
+    return groups;
+}
+
+// The nearest centroid of the rows `rows` of X (all rows when rows is
+// null; m of them), by the fused exact search of every centroid, in chunks
+// of float32 copies.
+template <class T>
+void assign_by_search(const T* X, const Index* rows, Index m, Index d, double scale,
+                      const float* centroids, Index nlist, Index* out_cell, int n_threads) {
+    std::vector<float> buf;
+    std::vector<double> dist;
+    std::vector<Index> cells;
+    const bool direct = std::is_same<T, float>::value && scale == 1.0 && rows == nullptr;
+    for (Index lo = 0; lo < m; lo += kAssignChunk) {
+        const Index cm = std::min(kAssignChunk, m - lo);
+        const float* chunk;
+        if (direct) {
+            chunk = reinterpret_cast<const float*>(X + lo * d);
+        } else {
+            buf.resize(checked_size(cm, d));
+            for (Index i = 0; i < cm; ++i) {
+                const T* src = X + (rows ? rows[lo + i] : lo + i) * d;
+                for (Index j = 0; j < d; ++j)
+                    buf[i * d + j] = static_cast<float>(static_cast<double>(src[j]) * scale);
+            }
+            chunk = buf.data();
+        }
+        dist.resize(static_cast<std::size_t>(cm));
+        cells.resize(static_cast<std::size_t>(cm));
+        fused_knn<float>(centroids, nlist, d, chunk, cm, 1, kFusedExtra, cells.data(), dist.data(),
+                         n_threads);
+        for (Index i = 0; i < cm; ++i) out_cell[rows ? rows[lo + i] : lo + i] = cells[i];
+    }
+}
+
 }  // namespace
 
 template <class T>
@@ -1045,25 +1575,42 @@ void nearest_centroids(const T* X, Index n, Index d, double scale, const float* 
         std::fill(out_cell, out_cell + n, Index{0});
         return;
     }
-    const bool direct = std::is_same<T, float>::value && scale == 1.0;
-    std::vector<float> buf;
-    std::vector<double> dist;
-    for (Index lo = 0; lo < n; lo += kAssignChunk) {
-        const Index m = std::min(kAssignChunk, n - lo);
-        const float* rows;
-        if (direct) {
-            rows = reinterpret_cast<const float*>(X + lo * d);
-        } else {
-            buf.resize(checked_size(m, d));
-            const T* src = X + lo * d;
-            for (Index i = 0; i < m * d; ++i)
-                buf[i] = static_cast<float>(static_cast<double>(src[i]) * scale);
-            rows = buf.data();
-        }
-        dist.resize(static_cast<std::size_t>(m));
-        fused_knn<float>(centroids, nlist, d, rows, m, 1, kFusedExtra, out_cell + lo, dist.data(),
-                         n_threads);
+    const bool finite_centroids = std::all_of(centroids, centroids + nlist * d,
+                                              [](float v) { return std::isfinite(v); });
+    if (nlist < kAssignMinCells || n < kAssignRowsPerCell * nlist || !finite_centroids) {
+        assign_by_search(X, nullptr, n, d, scale, centroids, nlist, out_cell, n_threads);
+        return;
     }
+    CentroidLists A;
+    build_centroid_lists(centroids, nlist, d, A, n_threads);
+    const NearestLane nearest_lane = pick_nearest_lane();
+    const knn_detail::SqDist<float> sqdist = knn_detail::pick_sqdist<float>();
+    const SqDist4<float> sqdist4 = pick_sqdist4<float>();
+    const bool direct = std::is_same<T, float>::value && scale == 1.0;
+    // Work per row: the guess (about 2 sqrt(nlist) estimates) and a few
+    // exact distances.
+    const Index per_row = (2 * static_cast<Index>(std::sqrt(static_cast<double>(nlist))) + 8) * d;
+    parallel_for(n, n_threads, grain_for(per_row), [&](Index lo, Index hi) {
+        std::vector<float> row(static_cast<std::size_t>(d));
+        for (Index i = lo; i < hi; ++i) {
+            const float* x;
+            if (direct) {
+                x = reinterpret_cast<const float*>(X + i * d);
+            } else {
+                for (Index j = 0; j < d; ++j)
+                    row[j] = static_cast<float>(static_cast<double>(X[i * d + j]) * scale);
+                x = row.data();
+            }
+            out_cell[i] = proven_nearest(A, x, nearest_lane, sqdist, sqdist4);
+        }
+    });
+    // The rows left: the fused search of every centroid.
+    std::vector<Index> rest;
+    for (Index i = 0; i < n; ++i)
+        if (out_cell[i] < 0) rest.push_back(i);
+    if (!rest.empty())
+        assign_by_search(X, rest.data(), static_cast<Index>(rest.size()), d, scale, centroids,
+                         nlist, out_cell, n_threads);
 }
 
 void cell_order(const Index* cell, Index n, Index nlist, Index* order, Index* offsets) {
@@ -1128,14 +1675,33 @@ PrunedStats pruned_knn(const T* X, Index n, Index d, const T* Q, Index nq, const
     stats.split_seconds = seconds_since(t0);
     t0 = Clock::now();
 
-    std::vector<Index> blocks;
-    for (Index a = 0; a < nlist; ++a)
-        if (q_offsets[a + 1] > q_offsets[a]) blocks.push_back(a);
+    // The first pass's blocks: groups of cells searched together (querying
+    // X itself), or each cell holding queries.
+    std::vector<std::vector<Index>> groups;
+    if (self) {
+        groups = group_cells(X, P, k, scale, n_threads);
+    } else {
+        for (Index a = 0; a < nlist; ++a)
+            if (q_offsets[a + 1] > q_offsets[a]) groups.push_back({a});
+    }
+    stats.n_first_pass_blocks = static_cast<Index>(groups.size());
+    std::vector<Index> blocks(groups.size());
+    std::iota(blocks.begin(), blocks.end(), Index{0});
     const double total = static_cast<double>(n) * static_cast<double>(nq);
     const bool budgeted = max_work >= 0.0;
     // Brute force: each pair once for all pairs.
     const double budget = budgeted ? max_work * (self ? total / 2 : total) : 0.0;
-    if (budgeted) shuffle(blocks, 0);
+    if (budgeted) {
+        shuffle(blocks, 0);
+    } else {
+        // The largest blocks first, so that the last ones to finish are
+        // small (threads pull one block at a time; see for_each_pulled).
+        std::vector<Index> rows_of(groups.size(), 0);
+        for (std::size_t g = 0; g < groups.size(); ++g)
+            for (Index a : groups[g]) rows_of[g] += P.count(a);
+        std::stable_sort(blocks.begin(), blocks.end(),
+                         [&](Index x, Index y) { return rows_of[x] > rows_of[y]; });
+    }
     // Rounds of blocks: with a budget 8, 8, 16, 32, ... (a check after
     // each), otherwise all at once.
     std::vector<Index> bounds{0};
@@ -1164,19 +1730,18 @@ PrunedStats pruned_knn(const T* X, Index n, Index d, const T* Q, Index nq, const
     Index seen_queries = 0;
     for (std::size_t r = 0; r + 1 < bounds.size() && !over.load(); ++r) {
         const Index lo = bounds[r], hi = bounds[r + 1];
-        parallel_for(hi - lo, n_threads, grain, [&](Index b0, Index b1) {
-            Scratch<T> s;
-            for (Index b = lo + b0; b < lo + b1; ++b) {
-                if (over.load(std::memory_order_relaxed)) return;
-                const Index a = blocks[b];
-                const Index w = search.first_pass(a, plans[a], s);
-                const Index now = spent.fetch_add(w) + w;
-                // The total can only grow: past the budget, give up.
-                if (budgeted && static_cast<double>(now) > budget) over.store(true);
-            }
+        for_each_pulled<T>(hi - lo, n_threads, grain, [&](Index b, Scratch<T>& s) {
+            if (over.load(std::memory_order_relaxed)) return;
+            const std::vector<Index>& g = groups[blocks[lo + b]];
+            const Index w =
+                search.first_pass_group(g.data(), static_cast<Index>(g.size()), plans, s);
+            const Index now = spent.fetch_add(w) + w;
+            // The total can only grow: past the budget, give up.
+            if (budgeted && static_cast<double>(now) > budget) over.store(true);
         });
         if (!budgeted || over.load()) continue;
-        for (Index b = lo; b < hi; ++b) seen_queries += q_offsets[blocks[b] + 1] - q_offsets[blocks[b]];
+        for (Index b = lo; b < hi; ++b)
+            for (Index a : groups[blocks[b]]) seen_queries += q_offsets[a + 1] - q_offsets[a];
         // Once a random sample of blocks is in, their work per query
         // predicts the rest (giving up is safe: the caller answers by
         // brute force).
@@ -1195,6 +1760,7 @@ PrunedStats pruned_knn(const T* X, Index n, Index d, const T* Q, Index nq, const
 
     t0 = Clock::now();
     std::vector<const Plan*> todo;
+    std::vector<double> todo_work;
     double second_work = 0.0;
     for (Index a = 0; a < nlist; ++a) {
         for (const Plan& plan : plans[a]) {
@@ -1202,16 +1768,20 @@ PrunedStats pruned_knn(const T* X, Index n, Index d, const T* Q, Index nq, const
             stats.n_second_pass += static_cast<Index>(plan.queries.size());
             Index rows = 0;
             for (Index f : plan.fine) rows += P.F_start[f + 1] - P.F_start[f];
-            second_work += static_cast<double>(rows) * static_cast<double>(plan.queries.size());
+            todo_work.push_back(static_cast<double>(rows) * static_cast<double>(plan.queries.size()));
+            second_work += todo_work.back();
         }
     }
     if (!todo.empty()) {
+        // The largest searches first (see the first pass).
+        std::vector<Index> by_work(todo.size());
+        std::iota(by_work.begin(), by_work.end(), Index{0});
+        std::stable_sort(by_work.begin(), by_work.end(),
+                         [&](Index x, Index y) { return todo_work[x] > todo_work[y]; });
         const double avg = second_work * static_cast<double>(d) / static_cast<double>(todo.size());
-        parallel_for(static_cast<Index>(todo.size()), n_threads,
-                     grain_for(static_cast<Index>(std::min(avg, 1e15))), [&](Index b0, Index b1) {
-                         Scratch<T> s;
-                         for (Index b = b0; b < b1; ++b) search.second_pass(*todo[b], s);
-                     });
+        for_each_pulled<T>(static_cast<Index>(todo.size()), n_threads,
+                        grain_for(static_cast<Index>(std::min(avg, 1e15))),
+                        [&](Index b, Scratch<T>& s) { search.second_pass(*todo[by_work[b]], s); });
     }
     stats.second_pass_seconds = seconds_since(t0);
     return stats;

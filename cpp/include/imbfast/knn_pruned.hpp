@@ -13,11 +13,14 @@
 namespace imbfast {
 
 // Nearest centroid of every row of X scaled by `scale` (a power of two) and
-// rounded to float32: the float32 exact search of the fused kernel (ties by
-// the lower centroid index), run over chunks of rows so that no float32
-// copy of X is ever held whole. The cell partition the pruned search and
-// the "cells" approximate engine share. X: (n, d); centroids: (nlist, d)
-// float32; out_cell: (n,).
+// rounded to float32, ranked by the exact squared distance in double, ties
+// by the lower centroid index: with enough rows per centroid, proven for
+// most rows from each centroid's sorted list of nearest centroids and the
+// triangle inequality; otherwise (and for rows whose proof would cost more)
+// the fused kernel's exact search of every centroid, over chunks of rows so
+// that no float32 copy of X is ever held whole. The same answer either way.
+// The cell partition the pruned search and the "cells" approximate engine
+// share. X: (n, d); centroids: (nlist, d) float32; out_cell: (n,).
 template <class T>
 void nearest_centroids(const T* X, std::int64_t n, std::int64_t d, double scale,
                        const float* centroids, std::int64_t nlist, std::int64_t* out_cell,
@@ -34,6 +37,7 @@ struct PrunedStats {
     bool gave_up = false;              // the work budget was exceeded (no result)
     std::int64_t nlist = 0;            // cells
     std::int64_t n_fine = 0;           // fine cells
+    std::int64_t n_first_pass_blocks = 0;  // groups of cells searched together by the first pass
     std::int64_t work = 0;             // distances computed (pairs; all pairs once)
     double work_fraction = 0.0;        // work / (n * nq)
     std::int64_t n_second_pass = 0;    // queries that searched beyond their first cells

@@ -256,7 +256,7 @@ def last_plan() -> dict[str, Any]:
         query); ``probe_tie_fraction`` and ``probe_brute_seconds`` when
         ``"auto"`` probed the data, ``probe_tree_seconds`` when it timed the
         KD-tree too (both estimates of the whole search); for the
-        pruned search ``nlist``,
+        pruned search ``nlist``, ``n_fine``, ``n_first_pass_blocks``,
         ``work_fraction`` (distances computed over ``n * n_queries``),
         ``n_second_pass`` and ``build_seconds``; ``pruned_tried`` when
         ``"auto"`` tried the pruned search and fell back to the brute force.

@@ -4,19 +4,22 @@ The rows are cut into about ``sqrt(n)`` cells (FAISS k-means on a sample,
 :mod:`imbfast.neighbors._partition`, the partition the ``"cells"``
 approximate engine uses too); everything after the centroids runs in the
 C++ core (``_core.pruned_knn``, cpp/src/knn_pruned.cpp, on its thread
-pool): every row assigned to its nearest centroid, each cell's exact
-radius, fine cells inside each cell, and the search in two passes over the
-queries grouped by cell. The first pass searches each query's own cell
-(and nearer ones while they hold too few rows) with the fused exact
-kernel; its k-th distance ``u_q`` bounds the answer, and a cell or fine
-cell of centre ``c`` and radius ``r`` is searched by the second pass only
-if the triangle inequality allows it (``||q - c|| - r <= u_q``); the two
-lists are merged by (squared distance, index). Every bound is computed in
-double on the data scaled by a power of two and loosened by a relative
-margin far above its rounding error, so a cell is skipped only when none
-of its rows can be among the k nearest, ties included: the answer is the
-exact brute-force one, ties by the lower index (the full argument is in
-the C++ source).
+pool): every row assigned to its nearest centroid (proven from sorted lists
+of nearest centroids by the triangle inequality, or by an exact search of
+every centroid where the proof would cost more), each cell's exact radius,
+fine cells inside each cell, and the search in two passes over the queries
+grouped by cell. The first pass searches each query's own cell (and nearer
+ones while they hold too few rows) with the fused exact kernel; querying X
+itself, cells whose rows would search each other anyway are searched
+together, each pair once. Its k-th distance ``u_q`` bounds the answer, and
+a cell or fine cell of centre ``c`` and radius ``r`` is searched by the
+second pass only if the triangle inequality allows it
+(``||q - c|| - r <= u_q``); the two lists are merged by (squared distance,
+index). Every bound is computed in double on the data scaled by a power of
+two and loosened by a relative margin far above its rounding error, so a
+cell is skipped only when none of its rows can be among the k nearest, ties
+included: the answer is the exact brute-force one, ties by the lower index
+(the full argument is in the C++ source).
 
 The work is counted before the second pass runs: :func:`pruned_knn` can be
 asked to give up (return ``None``) when the pruned search would compute
@@ -27,14 +30,17 @@ them, so it does not depend on the thread count.
 
 Memory: beyond the input and the (n_queries, k) result, per row its cell,
 its place in the cell order, its fine cell and its distance to the
-centroid (O(n)), the centroids and fine centres in double, the second
-pass's plan of every block, and per running block the rows it gathers;
-rows are assigned to cells in chunks (no float32 copy of X). Measured at
-10M x 32 float32 (1000 clusters, k=4, 2 threads, ``benchmarks/approx_10m.py``
-on this shared machine): 69 s and 2.5 GiB peak RSS including the 1.28 GB
-input (k-means and cells 17 s, fine cells 6 s, first pass 23 s, second pass
-23 s; about 0.1% of the brute force's distances), where the former
-Python-planned search took 121 s and 3.5 GiB in the same session.
+centroid (O(n)), the centroids and fine centres in double, each centroid's
+128 nearest centroids, the second pass's plan of every block, and per
+running block the rows it gathers; rows are assigned to cells in chunks (no
+float32 copy of X). Measured at 10M x 32 float32 (1000 clusters, k=4, 2
+threads, ``benchmarks/approx_10m.py --check 200`` on this shared 2-core
+machine, load 2.2-3.3): 38-44 s and 2.42 GiB peak RSS including the 1.28 GB
+input (k-means and cells 5.5-7.4 s, fine cells 1.9-2.1 s, first pass 29-32 s,
+second pass 1.5-2.4 s; about 0.05% of the brute force's distances), 83-89 s
+of CPU for the whole benchmark process; the search before the proven
+assignment and the grouped first pass took 120-130 s in the same session
+(load 1.6-4.5, 132-136 s of CPU) and 69 s at load 1.4-2.0.
 """
 
 from __future__ import annotations
@@ -77,7 +83,8 @@ def pruned_knn(
     (indices, sq_distances, info) or None
         Indices (int64) and exact squared distances (float64), shape
         (n_queries, k), nearest first, ties by the lower index; ``info``
-        holds ``nlist``, ``n_fine`` (fine cells), ``work_fraction``
+        holds ``nlist``, ``n_fine`` (fine cells), ``n_first_pass_blocks``
+        (groups of cells the first pass searches together), ``work_fraction``
         (distances computed over ``n * n_queries``), ``n_second_pass``
         (queries that searched cells beyond their own), ``build_seconds``
         (k-means, assigning rows and queries to cells), ``split_seconds``
@@ -96,6 +103,7 @@ def pruned_knn(
     info = {
         "nlist": core["nlist"],
         "n_fine": core["n_fine"],
+        "n_first_pass_blocks": core["n_first_pass_blocks"],
         "work_fraction": core["work_fraction"],
         "n_second_pass": core["n_second_pass"],
         "build_seconds": kmeans_seconds + core["assign_seconds"],
