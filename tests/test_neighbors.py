@@ -177,7 +177,10 @@ def test_ties_are_exact_on_discrete_data(kind, dtype, spread):
         ref_ind, ref_dist = reference(X, 6, query)
         np.testing.assert_array_equal(ind, ref_ind)
         np.testing.assert_array_equal(dist, ref_dist)
-    info = _core.fused_knn(X, None, 6, 8, 2)[2]
+    # One thread: with two, which worker gets which block changes the
+    # candidate lists, and so how many queries the proof leaves to the tie
+    # pass (the answer never changes); under load it was seen to be 0.
+    info = _core.fused_knn(X, None, 6, 8, 1)[2]
     exact = kind != "onehot" and spread != 1024.0
     assert info["exact_arithmetic"] is exact
     if exact:
