@@ -547,11 +547,15 @@ def test_kdtree_rejects_bad_input(make, query, k, message):
 
 def test_auto_probe_times_the_tree_where_it_is_plausible():
     # Up to tree_max_d features the tree is timed whatever the ties (the
-    # cost model is Gaussian data's); beyond, only when many rows tie.
+    # cost model is Gaussian data's) on long searches; beyond, only when
+    # many rows tie.
     rng = np.random.default_rng(3)
-    low = rng.integers(0, 4, size=(3000, 6)).astype(np.float64) * 0.37
+    low = rng.standard_normal((3000, 6))
     high = rng.standard_normal((3000, 24))
-    with tuned(probe_min_work=1):
+    with tuned(probe_min_work=1, probe_tree_min_seconds=1e9):
+        kneighbors(low, 3)
+        assert "probe_tree_seconds" not in last_plan()
+    with tuned(probe_min_work=1, probe_tree_min_seconds=0.0):
         ind = kneighbors(low, 3)
         plan_low = last_plan()
         kneighbors(high, 3)

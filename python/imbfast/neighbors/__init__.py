@@ -35,13 +35,14 @@ Engines (all exact unless ``algorithm="approx"``):
   :func:`choose_algorithm`); on searches of at least 1e9 pairs x features it
   then times the fused pass on 256 sample rows, and when more than a quarter
   of them need the tie pass (ties, or data float32 cannot resolve), or d is at
-  most 16, it times the KD-tree on them too and takes whichever is estimated
-  faster (plan keys ``probe_tie_fraction``, ``probe_brute_seconds``,
-  ``probe_tree_seconds``); where that is the brute force on a large problem
-  (at least ``500_000**2`` distance pairs), it first tries the pruned search
-  and keeps it when its second pass would compute at most 30% of the brute
-  force's distances, judged on a random sample of its blocks (a failed attempt
-  cost 3.2 s at 400k x 20, under 10%); :func:`last_plan` says which ran.
+  most 16 and the brute force is estimated at 0.5 s or more, it times the
+  KD-tree on them too and takes whichever is estimated faster (plan keys
+  ``probe_tie_fraction``, ``probe_brute_seconds``, ``probe_tree_seconds``);
+  where that is the brute force on a large problem (at least ``500_000**2``
+  distance pairs), it first tries the pruned search and keeps it when its
+  second pass would compute at most 30% of the brute force's distances, judged
+  on a random sample of its blocks (a failed attempt cost 3.2 s at 400k x 20,
+  under 10%); :func:`last_plan` says which ran.
 
 The neighbour lists of these engines equal an exact brute-force float64
 search.

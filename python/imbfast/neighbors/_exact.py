@@ -100,8 +100,10 @@ def exact_dense(
         plan["probe_brute_seconds"] = brute_seconds
         # The cost model above is Gaussian data's; clustered, discrete or
         # duplicated rows can favour the tree at any d where it is
-        # plausible, and ties favour it at any d.
-        if d <= t.tree_max_d or ties > t.probe_max_ties:
+        # plausible (worth a tree build on long searches only), and ties
+        # favour it at any d.
+        plausible = d <= t.tree_max_d and brute_seconds >= t.probe_tree_min_seconds
+        if plausible or ties > t.probe_max_ties:
             tree, tree_seconds = _probe_tree(X, Q, k, n_threads)
             plan["probe_tree_seconds"] = tree_seconds
             if tree_seconds < brute_seconds:

@@ -71,8 +71,11 @@ class Tuning:
         the search is at least ``probe_min_work`` (pairs x features); when
         more than ``probe_max_ties`` of them need the tie pass, or when d is
         at most ``tree_max_d`` (clustered or discrete rows can favour the
-        tree where Gaussian data would not), it times the KD-tree (double)
-        on the same rows and takes it when its estimated time is lower.
+        tree where Gaussian data would not) and the brute force is
+        estimated at ``probe_tree_min_seconds`` or more (the tree's build
+        and probe cost 16 ms on a 20k x 9 ENN search of 50 ms), it times
+        the KD-tree (double) on the same rows and takes it when its
+        estimated time is lower.
         Integer counts, d=9, after SMOTE (180k rows, all pairs, k=1, CPU time of
         2 threads on a loaded machine): brute 5.7 s (21% of the rows in the tie
         pass), tree 2.7 s; the model alone chose the brute force. Measured (all
@@ -80,6 +83,9 @@ class Tuning:
         rows: brute 2.8 s, tree 0.70 s (estimates 5.5 s / 0.44 s), pruned 1.2 s;
         binary flags, d=24, 30k rows (43% of the probe in the tie pass): brute
         0.62 s, tree 10.9 s (estimates 1.1 s / 19 s).
+    probe_tree_min_seconds : float
+        The brute force's estimated seconds from which the probe also times
+        the KD-tree on data with few ties (see ``probe_max_ties``).
     approx_min_n, approx_min_pairs : int, int
         ``algorithm="approx"``: below this many rows, or distance pairs, the
         index is not worth building and the search is exact (see
@@ -159,6 +165,7 @@ class Tuning:
     probe_queries: int = 256
     probe_min_work: int = 1_000_000_000
     probe_max_ties: float = 0.25
+    probe_tree_min_seconds: float = 0.5
     approx_min_n: int = 1 << 14
     approx_min_pairs: int = 200_000
     approx_sample: int = 1000
