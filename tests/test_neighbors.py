@@ -682,3 +682,21 @@ def test_int8_filter_auto_probe():
     info = _core.fused_knn(X, Q, 5, 4, 2, int8_max_range=1e12)[2]
     assert info["int8_filter"] is False
     assert info["int8_probe_hits"] > 0
+
+
+@pytest.mark.parametrize("k", [1, 3, 8])
+def test_kdtree_skips_tied_nodes_of_higher_rows_exactly(k):
+    # Piles of identical rows (hundreds of copies of a few points) and a
+    # small integer grid: a node at exactly the k-th distance is skipped
+    # only when all its rows have higher indices than the k-th neighbour.
+    rng = np.random.default_rng(9)
+    piles = np.repeat(rng.integers(0, 3, size=(6, 3)), 300, axis=0)
+    grid = rng.integers(0, 4, size=(1200, 3))
+    X = rng.permutation(np.vstack([piles, grid])).astype(np.float64)
+    Q = np.ascontiguousarray(X[::13] + rng.integers(0, 2, size=(X[::13].shape[0], 3)))
+    tree = _core.KDTree(X)
+    for query in (None, Q):
+        ind, dist = tree.query(query, k, 2)
+        ref_ind, ref_dist = reference(X, k, query)
+        np.testing.assert_array_equal(ind, ref_ind)
+        np.testing.assert_array_equal(dist, ref_dist)

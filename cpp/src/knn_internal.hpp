@@ -77,8 +77,9 @@ class TopK {
         }
     }
     std::size_t size() const { return heap_.size(); }
-    // Largest kept distance; only valid when size() > 0.
+    // Largest kept distance, and its row; only valid when size() > 0.
     double worst() const { return heap_.front().first; }
+    std::int64_t worst_row() const { return heap_.front().second; }
     // Writes the pairs in ascending order and returns how many were written.
     std::size_t write(std::int64_t* idx, double* dist) {
         std::sort_heap(heap_.begin(), heap_.end());

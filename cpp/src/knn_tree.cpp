@@ -4,8 +4,10 @@
 // the median of the coordinate with the largest spread and keeps the
 // bounding box of its rows. A query descends to the nearer child first and
 // skips a node when the squared distance from the query to the node's box
-// is larger than its current k-th distance (equal distances are still
-// visited: a tie may be broken in favour of a lower index). The box distance
+// is larger than its current k-th distance, or equal to it when every row
+// of the node has a higher index than the k-th neighbour (a tie can only
+// win by a lower index; on duplicated rows this keeps a query from visiting
+// every copy of its point). The box distance
 // is computed with the same operations in the same order as the point
 // distance, and rounding is monotonic, so it never exceeds the computed
 // distance of any row inside the box: the pruning is exact and the result
@@ -35,6 +37,7 @@ struct Tree {
     std::vector<double> data;        // n x d, tree order
     std::vector<std::int64_t> order; // tree position -> original row
     std::vector<std::int64_t> begin, end, left, right;
+    std::vector<std::int64_t> min_row;  // lowest original row of each node
     std::vector<double> lo, hi;      // node boxes, nodes x d
 
     std::int64_t add_node(std::int64_t b, std::int64_t e) {
@@ -43,6 +46,7 @@ struct Tree {
         end.push_back(e);
         left.push_back(-1);
         right.push_back(-1);
+        min_row.push_back(*std::min_element(order.begin() + b, order.begin() + e));
         for (std::int64_t j = 0; j < d; ++j) {
             double mn = std::numeric_limits<double>::infinity(), mx = -mn;
             for (std::int64_t i = b; i < e; ++i) {
@@ -156,8 +160,13 @@ struct Searcher {
     std::int64_t self;  // original row excluded, or -1
     std::vector<std::pair<double, std::int64_t>> stack;
 
-    double kth() const { return top.size() < static_cast<std::size_t>(k) ? kInfD : top.worst(); }
-    static constexpr double kInfD = std::numeric_limits<double>::infinity();
+    // No row of `node` (box distance bd) can enter the k nearest.
+    bool beaten(double bd, std::int64_t node) const {
+        if (top.size() < static_cast<std::size_t>(k)) return false;
+        const double w = top.worst();
+        return bd > w ||
+               (bd == w && t.min_row[static_cast<std::size_t>(node)] > top.worst_row());
+    }
 
     void run(const double* q) {
         stack.clear();
@@ -165,7 +174,7 @@ struct Searcher {
         while (!stack.empty()) {
             const auto [bd, node] = stack.back();
             stack.pop_back();
-            if (bd > kth()) continue;
+            if (beaten(bd, node)) continue;
             const std::int64_t l = t.left[static_cast<std::size_t>(node)];
             if (l < 0) {
                 const std::int64_t b = t.begin[static_cast<std::size_t>(node)];
