@@ -6,8 +6,8 @@ pass, or for queries its int8 filter pass; ``KDTree``: the KD-tree) and in
 :mod:`imbfast.neighbors._pruned` (cluster pruning). This module decides
 which one answers: from the problem size (:func:`choose_algorithm`), then,
 on large searches, by timing the fused pass and the KD-tree on a sample of
-the queries (the probe) and by trying the pruned search. Every threshold is a field of
-:class:`imbfast.neighbors.Tuning`.
+the queries (the probe) and by trying the pruned search. Every threshold
+is a field of :class:`imbfast.neighbors.Tuning`.
 """
 
 from __future__ import annotations
