@@ -124,9 +124,10 @@ def test_matches_sklearn_brute_on_tie_free_data(engine, d):
 @pytest.mark.parametrize("engine", ["brute", "tree"])
 @pytest.mark.parametrize("kind", ["duplicated", "binary"])
 def test_results_do_not_depend_on_threads(engine, kind):
-    # Binary rows run the brute force in exact arithmetic, where each worker
-    # keeps its own lists of the symmetric pass: ties must still resolve to
-    # the lower index once the lists are merged.
+    # Binary rows run the brute force in exact arithmetic. Two workers take
+    # the symmetric pass's block pairs out of row order, so ties reach the
+    # lists from both sides of a tile in any order: they must still resolve
+    # to the lower index.
     X = make_data(kind, 3000, 8, seed=5)
     one = kneighbors(X, 5, n_jobs=1, algorithm=engine, return_distance=True)
     two = kneighbors(X, 5, n_jobs=2, algorithm=engine, return_distance=True)

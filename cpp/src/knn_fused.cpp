@@ -14,16 +14,19 @@
 //
 // Querying X itself computes each pair once: the tile offers its values to
 // the query rows and, through a column-wise minimum, to the database rows.
-// Each thread then owns private lists for all rows; they are merged at the
-// end. Exactness comes from the re-ranking step (double distances, ties by
-// index, proof by the per-pair lower bounds of the float32 pass) and, for a
-// query whose proof fails, from the tie pass (see tie_pass).
+// Workers take block pairs whose rows no other worker holds (PairSchedule),
+// so one set of lists serves them all. Exactness comes from the re-ranking
+// step (double distances, ties by index, proof by the per-pair lower bounds
+// of the float32 pass) and, for a query whose proof fails, from the tie pass
+// (see tie_pass).
 #include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <condition_variable>
 #include <cstring>
 #include <limits>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -93,14 +96,15 @@ inline float next_up(float v) {
 // offers, so when the tile values are exact distances (exact arithmetic,
 // see exact_lattice) the lists are the exact answer, ties by lower index.
 // thr[r] is the float32 threshold of the SIMD filter (`value < thr`) for
-// row r's own sweep: D[c-1]. A tie with D[c-1] never enters from there: a
-// row's sweep offers rows in increasing order, after every row already in
-// its list (those came from the column side of earlier, lower blocks), so
-// a tie always has the higher index. The column side of the symmetric pass
-// offers rows in no such order; in exact arithmetic its threshold,
-// tie_thr[r], is the next float above D[c-1], so that ties reach the index
-// comparison. Without exact arithmetic ties are the proof's business, and
-// both sides use thr.
+// row r's own sweep: D[c-1]. A tie with D[c-1] never enters from there when
+// the sweep offers rows in increasing order, after every row already in the
+// list: the query pass, and the symmetric pass on one worker, whose column
+// side offers each row its lower rows before its own sweep starts (see
+// PairSchedule). The column side offers rows in no such order, nor does the
+// row side of the symmetric pass on several workers (`tie_rows`); in exact
+// arithmetic they filter with tie_thr[r], the next float above D[c-1], so
+// that ties reach the index comparison. Without exact arithmetic ties are
+// the proof's business, and thr serves everywhere.
 struct Lists {
     std::int64_t c = 0;
     std::int64_t lanes = 0;
@@ -109,23 +113,26 @@ struct Lists {
     std::vector<std::int32_t> idx;
     std::vector<float> thr;
     std::vector<float> tie_thr;  // exact arithmetic only
+    bool tie_rows = false;       // exact arithmetic, rows offered out of order
     // Collect mode (the tie pass): thresholds stay fixed and every (query,
     // row) pair below its query's threshold is recorded instead of kept.
     bool collect = false;
     std::vector<std::pair<std::int32_t, std::int32_t>> hits;
 
-    void init(std::int64_t rows, std::int64_t cap, bool exact_values) {
+    void init(std::int64_t rows, std::int64_t cap, bool exact_values, bool out_of_order) {
         c = cap;
         lanes = round_up(cap, 8);
         exact = exact_values;
+        tie_rows = exact && out_of_order;
         dist.assign(static_cast<std::size_t>(rows * lanes), kInf);
         idx.assign(static_cast<std::size_t>(rows * lanes), -1);
         thr.assign(static_cast<std::size_t>(rows), kInf);
         if (exact) tie_thr.assign(static_cast<std::size_t>(rows), kInf);
     }
 
-    // The thresholds of the column side.
+    // The thresholds of the column side, and of the row side.
     const float* col_thr() const { return exact ? tie_thr.data() : thr.data(); }
+    const float* row_thr() const { return tie_rows ? tie_thr.data() : thr.data(); }
 
     // Whether (v, j) precedes row r's c-th entry (the filter passed v; only
     // needed against tie_thr, which lets ties through).
@@ -272,7 +279,7 @@ IMBFAST_INLINE void offer(const float (*buf)[kNR], const int* rmask, int cmask, 
             if (rows.collect) {
                 if (v < rows.thr[static_cast<std::size_t>(q)])
                     rows.hits.emplace_back(static_cast<std::int32_t>(q), j);
-            } else if (v < rows.thr[static_cast<std::size_t>(q)]) {
+            } else if (v < rows.row_thr()[q] && (!rows.tie_rows || rows.admits(q, v, j))) {
                 // thr is the c-th value itself (or the list is not full):
                 // a value below it always precedes the c-th entry.
                 Ins::insert(rows, q, v, j);
@@ -313,7 +320,7 @@ IMBFAST_INLINE void block_generic_body(const Block& b, Lists& rows, Lists& cols)
             int any = 0, cmask = 0;
             for (int r = 0; r < kMR; ++r) {
                 const float* q = b.qrows + q0 * da + r;
-                const float t = rows.thr[static_cast<std::size_t>(q0 + r)];
+                const float t = rows.row_thr()[q0 + r];
                 rmask[r] = 0;
                 for (int l = 0; l < kNR; ++l) {
                     float acc = 0.0f;
@@ -411,7 +418,7 @@ IMBFAST_TARGET_AVX2 IMBFAST_INLINE void block_avx2_body(const Block& b, Lists& r
     int rmask[kMR];
     for (std::int64_t q0 = b.q_begin; q0 < b.q_end; q0 += kMR) {
         const float* q = b.qrows + q0 * da;
-        const float* thr = rows.thr.data() + q0;
+        const float* thr = rows.row_thr() + q0;
         for (std::int64_t y = b.y_begin; y < b.y_end; y += kNR) {
             const float* P = b.panels + (y / kNR) * da * kNR;
             __m256 a00 = _mm256_setzero_ps(), a01 = _mm256_setzero_ps();
@@ -558,30 +565,93 @@ void finish_row(std::int64_t* idx, double* dist, std::int64_t w, std::int64_t k,
     }
 }
 
-// Every list's thresholds for row r lowered to the least c-th value any
-// list holds for r (the list that searched r's own block). Safe for the
-// proof: a row rejected against it has a tile value at least that value,
-// which is at least the final `worst` (the least final c-th value). In
-// exact arithmetic the row's own sweep (later blocks: higher indices than
-// every row of its block) may reject a tie with it; the column side lets
-// ties through to the index comparison, as always.
-void seed_thresholds(std::vector<Lists>& lists, std::int64_t n) {
-    for (std::int64_t r = 0; r < n; ++r) {
-        float s = kInf;
-        for (const Lists& L : lists)
-            if (L.c > 0) s = std::min(s, L.dist[static_cast<std::size_t>(r * L.lanes + L.c - 1)]);
-        if (!(s < kInf)) continue;
-        for (Lists& L : lists) {
-            if (L.c == 0) continue;
-            float& t = L.thr[static_cast<std::size_t>(r)];
-            t = std::min(t, s);
-            if (L.exact) {
-                float& tt = L.tie_thr[static_cast<std::size_t>(r)];
-                tt = std::min(tt, next_up(s));
+// The block pairs (A, B), A < B, of the symmetric pass, handed to workers
+// so that no two hold a block at once: a tile writes the lists of the rows
+// of both its blocks, and a worker that holds them owns them, so one set of
+// lists serves every worker (no private copies, no merge, no thresholds
+// split between copies). Several workers take the pairs in the order of a
+// round-robin tournament (the circle method: each round pairs every block
+// with one other), so the next pair rarely shares a block with a running
+// one; a worker takes the first pending pair whose blocks are free and
+// waits only when every pending pair shares a block with a running one.
+// One worker takes them in row order, (0, 1), (0, 2), ..., (1, 2), ...:
+// every row then meets its lower rows (column side) before its own sweep
+// meets the higher ones in increasing order (see Lists). Which worker
+// computes which pair never changes the result.
+class PairSchedule {
+   public:
+    PairSchedule(std::int64_t nb, bool tournament) : busy_(static_cast<std::size_t>(nb), 0) {
+        if (!tournament) {
+            for (std::int64_t a = 0; a < nb; ++a)
+                for (std::int64_t b = a + 1; b < nb; ++b) pairs_.emplace_back(a, b);
+        } else {
+            const std::int64_t m = nb + (nb & 1);  // with a dummy block when odd
+            for (std::int64_t round = 0; round + 1 < m; ++round)
+                for (std::int64_t i = 0; i < m / 2; ++i) {
+                    const std::int64_t a = i == 0 ? m - 1 : (round + i) % (m - 1);
+                    const std::int64_t b = (round - i + (m - 1)) % (m - 1);
+                    if (a < nb && b < nb) pairs_.emplace_back(std::min(a, b), std::max(a, b));
+                }
+        }
+        state_.assign(pairs_.size(), kPending);
+    }
+
+    std::pair<std::int64_t, std::int64_t> pair(std::int64_t item) const {
+        return pairs_[static_cast<std::size_t>(item)];
+    }
+
+    // Releases `item` (when >= 0) and takes the next pair into it; false
+    // when every pair is taken, or after fail().
+    bool next(std::int64_t& item) {
+        std::unique_lock<std::mutex> lock(mutex_);
+        if (item >= 0) {
+            state_[static_cast<std::size_t>(item)] = kDone;
+            set_busy(item, 0);
+            free_.notify_all();
+        }
+        for (;;) {
+            if (failed_ || taken_ == static_cast<std::int64_t>(pairs_.size())) return false;
+            while (state_[static_cast<std::size_t>(first_)] == kDone) ++first_;
+            for (std::int64_t i = first_; i < static_cast<std::int64_t>(pairs_.size()); ++i) {
+                const auto [a, b] = pairs_[static_cast<std::size_t>(i)];
+                if (state_[static_cast<std::size_t>(i)] != kPending ||
+                    busy_[static_cast<std::size_t>(a)] || busy_[static_cast<std::size_t>(b)])
+                    continue;
+                state_[static_cast<std::size_t>(i)] = kRunning;
+                set_busy(i, 1);
+                ++taken_;
+                item = i;
+                return true;
             }
+            free_.wait(lock);  // a running pair holds every pending pair's block
         }
     }
-}
+
+    // A worker's block threw: the others stop taking pairs.
+    void fail() {
+        std::lock_guard<std::mutex> lock(mutex_);
+        failed_ = true;
+        free_.notify_all();
+    }
+
+   private:
+    static constexpr std::uint8_t kPending = 0, kRunning = 1, kDone = 2;
+
+    void set_busy(std::int64_t item, std::uint8_t v) {
+        const auto [a, b] = pairs_[static_cast<std::size_t>(item)];
+        busy_[static_cast<std::size_t>(a)] = v;
+        busy_[static_cast<std::size_t>(b)] = v;
+    }
+
+    std::vector<std::pair<std::int64_t, std::int64_t>> pairs_;
+    std::vector<std::uint8_t> state_;
+    std::vector<std::uint8_t> busy_;
+    std::int64_t first_ = 0;  // every pair before it is done
+    std::int64_t taken_ = 0;
+    bool failed_ = false;
+    std::mutex mutex_;
+    std::condition_variable free_;
+};
 
 // Query blocks of the non-symmetric pass: large enough to reuse each
 // database block, small enough to share the work among threads.
@@ -799,64 +869,57 @@ FusedStats fused_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std
     if (!sym) pack(Q, nq, d, mean, scale, exact, true, false, n_workers, PQ);
     const Packed& QP = sym ? PX : PQ;
 
-    const std::int64_t S = block_rows(d + 2);
-    std::vector<Lists> lists(static_cast<std::size_t>(sym ? n_workers : 1));
-    std::atomic<std::int64_t> next{0};
+    // Rows per block; the symmetric pass on several workers wants at least
+    // 4 blocks per worker, so that enough pairs of blocks are disjoint (see
+    // PairSchedule).
+    std::int64_t S = block_rows(d + 2);
+    if (sym && n_workers > 1)
+        S = std::min(S, round_up((PX.n_pad + 4 * n_workers - 1) / (4 * n_workers), kAlign));
+    Lists lists;
+    lists.init(QP.n_pad, c, exact, sym && n_workers > 1);
 
     if (sym) {
         const std::int64_t nb = (PX.n_pad + S - 1) / S;
         const BlockFn off_diag = pick_block<true, false>();
         const BlockFn diag = pick_block<true, true>();
         // First the diagonal blocks (each row among the rows of its own
-        // block), then every list starts the rest from the row's c-th value
+        // block), so that every row starts the rest from its c-th value
         // there: the c rows behind it are at most that far, so a row farther
-        // than it cannot be among the c nearest. Otherwise each worker's
-        // list, and the column side of every list, would fill from scratch.
-        parallel_for(n_workers, n_workers, 1, [&](std::int64_t wb, std::int64_t we) {
-            for (std::int64_t w = wb; w < we; ++w) {
-                Lists& L = lists[static_cast<std::size_t>(w)];
-                L.init(PX.n_pad, c, exact);
-                for (;;) {
-                    const std::int64_t A = next.fetch_add(1);
-                    if (A >= nb) break;
-                    const std::int64_t end = std::min(PX.n_pad, (A + 1) * S);
-                    diag(Block{PX.rows.data(), A * S, end, PX.panels.data(), A * S, end, PX.da},
-                         L, L);
-                }
+        // than it cannot be among the c nearest. Otherwise the column side
+        // of every list would fill from scratch.
+        std::atomic<std::int64_t> next{0};
+        parallel_for(n_workers, n_workers, 1, [&](std::int64_t, std::int64_t) {
+            for (;;) {
+                const std::int64_t A = next.fetch_add(1);
+                if (A >= nb) break;
+                const std::int64_t end = std::min(PX.n_pad, (A + 1) * S);
+                diag(Block{PX.rows.data(), A * S, end, PX.panels.data(), A * S, end, PX.da},
+                     lists, lists);
             }
         });
-        seed_thresholds(lists, n);
-        // Then the blocks above the diagonal, rows `item` and nb-1-item of
-        // the block triangle per work item (equal work).
-        next.store(0);
-        const std::int64_t n_items = (nb + 1) / 2;
-        parallel_for(n_workers, n_workers, 1, [&](std::int64_t wb, std::int64_t we) {
-            for (std::int64_t w = wb; w < we; ++w) {
-                Lists& L = lists[static_cast<std::size_t>(w)];
-                for (;;) {
-                    const std::int64_t item = next.fetch_add(1);
-                    if (item >= n_items) break;
-                    const std::int64_t pair[2] = {item, nb - 1 - item};
-                    for (int h = 0; h < (pair[0] == pair[1] ? 1 : 2); ++h) {
-                        const std::int64_t A = pair[h];
-                        Block blk{PX.rows.data(), A * S, std::min(PX.n_pad, (A + 1) * S),
-                                  PX.panels.data(), 0, 0, PX.da};
-                        for (std::int64_t B = A + 1; B < nb; ++B) {
-                            blk.y_begin = B * S;
-                            blk.y_end = std::min(PX.n_pad, (B + 1) * S);
-                            off_diag(blk, L, L);
-                        }
-                    }
+        // Then the blocks above the diagonal, each pair of blocks once.
+        PairSchedule schedule(nb, n_workers > 1);
+        parallel_for(n_workers, n_workers, 1, [&](std::int64_t, std::int64_t) {
+            std::int64_t item = -1;
+            while (schedule.next(item)) {
+                const auto [A, B] = schedule.pair(item);
+                try {
+                    off_diag(Block{PX.rows.data(), A * S, std::min(PX.n_pad, (A + 1) * S),
+                                   PX.panels.data(), B * S, std::min(PX.n_pad, (B + 1) * S),
+                                   PX.da},
+                             lists, lists);
+                } catch (...) {
+                    schedule.fail();
+                    throw;
                 }
             }
         });
     } else {
-        lists[0].init(QP.n_pad, c, exact);
         // A query's threshold starts just above its bound (scaled, half
         // squared distance): tile values are lower bounds, so every row
         // within the bound passes.
         for (std::int64_t i = 0; within && i < nq; ++i)
-            lists[0].thr[static_cast<std::size_t>(i)] =
+            lists.thr[static_cast<std::size_t>(i)] =
                 threshold_above(half_scaled(within[i], scale));
         const std::int64_t nb = (PX.n_pad + S - 1) / S;
         const std::int64_t SQ = query_block_rows(QP.n_pad, S, n_workers);
@@ -869,20 +932,20 @@ FusedStats fused_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std
                 for (std::int64_t B = 0; B < nb; ++B) {
                     blk.y_begin = B * S;
                     blk.y_end = std::min(PX.n_pad, (B + 1) * S);
-                    fn(blk, lists[0], lists[0]);
+                    fn(blk, lists, lists);
                 }
             }
         });
     }
 
     // Exact re-ranking with the completeness proof. Every row outside a
-    // list's first c slots has a tile value >= that list's c-th value (it
+    // list's first c slots has a tile value >= its c-th value `worst` (it
     // was rejected by, or pushed out of, a list whose c-th value only
-    // decreases), hence a true half squared distance >= `worst`, the least
-    // c-th value of the lists. If the k-th exact distance among the
-    // candidates is below 2 * worst, no outside row can be as close, not even
-    // a tie with a lower index: the list is the exact answer. In exact
-    // arithmetic the lists already are (see Lists), and no proof is needed.
+    // decreases), hence a true half squared distance >= worst. If the k-th
+    // exact distance among the candidates is below 2 * worst, no outside row
+    // can be as close, not even a tie with a lower index: the list is the
+    // exact answer. In exact arithmetic the lists already are (see Lists),
+    // and no proof is needed.
     const SqDist<T> sqdist = pick_sqdist<T>();
     std::vector<std::uint8_t> unproven(static_cast<std::size_t>(nq), 0);
     parallel_for(nq, n_workers, grain_for(c * d), [&](std::int64_t begin, std::int64_t end) {
@@ -890,22 +953,16 @@ FusedStats fused_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std
         for (std::int64_t i = begin; i < end; ++i) {
             const T* q = sym ? X + i * d : Q + i * d;
             top.clear();
-            float worst = kInf;
+            const float* D = lists.dist.data() + i * lists.lanes;
+            const std::int32_t* I = lists.idx.data() + i * lists.lanes;
             std::int64_t seen = 0;
-            for (const Lists& L : lists) {
-                if (L.c == 0) continue;  // a worker that never started
-                const float* D = L.dist.data() + i * L.lanes;
-                const std::int32_t* I = L.idx.data() + i * L.lanes;
-                std::int64_t e = 0;
-                for (; e < c && I[e] >= 0; ++e)
-                    top.push(sanitize(sqdist(q, X + std::int64_t{I[e]} * d, d)), I[e]);
-                seen += e;
-                worst = std::min(worst, D[c - 1]);
-            }
+            for (; seen < c && I[seen] >= 0; ++seen)
+                top.push(sanitize(sqdist(q, X + std::int64_t{I[seen]} * d, d)), I[seen]);
+            const float worst = D[c - 1];
             // With a bound, a list that never filled holds every row within
             // it: the others were rejected against the starting threshold.
             const bool short_list =
-                within && std::isinf(worst) && !std::isinf(lists[0].thr[static_cast<std::size_t>(i)]);
+                within && std::isinf(worst) && !std::isinf(lists.thr[static_cast<std::size_t>(i)]);
             bool complete = exact || seen >= pool || short_list;
             const auto w = static_cast<std::int64_t>(top.write(out_idx + i * k, out_dist + i * k));
             if (!complete && w == k &&
