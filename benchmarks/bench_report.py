@@ -6,7 +6,9 @@ process, on the same data, with the same thread count: ``n_jobs`` for every
 sampler that has the parameter (both libraries), threadpoolctl limits on
 every BLAS/OpenMP pool and the ``*_NUM_THREADS`` variables of the child. Both
 are warmed up on a slice of the data first; then the timed rounds alternate
-between the libraries (which goes first swaps every round), the same number
+between the libraries (which goes first swaps every round; each call first
+waits for the process's spinning OpenMP/OpenBLAS workers to park, see
+``measure.quiesce``), the same number
 for both (3 when a round of the slower library takes under
 ``--fast-seconds``, else 1), and the median is reported. Peak memory is the
 peak RSS during the call minus the RSS before it (the kernel's counter is
@@ -450,11 +452,12 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
         rounds = spec.get("rounds")
         r = 0
         while True:
-            # Each round swaps which library goes first: scikit-learn's
-            # OpenMP threads keep spinning for a while after its searches and
-            # slow down whatever runs right after them.
+            # Each round swaps which library goes first, and every call waits
+            # for the process's other threads to stop spinning (OpenMP and
+            # OpenBLAS workers slow down whatever runs right after them).
             for lib in ("imblearn", "imbfast")[:: 1 if r % 2 == 0 else -1]:
                 outs.pop(lib, None)
+                measure.quiesce()
                 with measure.PeakMemory() as mem:
                     start = time.perf_counter()
                     out = calls[lib](X, y)

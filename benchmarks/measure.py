@@ -157,6 +157,7 @@ def time_sampler(
         times, extra = [], 0
         for _ in range(rounds):
             sampler = make()
+            quiesce()
             with PeakMemory() as mem:
                 start = time.perf_counter()
                 X_res, y_res = sampler.fit_resample(X, y)
@@ -192,6 +193,26 @@ def same_threads(threads: int | None) -> Iterator[None]:
 
 # --------------------------------------------------------------------------
 # Time
+
+
+def quiesce(max_wait: float = 0.5, window: float = 0.01) -> float:
+    """Wait until no other thread of this process is using the CPU.
+
+    OpenBLAS's and OpenMP's worker threads keep spinning for a while after
+    a call (OpenBLAS up to about 0.1 s) and take a core from whatever runs
+    next: at 1k rows that doubled imbfast's time right after an
+    imbalanced-learn call. Call it before every timed call, so that both
+    libraries start on idle cores. Returns the seconds waited (at most
+    ``max_wait``): the process's CPU time is polled until it grows by less
+    than a tenth of the wall time over a ``window``.
+    """
+    start = time.perf_counter()
+    while time.perf_counter() - start < max_wait:
+        cpu, wall = time.process_time(), time.perf_counter()
+        time.sleep(window)
+        if time.process_time() - cpu < 0.1 * (time.perf_counter() - wall):
+            break
+    return time.perf_counter() - start
 
 
 def best_time(fn: Callable[[], Any], repeat: int = 5) -> float:

@@ -95,6 +95,7 @@ def make_sampler(lib: str, name: str, threads: int | None):
 
 def run_once(lib: str, name: str, X, y, threads: int | None):
     sampler = make_sampler(lib, name, threads)
+    measure.quiesce()
     with measure.PeakMemory() as mem:
         start = time.perf_counter()
         Xr, yr = sampler.fit_resample(X, y)
@@ -114,9 +115,8 @@ def run_pair(name, X, y, rounds, threads):
         engines = []
         from imbfast.neighbors import last_plan
 
-        # Each round swaps which library goes first: scikit-learn's OpenMP
-        # threads keep spinning for a while after its searches and slow down
-        # whatever runs right after them.
+        # Each round swaps which library goes first, and every call waits
+        # for the process's other threads to stop spinning (measure.quiesce).
         for r in range(rounds):
             for lib in list(times)[:: 1 if r % 2 == 0 else -1]:
                 outs.pop(lib, None)

@@ -18,7 +18,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from imbfast.neighbors import tuned
 from imbfast.under_sampling import NearMiss
-from imbfast.under_sampling._nearmiss import farthest_distances
+from imbfast.under_sampling._nearmiss import farthest_distances, smallest_first
 
 TOO_FEW = pytest.mark.filterwarnings("ignore:The number of the samples to be selected")
 
@@ -285,3 +285,18 @@ def test_parity_with_the_int8_filter(version):
         ours = _both(X, y, version=version, n_jobs=2)
     search = ours.nn_ver3_ if version == 3 else ours.nn_
     assert search.last_plan_["int8_filter"] is True
+
+
+@pytest.mark.parametrize("levels", [3, 50, 10_000])
+def test_smallest_first_is_the_stable_sort_prefix(levels):
+    # Few levels: many scores tie at the n-th, and the stable sort takes
+    # the lowest positions among them.
+    rng = np.random.default_rng(levels)
+    scores = rng.integers(0, levels, 5000).astype(np.float64)
+    for n in (0, 1, 7, 100, 2499, 2500, 2501, 4999, 5000, 6000):
+        np.testing.assert_array_equal(
+            smallest_first(scores, n), np.argsort(scores, kind="stable")[:n]
+        )
+        np.testing.assert_array_equal(
+            smallest_first(-scores, n), np.argsort(-scores, kind="stable")[:n]
+        )

@@ -95,7 +95,10 @@ def exact_dense(
     t = tuning()
     tree = None
     if algorithm == "auto" and engine == "brute" and n * nq * d >= t.probe_min_work:
-        ties, brute_seconds = _probe_brute(X, Q, k, n_threads)
+        # Above tree_max_d the probe only asks for the share of ties, which
+        # fewer rows estimate well enough.
+        n_probe = t.probe_queries if d <= t.tree_max_d else t.probe_tie_queries
+        ties, brute_seconds = _probe_brute(X, Q, k, n_threads, n_probe)
         plan["probe_tie_fraction"] = ties
         plan["probe_brute_seconds"] = brute_seconds
         # The cost model above is Gaussian data's; clustered, discrete or
@@ -104,7 +107,7 @@ def exact_dense(
         # favour it at any d.
         plausible = d <= t.tree_max_d and brute_seconds >= t.probe_tree_min_seconds
         if plausible or ties > t.probe_max_ties:
-            tree, tree_seconds = _probe_tree(X, Q, k, n_threads)
+            tree, tree_seconds = _probe_tree(X, Q, k, n_threads, n_probe)
             plan["probe_tree_seconds"] = tree_seconds
             if tree_seconds < brute_seconds:
                 engine = "tree"
@@ -145,15 +148,15 @@ def exact_dense(
     return idx, dist
 
 
-def _probe_rows(X: np.ndarray, Q: np.ndarray | None) -> np.ndarray:
-    """``Tuning.probe_queries`` evenly spaced query rows (copied)."""
+def _probe_rows(X: np.ndarray, Q: np.ndarray | None, count: int) -> np.ndarray:
+    """``count`` evenly spaced query rows (copied)."""
     source = X if Q is None else Q
-    rows = np.linspace(0, source.shape[0] - 1, tuning().probe_queries).astype(np.int64)
+    rows = np.linspace(0, source.shape[0] - 1, count).astype(np.int64)
     return np.ascontiguousarray(source[rows])
 
 
 def _probe_brute(
-    X: np.ndarray, Q: np.ndarray | None, k: int, n_threads: int
+    X: np.ndarray, Q: np.ndarray | None, k: int, n_threads: int, count: int
 ) -> tuple[float, float]:
     """Share of sample queries that need the fused tie pass, and the
     brute force's whole time estimated from theirs.
@@ -163,7 +166,7 @@ def _probe_brute(
     when querying X itself (each pair once in the symmetric pass, the tie
     pass per query).
     """
-    probe = _probe_rows(X, Q)
+    probe = _probe_rows(X, Q, count)
     start = time.perf_counter()
     _, _, info = _core.fused_knn(X, probe, k + 1, tuning().extra_candidates, n_threads)
     seconds = time.perf_counter() - start
@@ -173,7 +176,7 @@ def _probe_brute(
 
 
 def _probe_tree(
-    X: np.ndarray, Q: np.ndarray | None, k: int, n_threads: int
+    X: np.ndarray, Q: np.ndarray | None, k: int, n_threads: int, count: int
 ) -> tuple[Any, float]:
     """The KD-tree over X, and its search time estimated from the sample.
 
@@ -181,7 +184,7 @@ def _probe_tree(
     wins, it answers the whole search, so its building is paid once and
     the comparison is of search times alone.
     """
-    probe = _probe_rows(X, Q)
+    probe = _probe_rows(X, Q, count)
     tree = _core.KDTree(X)
     start = time.perf_counter()
     tree.query(probe, k + 1, n_threads)
