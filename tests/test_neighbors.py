@@ -635,6 +635,43 @@ def test_int8_filter_is_exact(kind, dtype, bounded):
     np.testing.assert_array_equal(never[1], dist)
 
 
+@pytest.mark.parametrize("kind", ["grid", "binary", "quarters", "pile", "edge"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("k", [1, 6, 40])
+def test_int8_lattice_pass_is_exact(kind, dtype, k):
+    # Lattice data (integers, flags, multiples of 1/4) within 127 units of
+    # their centre: the int8 pass is exact itself and keeps the k smallest
+    # (distance, row); hundreds of rows tie at the k-th distance ("binary",
+    # and "pile": 300 copies of one row), and must go to the lowest index.
+    # "edge": values spanning exactly 254 units, the whole int8 range.
+    rng = np.random.default_rng(k)
+    if kind in ("grid", "binary"):
+        X = make_data(kind, 1200, 11, seed=k)
+    elif kind == "quarters":
+        X = rng.integers(-40, 40, size=(1200, 11)) * 0.25
+    elif kind == "pile":
+        X = make_data("binary", 1200, 11, seed=k)
+        X[100:400] = X[7]
+    else:
+        # Mirrored rows: every column's mean is 0, the lattice centre.
+        half = rng.integers(0, 2, size=(600, 11)) * 254.0 - 127.0
+        half[:, 0] = np.linspace(-127, 0, 600).round()
+        X = np.vstack([half, -half])
+    X = X.astype(dtype)
+    shifted = X[::9][:20] + (1 if kind != "edge" else 0)
+    Q = np.vstack([X[::9], shifted, X[:5]]).astype(dtype)
+    ind, dist, info = _core.fused_knn(X, Q, k, 4, 2, None, int8="always")
+    assert info["exact_arithmetic"] is True
+    assert info["int8_filter"] is True
+    ref_ind, ref_dist = reference(X, k, Q)
+    np.testing.assert_array_equal(ind, ref_ind)
+    np.testing.assert_array_equal(dist, ref_dist)
+    never = _core.fused_knn(X, Q, k, 4, 1, None, int8="never")
+    assert never[2]["int8_filter"] is False
+    np.testing.assert_array_equal(never[0], ind)
+    np.testing.assert_array_equal(never[1], dist)
+
+
 def test_int8_filter_through_tuning_and_plan():
     X = int8_data("gaussian", 3000, 20, 1)
     Q = int8_data("gaussian", 200, 20, 2)
@@ -649,12 +686,16 @@ def test_int8_filter_through_tuning_and_plan():
     with tuned(int8_filter="never"):
         kneighbors(X, 5, query=Q, algorithm="brute")
         assert last_plan()["int8_filter"] is False
-    # Never on all pairs, nor on lattice data (exact float32 arithmetic).
+    # Never on all pairs; on lattice data only within 127 units of the
+    # centre (its exact pass), else the float32 pass's exact arithmetic.
     with tuned(int8_filter="always"):
         kneighbors(X, 5, algorithm="brute")
         assert last_plan()["int8_filter"] is False
         G = make_data("grid", 400, 3, seed=0)
         kneighbors(G, 5, query=G[:10] + 1.0, algorithm="brute")
+        assert last_plan()["exact_arithmetic"] is True
+        assert last_plan()["int8_filter"] is True
+        kneighbors(G * 100, 5, query=G[:10] * 100, algorithm="brute")
         assert last_plan()["exact_arithmetic"] is True
         assert last_plan()["int8_filter"] is False
     with pytest.raises(ValueError, match="int8 must be"):

@@ -781,10 +781,11 @@ double max_centred(const T* X, std::int64_t n, std::int64_t d, const T* Q, std::
 // float32's 24-bit significand. Tile values are then the exact half
 // squared distances, and the lists (ordered by value, then row) are the
 // exact answer. Returns the shift per column (the mean rounded to the
-// lattice) when the data qualify, or an empty vector.
+// lattice) and sets `unit` when the data qualify, or an empty vector.
 template <class T>
 std::vector<double> exact_lattice(const T* X, std::int64_t n, std::int64_t d, const T* Q,
-                                  std::int64_t nq, const std::vector<double>& mean) {
+                                  std::int64_t nq, const std::vector<double>& mean,
+                                  double& unit) {
     constexpr int kMaxBits = 24;
     int e = 0;
     for (const T* A : {X, Q}) {
@@ -794,7 +795,7 @@ std::vector<double> exact_lattice(const T* X, std::int64_t n, std::int64_t d, co
             if (e > kMaxBits) return {};
         }
     }
-    const double unit = std::ldexp(1.0, -e);
+    unit = std::ldexp(1.0, -e);
     std::vector<double> shift(static_cast<std::size_t>(d));
     for (std::int64_t j = 0; j < d; ++j)
         shift[static_cast<std::size_t>(j)] =
@@ -840,7 +841,8 @@ FusedStats fused_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std
     for (auto& m : mean) m /= static_cast<double>(n);
     // Lattice data are centred on a lattice point instead of the mean, which
     // keeps every value of the float32 pass exact (see exact_lattice).
-    if (std::vector<double> shift = exact_lattice(X, n, d, Q, nq, mean); !shift.empty()) {
+    double unit = 0.0;
+    if (std::vector<double> shift = exact_lattice(X, n, d, Q, nq, mean, unit); !shift.empty()) {
         mean.swap(shift);
         stats.exact_arithmetic = true;
     }
@@ -858,11 +860,11 @@ FusedStats fused_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std
     // (Subnormal data would need more than 2^1023: stop at 2^1000.)
     const double scale = std::ldexp(1.0, std::min(-exponent, 1000));
 
-    // Queries may take the int8 filter pass instead (see knn_int8.cpp);
-    // lattice data keep the float32 pass, which is exact arithmetic there.
-    if (!sym && !exact &&
-        int8_knn(X, n, d, Q, nq, k, n_extra, out_idx, out_dist, n_threads, n_workers, within,
-                 mean, max_abs, options, stats))
+    // Queries may take the int8 pass instead (see knn_int8.cpp): a filter
+    // pass, or on lattice data within 127 units of their centre an exact
+    // pass of its own.
+    if (!sym && int8_knn(X, n, d, Q, nq, k, n_extra, out_idx, out_dist, n_threads, n_workers,
+                         within, mean, max_abs, exact ? unit : 0.0, options, stats))
         return stats;
 
     Packed PX, PQ;

@@ -208,6 +208,7 @@ struct Block {
     std::vector<std::int32_t> cut;     // collect only D <= cut (see compact)
     std::vector<std::int32_t> window;  // min(need, cut): the filter's window
     std::vector<std::int32_t> top;     // rows x k smallest D, ascending, kNever = empty
+    std::vector<std::int32_t> top_row; // their rows (the answer in lattice mode)
     std::vector<std::int32_t> hit_row, hit_dq;  // rows x slots
     std::vector<std::int32_t> n_hit;
     std::int64_t n_hits = 0;  // rows collected, over the block
@@ -278,17 +279,22 @@ void compact(Block& b, std::int64_t r, std::vector<std::int32_t>& scratch) {
     }
 }
 
-// Offers D to query r's k smallest; true when the k-th changed.
-bool offer_top(Block& b, std::int64_t r, std::int32_t D) {
+// Offers (D, row) to query r's k smallest; true when the k-th changed.
+// Strictly below the k-th only, and after equal D: rows offered in
+// increasing order keep ties in index order.
+bool offer_top(Block& b, std::int64_t r, std::int32_t D, std::int32_t row) {
     const auto k = static_cast<std::size_t>(b.k);
     std::int32_t* top = b.top.data() + static_cast<std::size_t>(r) * k;
+    std::int32_t* rows = b.top_row.data() + static_cast<std::size_t>(r) * k;
     if (!(D < top[k - 1])) return false;
     std::size_t pos = k - 1;
     while (pos > 0 && top[pos - 1] > D) {
         top[pos] = top[pos - 1];
+        rows[pos] = rows[pos - 1];
         --pos;
     }
     top[pos] = D;
+    rows[pos] = row;
     return top[k - 1] != kNever;
 }
 
@@ -337,7 +343,7 @@ void take(Block& b, std::int64_t r, std::int64_t y0, unsigned mask, const std::i
         mask &= mask - 1;
         const std::int32_t D = b.nx[ri] + 256 * b.sx[ri] - (norm[l] & 1) - 2 * acc[l];
         if (kSeed) {
-            moved |= offer_top(b, r, D);
+            moved |= offer_top(b, r, D, static_cast<std::int32_t>(y0 + l));
             continue;
         }
         if (D > b.window[ri]) continue;
@@ -346,7 +352,7 @@ void take(Block& b, std::int64_t r, std::int64_t y0, unsigned mask, const std::i
         b.hit_row[at] = static_cast<std::int32_t>(y0 + l);
         b.hit_dq[at] = D;
         ++b.n_hits;
-        if (offer) moved |= offer_top(b, r, D);
+        if (offer) moved |= offer_top(b, r, D, static_cast<std::int32_t>(y0 + l));
     }
     if (kSeed) {
         if (moved) set_seed_threshold(b, r);
@@ -426,7 +432,7 @@ IMBFAST_TARGET_AVX512VNNI IMBFAST_INLINE void take_vnni(Block& b, std::int64_t r
         while (below) {
             const int l = __builtin_ctz(below);
             below &= below - 1;
-            moved |= offer_top(b, r, buf[l]);
+            moved |= offer_top(b, r, buf[l], static_cast<std::int32_t>(y0 + l));
         }
         if (moved) {
             if (kSeed)
@@ -576,6 +582,10 @@ struct Searcher {
     std::int64_t* out_idx;
     double* out_dist;
     int n_workers;
+    // Lattice data on a grid of their own unit (see int8_knn): D is the exact
+    // squared distance in units, and the k smallest (D, row), rows offered
+    // in increasing order, are the answer.
+    bool lattice = false;
 
     std::int64_t run(const std::vector<std::int64_t>& ids, std::vector<std::int64_t>& fallback) const {
         const auto m = static_cast<std::int64_t>(ids.size());
@@ -608,6 +618,13 @@ struct Searcher {
                 b.count = std::min(SQ, m - first);
                 b.rows = round_up(b.count, kMR);
                 init_block(b, ids, first, q);
+                if (lattice) {
+                    // Every panel in order through the k smallest (D, row).
+                    for (std::int64_t p = 0; p < n_panels; p += PB)
+                        seed(b, p, std::min(n_panels, p + PB));
+                    finish_lattice(b, ids, first, sqdist);
+                    continue;
+                }
                 for (std::int64_t p = 0; p < n_panels; p += kNP * kSeedStride)
                     seed(b, p, p + kNP);
                 for (std::int64_t r = 0; r < b.count; ++r) set_window(b, r);
@@ -636,6 +653,7 @@ struct Searcher {
         b.cut.assign(rows, std::numeric_limits<std::int32_t>::max());
         b.window.assign(rows, 0);
         b.top.assign(rows * static_cast<std::size_t>(k), kNever);
+        b.top_row.assign(rows * static_cast<std::size_t>(k), -1);
         b.hit_row.resize(rows * static_cast<std::size_t>(b.slots));
         b.hit_dq.resize(rows * static_cast<std::size_t>(b.slots));
         b.n_hit.assign(rows, 0);
@@ -657,6 +675,21 @@ struct Searcher {
             b.margin[ri] = (rx + R->r_max) * inv * kUp * kUp;
             if (within) b.bound[ri] = std::sqrt(within[g]) * inv * kUp * kUp * kUp;
             set_seed_threshold(b, r);
+        }
+    }
+
+    // Lattice mode: the k smallest (D, row) are the answer; their distances
+    // are computed in double as every engine computes them.
+    void finish_lattice(Block& b, const std::vector<std::int64_t>& ids, std::int64_t first,
+                        SqDist<T> sqdist) const {
+        for (std::int64_t r = 0; r < b.count; ++r) {
+            const auto ri = static_cast<std::size_t>(r);
+            const std::int64_t g = ids[static_cast<std::size_t>(first + r)];
+            const std::int32_t* rows = b.top_row.data() + ri * static_cast<std::size_t>(k);
+            for (std::int64_t j = 0; j < k; ++j) {
+                out_idx[g * k + j] = rows[j];
+                out_dist[g * k + j] = sanitize(sqdist(Q + g * d, X + std::int64_t{rows[j]} * d, d));
+            }
         }
     }
 
@@ -737,12 +770,16 @@ template <class T>
 bool int8_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std::int64_t nq,
               std::int64_t k, std::int64_t n_extra, std::int64_t* out_idx, double* out_dist,
               int n_threads, int n_workers, const double* within,
-              const std::vector<double>& centre, double max_abs, const FusedOptions& options,
-              FusedStats& stats) {
+              const std::vector<double>& centre, double max_abs, double lattice_unit,
+              const FusedOptions& options, FusedStats& stats) {
     if (options.int8 == Int8Filter::never || !Q || nq == 0 || n == 0) return false;
     if (d > kMaxDim || k > kMaxK) return false;
+    const bool lattice = lattice_unit > 0.0;
+    // Lattice mode needs every centred value within 127 units, and keeps no
+    // window (so no bound).
+    if (lattice && (within || !(max_abs <= 127.0 * lattice_unit))) return false;
     // The grid needs a finite, normal step.
-    if (!(max_abs > 1e-280 && max_abs < 1e280)) return false;
+    if (!lattice && !(max_abs > 1e-280 && max_abs < 1e280)) return false;
     const bool automatic = options.int8 == Int8Filter::automatic;
     // "auto" decides by a probe, so it needs enough queries.
     if (automatic && (!vnni_active() || nq <= 8 * kProbeMin ||
@@ -750,7 +787,7 @@ bool int8_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std::int64
                               static_cast<double>(d) < kMinWork))
         return false;
 
-    if (automatic) {
+    if (automatic && !lattice) {
         // A grid far coarser than most columns' spread (a wide-range column
         // beside one-hot or scaled ones) leaves the window nearly all of X:
         // not worth packing X to find out.
@@ -769,11 +806,27 @@ bool int8_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std::int64
     Grid grid;
     grid.centre = &centre;
     grid.max_abs = max_abs;
-    grid.scale = max_abs / 127.0;
-    grid.inv = 127.0 / max_abs;
+    // Lattice data: the grid is their own unit (a power of two), on which
+    // every centred value is an integer of at most 127: no rounding at all.
+    grid.scale = lattice ? lattice_unit : max_abs / 127.0;
+    grid.inv = lattice ? 1.0 / lattice_unit : 127.0 / max_abs;
     Rows R;
     pack_rows(X, n, d, grid, n_workers, R);
-    const Searcher<T> search{X, d, k, Q, within, &grid, &R, out_idx, out_dist, n_workers};
+    const Searcher<T> search{X, d, k, Q, within, &grid, &R, out_idx, out_dist, n_workers,
+                             lattice};
+    if (lattice) {
+        // D is the exact squared distance in units: the k smallest (D, row)
+        // are the answer, with no window, no collection and no fallback. It
+        // always beats the float32 pass's exact arithmetic (16 rows per
+        // VPDPBUSD and 4 coordinates, against 8 rows per FMA and one), so
+        // there is no probe.
+        std::vector<std::int64_t> all(static_cast<std::size_t>(nq)), none;
+        for (std::int64_t i = 0; i < nq; ++i) all[static_cast<std::size_t>(i)] = i;
+        search.run(all, none);
+        stats.int8_filter = true;
+        stats.n_candidates = k;
+        return true;
+    }
 
     std::vector<std::int64_t> fallback;
     std::vector<std::int64_t> rest;
@@ -838,11 +891,11 @@ bool int8_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std::int64
 template bool int8_knn<float>(const float*, std::int64_t, std::int64_t, const float*,
                               std::int64_t, std::int64_t, std::int64_t, std::int64_t*, double*,
                               int, int, const double*, const std::vector<double>&, double,
-                              const FusedOptions&, FusedStats&);
+                              double, const FusedOptions&, FusedStats&);
 template bool int8_knn<double>(const double*, std::int64_t, std::int64_t, const double*,
                                std::int64_t, std::int64_t, std::int64_t, std::int64_t*, double*,
                                int, int, const double*, const std::vector<double>&, double,
-                               const FusedOptions&, FusedStats&);
+                               double, const FusedOptions&, FusedStats&);
 
 }  // namespace knn_detail
 }  // namespace imbfast
