@@ -670,6 +670,13 @@ def test_int8_lattice_pass_is_exact(kind, dtype, k):
     assert never[2]["int8_filter"] is False
     np.testing.assert_array_equal(never[0], ind)
     np.testing.assert_array_equal(never[1], dist)
+    # X itself: each row skips its own index, and only its own.
+    ind, dist, info = _core.fused_knn(X, None, k, 4, 2, None, int8="always")
+    assert info["int8_filter"] is True
+    assert info["symmetric"] is True
+    ref_ind, ref_dist = reference(X, k)
+    np.testing.assert_array_equal(ind, ref_ind)
+    np.testing.assert_array_equal(dist, ref_dist)
 
 
 def test_int8_filter_through_tuning_and_plan():
@@ -686,8 +693,9 @@ def test_int8_filter_through_tuning_and_plan():
     with tuned(int8_filter="never"):
         kneighbors(X, 5, query=Q, algorithm="brute")
         assert last_plan()["int8_filter"] is False
-    # Never on all pairs; on lattice data only within 127 units of the
-    # centre (its exact pass), else the float32 pass's exact arithmetic.
+    # Never on all pairs of non-lattice data; on lattice data only within
+    # 127 units of the centre (its exact pass), else the float32 pass's
+    # exact arithmetic.
     with tuned(int8_filter="always"):
         kneighbors(X, 5, algorithm="brute")
         assert last_plan()["int8_filter"] is False

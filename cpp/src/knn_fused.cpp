@@ -860,11 +860,11 @@ FusedStats fused_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std
     // (Subnormal data would need more than 2^1023: stop at 2^1000.)
     const double scale = std::ldexp(1.0, std::min(-exponent, 1000));
 
-    // Queries may take the int8 pass instead (see knn_int8.cpp): a filter
-    // pass, or on lattice data within 127 units of their centre an exact
-    // pass of its own.
-    if (!sym && int8_knn(X, n, d, Q, nq, k, n_extra, out_idx, out_dist, n_threads, n_workers,
-                         within, mean, max_abs, exact ? unit : 0.0, options, stats))
+    // The int8 pass may answer instead (see knn_int8.cpp): a filter pass
+    // for queries, or on lattice data within 127 units of their centre an
+    // exact pass of its own, for queries and for X itself.
+    if (int8_knn(X, n, d, Q, nq, k, n_extra, out_idx, out_dist, n_threads, n_workers, within,
+                 mean, max_abs, exact ? unit : 0.0, options, stats))
         return stats;
 
     Packed PX, PQ;
