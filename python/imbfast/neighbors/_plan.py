@@ -126,16 +126,22 @@ class Tuning:
         (each about sqrt(n) rows per query), what the index would need on
         clustered data; 0 never tries it.
     int8_filter : {"auto", "always", "never"}
-        The int8 filter pass of the fused brute force's query search (not
-        the all-pairs one): rows rounded to int8 on one global grid, exact
-        int32 distances (AVX-512 VNNI), every row within a window proven to
-        hold the k nearest ranked exactly; the answer is the same bit for
-        bit. ``"auto"`` takes it only on a CPU with AVX-512 VNNI, on more
-        than 512 queries and 2^28 pairs x features, when a probe (1/32 of
-        the queries, 64 to 256) says it pays (see ``int8_hit_cost``);
-        ``"always"`` takes it on any CPU (a portable kernel stands in for
-        VNNI; tests), except on lattice data (exact float32 arithmetic),
-        d > 4096 or k > 256. Measured with benchmarks/int8_filter.py
+        The int8 pass of the fused brute force. On the query search (not
+        the all-pairs one), a filter: rows rounded to int8 on one global
+        grid, exact int32 distances (AVX-512 VNNI), every row within a
+        window proven to hold the k nearest ranked exactly; the answer is
+        the same bit for bit. ``"auto"`` takes it only on a CPU with
+        AVX-512 VNNI, on more than 512 queries and 2^28 pairs x features,
+        when a probe (1/32 of the queries, 64 to 256) says it pays (see
+        ``int8_hit_cost``); ``"always"`` takes it on any CPU (a portable
+        kernel stands in for VNNI; tests), except for d > 4096 or k > 256.
+        On lattice data (integers, flags, counts: see ``exact_arithmetic``
+        in :func:`last_plan`) within 127 units of their centre, the int8
+        values are the data themselves: the pass is exact with no window
+        and no probe, for queries and for all pairs (each pair twice, still
+        1.4-1.8x faster than the float32 pass's exact arithmetic; 40k
+        queries among 100k flags x 24, k=4: 0.94 / 0.29 s); wider lattice
+        data keep the float32 pass. Measured with benchmarks/int8_filter.py
         (make_classification 100k x 20, 9:1, one thread, CPU time, float32
         / int8): 10k minority queries among all rows, k=6, 0.46 / 0.20 s;
         k=11, 0.49 / 0.25 s; 90k majority queries among the 10k minority
@@ -261,9 +267,10 @@ def last_plan() -> dict[str, Any]:
         whose candidate list could not be proven complete and that took the
         tie pass), ``n_candidates``, ``symmetric`` and ``exact_arithmetic``
         (lattice data: the float32 pass was exact, no proof or tie pass),
-        ``int8_filter`` (the queries took the int8 filter pass, see
-        :class:`Tuning`), ``n_int8_fallback`` (of those, queries that
-        collected too many rows and took the float32 pass) and, when
+        ``int8_filter`` (the search took the int8 pass, see
+        :class:`Tuning`; with ``exact_arithmetic``, its exact lattice
+        mode), ``n_int8_fallback`` (of those, queries that collected too
+        many rows and took the float32 pass) and, when
         ``"auto"`` probed it, ``int8_probe_hits`` (rows collected per probe
         query); ``probe_tie_fraction`` and ``probe_brute_seconds`` when
         ``"auto"`` probed the data, ``probe_tree_seconds`` when it timed the
