@@ -128,12 +128,15 @@ def test_results_do_not_depend_on_threads(engine, kind):
     # the symmetric pass's block pairs out of row order, so ties reach the
     # lists from both sides of a tile in any order: they must still resolve
     # to the lower index.
+    # (With the int8 pass off too: on binary rows it would answer instead.)
     X = make_data(kind, 3000, 8, seed=5)
-    one = kneighbors(X, 5, n_jobs=1, algorithm=engine, return_distance=True)
-    two = kneighbors(X, 5, n_jobs=2, algorithm=engine, return_distance=True)
-    np.testing.assert_array_equal(one[1], two[1])
-    np.testing.assert_array_equal(one[0], two[0])
-    np.testing.assert_array_equal(two[1], reference(X, 5)[0])
+    for int8 in ("auto", "never"):
+        with tuned(int8_filter=int8):
+            one = kneighbors(X, 5, n_jobs=1, algorithm=engine, return_distance=True)
+            two = kneighbors(X, 5, n_jobs=2, algorithm=engine, return_distance=True)
+        np.testing.assert_array_equal(one[1], two[1])
+        np.testing.assert_array_equal(one[0], two[0])
+        np.testing.assert_array_equal(two[1], reference(X, 5)[0])
 
 
 def test_fused_pass_reports_its_plan_and_its_tie_handling():
@@ -174,10 +177,11 @@ def test_ties_are_exact_on_discrete_data(kind, dtype, spread):
     X = (make_data(kind, 1500, 12, seed=3) * spread).astype(dtype)
     Q = X[::7] + (X[:1] if kind == "grid" else 0)
     for query in (None, Q):
-        ind, dist = _core.fused_knn(X, query, 6, 8, 2)[:2]
         ref_ind, ref_dist = reference(X, 6, query)
-        np.testing.assert_array_equal(ind, ref_ind)
-        np.testing.assert_array_equal(dist, ref_dist)
+        for int8 in ("auto", "never"):  # lattice data: the int8 pass or not
+            ind, dist = _core.fused_knn(X, query, 6, 8, 2, None, int8)[:2]
+            np.testing.assert_array_equal(ind, ref_ind)
+            np.testing.assert_array_equal(dist, ref_dist)
     # One thread: with two, which worker gets which block changes the
     # candidate lists, and so how many queries the proof leaves to the tie
     # pass (the answer never changes); under load it was seen to be 0.

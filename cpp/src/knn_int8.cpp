@@ -74,6 +74,12 @@ constexpr std::int64_t kProbeMin = 64, kProbeMax = 256, kProbeShare = 32;
 // Below this much work (pairs x features) the float32 pass is kept: the
 // probe and the int8 copy would not pay.
 constexpr double kMinWork = 268435456.0;  // 2^28
+// The lattice mode's set-up (the int8 copy of X) costs what the float32
+// pass's does; from about 2^22 pairs x features the mode is as fast or
+// faster (counts d = 9 and flags d = 24, 300 to 10k rows, 2 threads: all
+// pairs 0.95-1.25x below 2^22, 1.1-1.7x above; 1/10 of the rows as queries
+// 0.94-1.0x up to 2^24, 1.07-1.2x above).
+constexpr double kLatticeMinWork = 4194304.0;  // 2^22
 // Filter thresholds: acc > thr passes. Real rows always have
 // |acc| <= 40450 d < 2^28 for d <= kMaxDim (see the header comment), so a
 // threshold clamped up to kFloor still lets every row pass, padding rows
@@ -789,10 +795,11 @@ bool int8_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std::int64
     // The grid needs a finite, normal step.
     if (!lattice && !(max_abs > 1e-280 && max_abs < 1e280)) return false;
     const bool automatic = options.int8 == Int8Filter::automatic;
-    // "auto" decides by a probe, so it needs enough queries.
-    if (automatic && (!vnni_active() || nq <= 8 * kProbeMin ||
-                      static_cast<double>(n) * static_cast<double>(nq) *
-                              static_cast<double>(d) < kMinWork))
+    const double work = static_cast<double>(n) * static_cast<double>(nq) * static_cast<double>(d);
+    // "auto" decides by a probe, so it needs enough queries; the lattice
+    // mode needs no probe.
+    if (automatic && (!vnni_active() || (lattice ? work < kLatticeMinWork
+                                                 : nq <= 8 * kProbeMin || work < kMinWork)))
         return false;
 
     if (automatic && !lattice) {
