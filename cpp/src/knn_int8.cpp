@@ -38,6 +38,16 @@
 // d = 20, against 22 float32 FMAs per 8 rows in the float32 pass). A
 // query's filter compares acc with one integer threshold derived from W
 // (see set_window); a tile with no hit costs 24 compares.
+//
+// Lattice mode. Lattice data (see exact_lattice in knn_fused.cpp: every
+// value a multiple of one power-of-two unit) within 127 units of their
+// lattice centre are their own int8 values: on the grid of that unit there
+// is no rounding (r_x = 0) and D is the exact squared distance in units. The
+// pass then needs no window: it keeps each query's k smallest (D, row),
+// offering rows in increasing order and only a D strictly below the k-th,
+// so ties go to the lower index however many there are (the seed sweep
+// over every panel, with rows). It serves X itself too, each query
+// skipping its own row.
 #include "knn_int8.hpp"
 
 #include <algorithm>
@@ -832,12 +842,12 @@ bool int8_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std::int64
         X, d, k, self ? X : Q, within, &grid, &R, out_idx, out_dist, n_workers, lattice, self};
     if (lattice) {
         // D is the exact squared distance in units: the k smallest (D, row)
-        // are the answer, with no window, no collection and no fallback. It
-        // always beats the float32 pass's exact arithmetic (16 rows per
-        // VPDPBUSD and 4 coordinates, against 8 rows per FMA and one; about
-        // 0.5-0.7 of its cost per pair at d = 9-24 even when querying X
-        // itself, where the float32 pass computes each pair once and this
-        // one twice), so there is no probe.
+        // are the answer, with no window, no collection and no fallback.
+        // From kLatticeMinWork on it is as fast as the float32 pass's exact
+        // arithmetic or faster (16 rows per VPDPBUSD and 4 coordinates,
+        // against 8 rows per FMA and one: about 0.5-0.7 of its cost per pair
+        // at d = 9-24 even on X itself, where the float32 pass computes each
+        // pair once and this one twice), so there is no probe.
         std::vector<std::int64_t> all(static_cast<std::size_t>(nq)), none;
         for (std::int64_t i = 0; i < nq; ++i) all[static_cast<std::size_t>(i)] = i;
         search.run(all, none);
