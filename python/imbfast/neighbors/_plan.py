@@ -138,7 +138,8 @@ class Tuning:
         On lattice data (integers, flags, counts: see ``exact_arithmetic``
         in :func:`last_plan`) within 127 units of their centre, the int8
         values are the data themselves: the pass is exact with no window
-        and no probe, for queries and for all pairs (each pair twice, still
+        and no probe (``"auto"``: with VNNI, from 2^22 pairs x features),
+        for queries and for all pairs (each pair twice, still
         1.4-1.8x faster than the float32 pass's exact arithmetic; 40k
         queries among 100k flags x 24, k=4: 0.94 / 0.29 s); wider lattice
         data keep the float32 pass. Measured with benchmarks/int8_filter.py
