@@ -12,13 +12,19 @@ alternate for ``--rounds`` rounds; the best CPU time on one thread
 than CPU time) and the best wall time on ``--threads`` threads are printed,
 with the load average, and the outputs of the two are asserted equal.
 
+``--lattice`` times the lattice mode instead (``int8="always"`` against
+``"never"``, the float32 pass's exact arithmetic): counts (d=9) and flags
+(d=24), all pairs and a tenth of the rows as queries (k=3), from 300 rows to
+``--rows``, with each search's pairs x features, the measure behind the
+mode's ``"auto"`` threshold (2^22).
+
 ``--samplers`` also times the samplers end to end against imbalanced-learn
 (ADASYN, BorderlineSMOTE 1 and 2, NearMiss 1 and 3, ``random_state=0``): CPU
 time on one thread for both (threadpoolctl limits, ``n_jobs=1`` where the
 sampler has it), best of two rounds, outputs asserted ``np.array_equal``.
 
 Usage: python benchmarks/int8_filter.py --rows 100000 --rounds 3 [--realistic]
-[--samplers]
+[--samplers] [--lattice]
 """
 
 from __future__ import annotations
@@ -52,6 +58,22 @@ def shapes(rows: int, realistic: bool) -> list[tuple[str, np.ndarray, np.ndarray
             Xr, yr = realistic_data.make(name, min(rows, 30_000))
             Xr = np.ascontiguousarray(Xr, dtype=np.float64)
             out.append((f"{name} (minority among all, k=6)", Xr, Xr[yr == 1].copy(), 6))
+    return out
+
+
+def lattice_shapes(rows: int) -> list[tuple[str, np.ndarray, np.ndarray | None, int]]:
+    """(name, X, queries or None for all pairs, k) on lattice data."""
+    out = []
+    for name in ("counts", "flags"):
+        X_all, _ = realistic_data.make(name, rows)
+        for n in (300, 1000, 3000, 10_000, 30_000, 100_000):
+            if n > rows:
+                break
+            X = np.ascontiguousarray(X_all[:n], dtype=np.float64)
+            for Q, what in ((None, "all pairs"), (X[: n // 10].copy(), "n/10 queries")):
+                nq = n if Q is None else Q.shape[0]
+                work = np.log2(float(n) * nq * X.shape[1])
+                out.append((f"{name} {what}, 2^{work:.1f}", X, Q, 3))
     return out
 
 
@@ -119,7 +141,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--realistic", action="store_true")
     parser.add_argument("--samplers", action="store_true")
+    parser.add_argument("--lattice", action="store_true")
     args = parser.parse_args(argv)
+    int8 = "always" if args.lattice else "auto"
+    searches = (
+        lattice_shapes(args.rows) if args.lattice else shapes(args.rows, args.realistic)
+    )
     print(
         f"simd {_core.active_isa()}, vnni {_core.vnni_active()}, "
         f"load {os.getloadavg()[0]:.1f}"
@@ -129,11 +156,11 @@ def main(argv: list[str] | None = None) -> int:
         f"| float32 wall s ({args.threads} threads) | int8 wall s | plan |"
     )
     print("|---|---:|---:|---:|---:|---:|---|")
-    for name, X, Q, k in shapes(args.rows, args.realistic):
+    for name, X, Q, k in searches:
         best: dict[tuple[str, int], float] = {}
         results = {}
         for _ in range(args.rounds):
-            for mode in ("never", "auto"):
+            for mode in ("never", int8):
                 for threads in (1, args.threads):
                     cpu, wall, result = timed(X, Q, k, mode, threads)
                     key_cpu, key_wall = (mode, 0), (mode, threads)
@@ -142,18 +169,19 @@ def main(argv: list[str] | None = None) -> int:
                     if threads == args.threads:
                         best[key_wall] = min(best.get(key_wall, np.inf), wall)
                     results[mode] = result
-        np.testing.assert_array_equal(results["never"][0], results["auto"][0])
-        np.testing.assert_array_equal(results["never"][1], results["auto"][1])
-        info = results["auto"][2]
+        np.testing.assert_array_equal(results["never"][0], results[int8][0])
+        np.testing.assert_array_equal(results["never"][1], results[int8][1])
+        info = results[int8][2]
         plan = f"int8 {info['int8_filter']}"
         if "int8_probe_hits" in info:
             plan += f", probe {info['int8_probe_hits']:.0f} rows/query"
         if info["n_int8_fallback"]:
             plan += f", {info['n_int8_fallback']} fell back"
-        c32, c8 = best[("never", 0)], best[("auto", 0)]
-        w32, w8 = best[("never", args.threads)], best[("auto", args.threads)]
+        c32, c8 = best[("never", 0)], best[(int8, 0)]
+        w32, w8 = best[("never", args.threads)], best[(int8, args.threads)]
         print(
-            f"| {name}, {X.shape[0]:,} x {X.shape[1]}, {Q.shape[0]:,} queries "
+            f"| {name}, {X.shape[0]:,} x {X.shape[1]}, "
+            f"{X.shape[0] if Q is None else Q.shape[0]:,} queries "
             f"| {c32:.3f} | {c8:.3f} | {c32 / c8:.2f}x | {w32:.3f} | {w8:.3f} "
             f"| {plan} |",
             flush=True,

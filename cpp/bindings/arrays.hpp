@@ -61,4 +61,15 @@ inline void check_dim(const py::array& a, const char* name, int axis, py::ssize_
                               std::to_string(expected));
 }
 
+// The k of a search among n rows (X itself when `self`: a row is not its
+// own neighbour), checked before the (queries, k) outputs are allocated: a
+// huge k must be a ValueError, not an overflowing allocation.
+inline void check_k(std::int64_t k, std::int64_t n, bool self) {
+    if (k < 1) throw py::value_error("k must be >= 1");
+    const std::int64_t available = self ? n - 1 : n;
+    if (k > available)
+        throw py::value_error("k=" + std::to_string(k) + " but only " +
+                              std::to_string(available) + " rows can be neighbours");
+}
+
 }  // namespace imbfast_bindings

@@ -34,7 +34,7 @@ py::tuple refine(const py::array& X, const py::object& Q_obj, const py::array& c
     check_dim(cand_dist, "cand_dist", 0, nq);
     check_dim(cand_dist, "cand_dist", 1, cand.shape(1));
     check_dim(bound, "bound", 0, nq);
-    if (k < 1) throw py::value_error("k must be >= 1");
+    check_k(k, n, Q == nullptr);
     py::array_t<std::int64_t> out_idx({nq, k});
     py::array_t<double> out_dist({nq, k});
     std::int64_t* oi = out_idx.mutable_data();
@@ -57,7 +57,7 @@ py::tuple search(const py::array& X, const py::object& Q_obj, std::int64_t k, in
     py::array Q_arr;  // keeps the queries alive for the call
     const T* Q = queries<T>(Q_obj, d, Q_arr);
     const std::int64_t nq = Q ? Q_arr.shape(0) : n;
-    if (k < 1) throw py::value_error("k must be >= 1");
+    check_k(k, n, Q == nullptr);
     py::array_t<std::int64_t> out_idx({nq, k});
     py::array_t<double> out_dist({nq, k});
     std::int64_t* oi = out_idx.mutable_data();
@@ -82,7 +82,7 @@ py::tuple fused(const py::array& X, const py::object& Q_obj, std::int64_t k,
     py::array Q_arr;  // keeps the queries alive for the call
     const T* Q = queries<T>(Q_obj, d, Q_arr);
     const std::int64_t nq = Q ? Q_arr.shape(0) : n;
-    if (k < 1) throw py::value_error("k must be >= 1");
+    check_k(k, n, Q == nullptr);
     py::array within_arr;
     const double* within = nullptr;
     if (!within_obj.is_none()) {
@@ -137,7 +137,7 @@ py::tuple tree_query(const imbfast::KDTree& tree, const py::object& Q_obj, std::
     py::array Q_arr;  // keeps the queries alive for the call
     const T* Q = queries<T>(Q_obj, tree.dims(), Q_arr);
     const std::int64_t nq = Q ? Q_arr.shape(0) : tree.rows();
-    if (k < 1) throw py::value_error("k must be >= 1");
+    check_k(k, tree.rows(), Q == nullptr);
     py::array_t<std::int64_t> out_idx({nq, k});
     py::array_t<double> out_dist({nq, k});
     std::int64_t* oi = out_idx.mutable_data();

@@ -31,7 +31,7 @@ py::object pruned(const py::array& X, const py::object& Q_obj, const py::array& 
         Q = ptr<T>(Q_arr);
     }
     const std::int64_t nq = Q ? Q_arr.shape(0) : n;
-    if (k < 1) throw py::value_error("k must be >= 1");
+    check_k(k, n, Q == nullptr);
     double max_work = -1.0;
     if (!max_work_obj.is_none()) {
         max_work = max_work_obj.cast<double>();

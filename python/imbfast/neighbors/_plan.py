@@ -139,14 +139,14 @@ class Tuning:
         in :func:`last_plan`) within 127 units of their centre, the int8
         values are the data themselves: the pass is exact with no window
         and no probe (``"auto"``: with VNNI, from 2^22 pairs x features),
-        for queries and for all pairs (each pair twice, still
-        1.4-1.8x faster than the float32 pass's exact arithmetic; 40k
-        queries among 100k flags x 24, k=4: 0.94 / 0.29 s); wider lattice
-        data keep the float32 pass. Measured with benchmarks/int8_filter.py
-        (make_classification 100k x 20, 9:1, one thread, CPU time, float32
-        / int8): 10k minority queries among all rows, k=6, 0.46 / 0.20 s;
-        k=11, 0.49 / 0.25 s; 90k majority queries among the 10k minority
-        rows, k=3, 0.48 / 0.29 s.
+        for queries and for all pairs (each pair twice, still faster than
+        the float32 pass's exact arithmetic; EditedNearestNeighbours on
+        100k flags x 24 in benchmarks/realistic_report.py: 1.60 / 0.67 s);
+        wider lattice data keep the float32 pass. The filter, measured with
+        benchmarks/int8_filter.py (make_classification 100k x 20, 9:1, one
+        thread, CPU time, float32 / int8): 10k minority queries among all
+        rows, k=6, 0.46 / 0.20 s; k=11, 0.49 / 0.25 s; 90k majority queries
+        among the 10k minority rows, k=3, 0.48 / 0.29 s.
     int8_hit_cost, int8_max_cost : float, float
         The probe's model: the int8 pass costs (words + 2) int8 steps per
         16 rows (words = ceil(d / 4)), plus ``int8_hit_cost`` steps per row
