@@ -86,9 +86,10 @@ constexpr std::int64_t kProbeMin = 64, kProbeMax = 256, kProbeShare = 32;
 constexpr double kMinWork = 268435456.0;  // 2^28
 // The lattice mode's set-up (the int8 copy of X) costs what the float32
 // pass's does; from about 2^22 pairs x features the mode is as fast or
-// faster (counts d = 9 and flags d = 24, 300 to 10k rows, 2 threads: all
-// pairs 0.95-1.25x below 2^22, 1.1-1.7x above; 1/10 of the rows as queries
-// 0.94-1.0x up to 2^24, 1.07-1.2x above).
+// faster (`benchmarks/int8_filter.py --lattice`, counts d = 9 and flags
+// d = 24, all pairs and 1/10 of the rows as queries, 300 to 30k rows, CPU
+// time on one thread: 0.97-1.26x below 2^22, 0.98-1.89x up to 2^28,
+// 1.2-2.3x above).
 constexpr double kLatticeMinWork = 4194304.0;  // 2^22
 // Filter thresholds: acc > thr passes. Real rows always have
 // |acc| <= 40450 d < 2^28 for d <= kMaxDim (see the header comment), so a
