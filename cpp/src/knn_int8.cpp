@@ -631,7 +631,7 @@ struct Searcher {
             b.R = R;
             std::vector<std::int8_t> q(static_cast<std::size_t>(R->words * 4));
             std::vector<std::int64_t> local_fallback;
-            std::vector<std::pair<std::int32_t, std::int32_t>> order;
+            std::vector<std::uint64_t> keys;
             std::int64_t hits = 0;
             for (std::int64_t item = ib; item < ie; ++item) {
                 const std::int64_t first = item * SQ;
@@ -651,7 +651,7 @@ struct Searcher {
                 for (std::int64_t p = 0; p < n_panels; p += PB)
                     sweep(b, p, std::min(n_panels, p + PB));
                 hits += b.n_hits;
-                finish_block(b, ids, first, sqdist, order, local_fallback);
+                finish_block(b, ids, first, sqdist, keys, local_fallback);
             }
             std::lock_guard<std::mutex> lock(mutex);
             total_hits += hits;
@@ -715,13 +715,17 @@ struct Searcher {
         }
     }
 
-    // Ranks the collected rows of each query by exact distance, in
-    // increasing D: once the k-th exact distance so far is below the lower
-    // bound s sqrt(D) - r_x - r_max of the next row (so of all the rest),
-    // no remaining row can be as close, not even a tie (see the header
-    // comment: the same kUp slack covers the double rounding).
+    // Ranks the collected rows of each query by exact distance, ties by
+    // lower index (TopK). The k rows behind the k smallest D bound the k-th
+    // exact distance by the largest of theirs, and a row whose lower bound
+    // s sqrt(D) - r_x - r_max exceeds that cannot be among the k nearest nor
+    // tie with the k-th (see the header comment: the same kUp slack covers
+    // the double rounding); so only the collected rows up to the D this
+    // implies are sorted (by D, then row: one integer key), and ranked in
+    // increasing D until the next row's lower bound exceeds the k-th exact
+    // distance so far.
     void finish_block(Block& b, const std::vector<std::int64_t>& ids, std::int64_t first,
-                      SqDist<T> sqdist, std::vector<std::pair<std::int32_t, std::int32_t>>& order,
+                      SqDist<T> sqdist, std::vector<std::uint64_t>& keys,
                       std::vector<std::int64_t>& fallback) const {
         TopK top(k);
         const double s = grid->scale;
@@ -732,25 +736,36 @@ struct Searcher {
                 fallback.push_back(g);
                 continue;
             }
-            const std::int32_t W = b.window[ri];
+            const T* qrow = Q + g * d;
+            const double m = b.margin[ri];
+            const std::int32_t* best = b.top_row.data() + ri * static_cast<std::size_t>(k);
+            std::int32_t cut = b.window[ri];
+            const std::int32_t dk = b.top[ri * static_cast<std::size_t>(k) +
+                                          static_cast<std::size_t>(k - 1)];
+            top.clear();
+            if (best[k - 1] >= 0) {
+                for (std::int64_t j = 0; j < k; ++j)
+                    top.push(sanitize(sqdist(qrow, X + std::int64_t{best[j]} * d, d)), best[j]);
+                // sqrt(D) <= t: the rows whose lower bound, rounded down, is
+                // at most sqrt(worst), rounded up.
+                const double t =
+                    (std::sqrt(top.worst()) * kUp * kUp * kUp * kUp / s + m) * kUp * kUp;
+                const double t2 = t * t * kUp;
+                if (t2 < static_cast<double>(cut)) cut = static_cast<std::int32_t>(t2);
+            }
             const std::int32_t* rows = b.hit_row.data() + ri * static_cast<std::size_t>(b.slots);
             const std::int32_t* dq = b.hit_dq.data() + ri * static_cast<std::size_t>(b.slots);
-            order.clear();
+            keys.clear();
             for (std::int32_t i = 0; i < b.n_hit[ri]; ++i)
-                if (dq[i] <= W) order.emplace_back(dq[i], rows[i]);
-            std::sort(order.begin(), order.end());
-            // The rows are scattered over X: start loading the first ones.
-            const std::size_t ahead = std::min<std::size_t>(order.size(), 2 * k + 4);
-            const std::int64_t row_bytes = d * static_cast<std::int64_t>(sizeof(T));
-            for (std::size_t i = 0; i < ahead; ++i) {
-                const auto* row =
-                    reinterpret_cast<const char*>(X + std::int64_t{order[i].second} * d);
-                for (std::int64_t off = 0; off < row_bytes; off += 64) IMBFAST_PREFETCH(row + off);
-            }
-            const double m = b.margin[ri];
-            const T* qrow = Q + g * d;
-            top.clear();
-            for (const auto& [D, row] : order) {
+                if (dq[i] <= cut)
+                    keys.push_back(static_cast<std::uint64_t>(dq[i]) << 32 |
+                                   static_cast<std::uint32_t>(rows[i]));
+            std::sort(keys.begin(), keys.end());
+            for (const std::uint64_t key : keys) {
+                const auto row = static_cast<std::int32_t>(key & 0xffffffffu);
+                const auto D = static_cast<std::int32_t>(key >> 32);
+                // The rows behind the k smallest D are ranked already.
+                if (D <= dk && std::find(best, best + k, row) != best + k) continue;
                 if (static_cast<std::int64_t>(top.size()) == k) {
                     // Lower bound of this row's distance over s, rounded down.
                     const double lower = (std::sqrt(static_cast<double>(D)) / kUp - m) / kUp;
