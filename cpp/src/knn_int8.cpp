@@ -729,9 +729,23 @@ struct Searcher {
                       std::vector<std::int64_t>& fallback) const {
         TopK top(k);
         const double s = grid->scale;
+        const std::int64_t row_bytes = d * static_cast<std::int64_t>(sizeof(T));
+        // The rows are scattered over X: the rows behind the next query's k
+        // smallest D are loaded while this query is ranked.
+        const auto prefetch_best = [&](std::int64_t r) {
+            if (r >= b.count) return;
+            const std::int32_t* rows = b.top_row.data() + static_cast<std::size_t>(r * k);
+            for (std::int64_t j = 0; j < k; ++j) {
+                if (rows[j] < 0) break;
+                const auto* row = reinterpret_cast<const char*>(X + std::int64_t{rows[j]} * d);
+                for (std::int64_t off = 0; off < row_bytes; off += 64) IMBFAST_PREFETCH(row + off);
+            }
+        };
+        prefetch_best(0);
         for (std::int64_t r = 0; r < b.count; ++r) {
             const auto ri = static_cast<std::size_t>(r);
             const std::int64_t g = ids[static_cast<std::size_t>(first + r)];
+            prefetch_best(r + 1);
             if (b.need[ri] > b.cut[ri]) {
                 fallback.push_back(g);
                 continue;
@@ -761,6 +775,11 @@ struct Searcher {
                     keys.push_back(static_cast<std::uint64_t>(dq[i]) << 32 |
                                    static_cast<std::uint32_t>(rows[i]));
             std::sort(keys.begin(), keys.end());
+            for (std::size_t i = 0; i < std::min<std::size_t>(keys.size(), 2 * k + 4); ++i) {
+                const auto* row = reinterpret_cast<const char*>(
+                    X + static_cast<std::int64_t>(keys[i] & 0xffffffffu) * d);
+                for (std::int64_t off = 0; off < row_bytes; off += 64) IMBFAST_PREFETCH(row + off);
+            }
             for (const std::uint64_t key : keys) {
                 const auto row = static_cast<std::int32_t>(key & 0xffffffffu);
                 const auto D = static_cast<std::int32_t>(key >> 32);
