@@ -639,6 +639,23 @@ def test_int8_filter_is_exact(kind, dtype, bounded):
     np.testing.assert_array_equal(never[1], dist)
 
 
+@pytest.mark.parametrize("kind", ["gaussian", "duplicated", "pile"])
+@pytest.mark.parametrize("k", [1, 11])
+def test_int8_filter_is_exact_with_many_cells(kind, k):
+    # 6,000 rows: X packed in 23 cells, the queries searched cell by cell
+    # and seeded from their cell (see "Seeding" in knn_int8.cpp). The
+    # answer is still the reference's, ties by lower index, whatever the
+    # order rows and queries are visited in, on one thread or two.
+    X = int8_data(kind, 6000, 12, 3)
+    Q = np.vstack([X[::9], int8_data(kind, 200, 12, 4)])
+    ref_ind, ref_dist = reference(X, k, Q)
+    for threads in (1, 2):
+        ind, dist, info = _core.fused_knn(X, Q, k, 4, threads, None, int8="always")
+        assert info["int8_filter"] is True
+        np.testing.assert_array_equal(ind, ref_ind)
+        np.testing.assert_array_equal(dist, ref_dist)
+
+
 @pytest.mark.parametrize("kind", ["grid", "binary", "quarters", "pile", "edge"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("k", [1, 6, 40])
