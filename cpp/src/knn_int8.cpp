@@ -582,11 +582,12 @@ IMBFAST_TARGET_AVX512VNNI IMBFAST_INLINE void take_vnni(Block& b, std::int64_t r
     if (below) {
         alignas(64) std::int32_t buf[kPanel];
         _mm512_store_si512(buf, D);
+        const std::int32_t* ids = b.R->ids.data() + y0;
         bool moved = false;
         while (below) {
             const int l = __builtin_ctz(below);
             below &= below - 1;
-            moved |= offer_top(b, r, buf[l], b.R->ids[static_cast<std::size_t>(y0 + l)]);
+            moved |= offer_top(b, r, buf[l], ids[l]);
         }
         if (moved) {
             if (kSeed)
@@ -885,9 +886,9 @@ struct Searcher {
     // s sqrt(D) - r_x - r_max exceeds that cannot be among the k nearest nor
     // tie with the k-th (see the header comment: the same kUp slack covers
     // the double rounding); so only the collected rows up to the D this
-    // implies are sorted (by D, then row: one integer key), and ranked in
-    // increasing D until the next row's lower bound exceeds the k-th exact
-    // distance so far.
+    // implies (the cut) are sorted (by D, then row: one integer key), and
+    // ranked in increasing D, the cut tightened as the k-th exact distance
+    // falls, until the next row is beyond it.
     void finish_block(Block& b, const std::vector<std::int64_t>& ids, std::int64_t first,
                       SqDist<T> sqdist, std::vector<std::uint64_t>& keys,
                       std::vector<std::int64_t>& fallback) const {
@@ -917,19 +918,23 @@ struct Searcher {
             const T* qrow = Q + g * d;
             const double m = b.margin[ri];
             const std::int32_t* best = b.top_row.data() + ri * static_cast<std::size_t>(k);
-            std::int32_t cut = b.window[ri];
             const std::int32_t dk = b.top[ri * static_cast<std::size_t>(k) +
                                           static_cast<std::size_t>(k - 1)];
-            top.clear();
-            if (best[k - 1] >= 0) {
-                for (std::int64_t j = 0; j < k; ++j)
-                    top.push(sanitize(sqdist(qrow, X + std::int64_t{best[j]} * d, d)), best[j]);
-                // sqrt(D) <= t: the rows whose lower bound, rounded down, is
-                // at most sqrt(worst), rounded up.
+            // The largest D whose lower bound s sqrt(D) - r_x - r_max, rounded
+            // down, is at most the k-th exact distance so far, rounded up:
+            // sqrt(D) <= t; rows beyond it are farther than the k-th.
+            std::int32_t cut = b.window[ri];
+            const auto tighten = [&]() {
                 const double t =
                     (std::sqrt(top.worst()) * kUp * kUp * kUp * kUp / s + m) * kUp * kUp;
                 const double t2 = t * t * kUp;
                 if (t2 < static_cast<double>(cut)) cut = static_cast<std::int32_t>(t2);
+            };
+            top.clear();
+            if (best[k - 1] >= 0) {
+                for (std::int64_t j = 0; j < k; ++j)
+                    top.push(sanitize(sqdist(qrow, X + std::int64_t{best[j]} * d, d)), best[j]);
+                tighten();
             }
             const std::int32_t* rows = b.hit_row.data() + ri * static_cast<std::size_t>(b.slots);
             const std::int32_t* dq = b.hit_dq.data() + ri * static_cast<std::size_t>(b.slots);
@@ -947,15 +952,11 @@ struct Searcher {
             for (const std::uint64_t key : keys) {
                 const auto row = static_cast<std::int32_t>(key & 0xffffffffu);
                 const auto D = static_cast<std::int32_t>(key >> 32);
+                if (D > cut) break;  // and so are all the rows after it
                 // The rows behind the k smallest D are ranked already.
                 if (D <= dk && std::find(best, best + k, row) != best + k) continue;
-                if (static_cast<std::int64_t>(top.size()) == k) {
-                    // Lower bound of this row's distance over s, rounded down.
-                    const double lower = (std::sqrt(static_cast<double>(D)) / kUp - m) / kUp;
-                    if (lower > 0.0 && lower * s / kUp > std::sqrt(top.worst()) * kUp * kUp)
-                        break;
-                }
                 top.push(sanitize(sqdist(qrow, X + std::int64_t{row} * d, d)), row);
+                if (static_cast<std::int64_t>(top.size()) == k) tighten();
             }
             std::int64_t* oi = out_idx + g * k;
             double* od = out_dist + g * k;
