@@ -153,6 +153,39 @@ IMBFAST_INLINE double point_dist(const double* a, const double* b, std::int64_t 
     return acc;
 }
 
+// The tree position of the leaf a point descends to, taking the nearer box
+// at each node (the left one on a tie).
+std::int64_t leaf_position(const Tree& t, const double* q) {
+    std::int64_t node = 0;
+    while (t.left[static_cast<std::size_t>(node)] >= 0) {
+        const std::int64_t l = t.left[static_cast<std::size_t>(node)];
+        const std::int64_t r = t.right[static_cast<std::size_t>(node)];
+        node = box_dist(t, r, q) < box_dist(t, l, q) ? r : l;
+    }
+    return t.begin[static_cast<std::size_t>(node)];
+}
+
+// Queries ordered by the leaf they descend to (then by index), so that
+// consecutive queries share the nodes and rows they visit, as self queries
+// in tree order do.
+template <class T>
+std::vector<std::int64_t> leaf_order(const Tree& t, const T* Q, std::int64_t nq, int n_threads) {
+    const std::int64_t d = t.d;
+    std::vector<std::pair<std::int64_t, std::int64_t>> at(static_cast<std::size_t>(nq));
+    parallel_for(nq, n_threads, grain_for(64 * d), [&](std::int64_t begin, std::int64_t end) {
+        std::vector<double> q(static_cast<std::size_t>(d));
+        for (std::int64_t i = begin; i < end; ++i) {
+            for (std::int64_t j = 0; j < d; ++j)
+                q[static_cast<std::size_t>(j)] = static_cast<double>(Q[i * d + j]);
+            at[static_cast<std::size_t>(i)] = {leaf_position(t, q.data()), i};
+        }
+    });
+    std::sort(at.begin(), at.end());
+    std::vector<std::int64_t> order(static_cast<std::size_t>(nq));
+    for (std::size_t i = 0; i < at.size(); ++i) order[i] = at[i].second;
+    return order;
+}
+
 struct Searcher {
     const Tree& t;
     TopK& top;
@@ -228,14 +261,20 @@ void KDTree::query(const T* Q, std::int64_t nq, std::int64_t k, std::int64_t* ou
     check_sizes(tree.n, d, Q, nq, k);
     if (nq == 0) return;
     if (!out_idx || !out_dist) throw std::invalid_argument("KDTree: null buffer");
-    // Self queries run in tree order, so consecutive queries share nodes.
-    // A query visits a few leaves of about 16 rows each.
+    // Self queries run in tree order, other queries in the order of the
+    // leaves they fall in, so consecutive queries share nodes (SMOTEENN's
+    // search on the realistic counts data, 129k queries among 180k rows,
+    // d = 9, 2 threads: 2.45 s in the given order, 1.35 s in this one). A
+    // query visits a few leaves of about 16 rows each.
+    const std::vector<std::int64_t> by_leaf =
+        Q ? leaf_order(tree, Q, nq, n_threads) : std::vector<std::int64_t>{};
     parallel_for(nq, n_threads, grain_for(64 * d), [&](std::int64_t begin, std::int64_t end) {
         TopK top(k);
         Searcher s{tree, top, k, -1, {}};
         std::vector<double> q(static_cast<std::size_t>(d));
         for (std::int64_t p = begin; p < end; ++p) {
-            const std::int64_t i = Q ? p : tree.order[static_cast<std::size_t>(p)];
+            const std::int64_t i = Q ? by_leaf[static_cast<std::size_t>(p)]
+                                     : tree.order[static_cast<std::size_t>(p)];
             if (Q) {
                 for (std::int64_t j = 0; j < d; ++j)
                     q[static_cast<std::size_t>(j)] = static_cast<double>(Q[i * d + j]);
