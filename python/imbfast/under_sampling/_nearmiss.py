@@ -14,7 +14,7 @@ from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import Interval
 from threadpoolctl import threadpool_limits
 
-from imbfast.base import DaskDispatchMixin, resolve_n_jobs, take_rows
+from imbfast.base import DaskDispatchMixin, resolve_n_jobs, sorted_labels, take_rows
 from imbfast.neighbors import (
     NEIGHBORS_CONSTRAINT,
     NEIGHBORS_COUNT_CONSTRAINT,
@@ -430,7 +430,7 @@ class NearMiss(NeighborsModeMixin, DaskDispatchMixin, BaseUnderSampler):
         X_min = take_rows(X, np.flatnonzero(y == minority), n_threads)
         self.nn_.fit(X_min)
         kept = []
-        for target_class in np.unique(y):
+        for target_class in sorted_labels(y):
             class_rows = np.flatnonzero(y == target_class)
             if target_class not in self.sampling_strategy_:
                 kept.append(class_rows)
