@@ -8,7 +8,9 @@ process may use): ``n_jobs`` where the sampler has it, and every BLAS/OpenMP
 pool limited to it through threadpoolctl (scikit-learn's compiled search,
 imbalanced-learn's, follows that limit). They run in the same process, on
 the same data, after one warm-up call each, with the same number of rounds;
-the median is reported (the warm-up runs on 2,000 rows of the same data),
+the median is reported (the warm-up runs on 2,000 rows of the same data; a
+round of a sampler faster than ``ROUND_SECONDS`` is several calls in a row,
+as many for both libraries, see ``calls_per_round``),
 with the largest extra peak memory of a call (peak RSS during the call minus
 the RSS before it, output included).
 
@@ -94,21 +96,42 @@ def make_sampler(lib: str, name: str, threads: int | None):
     return cls(**kwargs)
 
 
-def run_once(lib: str, name: str, X, y, threads: int | None, memory: bool = False):
-    """One call: its seconds, extra peak memory (when ``memory``) and output.
+# A round of a fast sampler is this many calls in a row at least (see
+# calls_per_round).
+ROUND_SECONDS = 0.05
+MAX_CALLS = 50
 
-    The memory measurement hands freed heap pages back to the OS first,
-    which costs the call about 2 ms of page faults: timed rounds go without.
+
+def run_once(
+    lib: str, name: str, X, y, threads: int | None, memory: bool = False, calls: int = 1
+):
+    """One round: seconds per call, extra peak memory (when ``memory``), output.
+
+    A round is ``calls`` calls in a row after one wait for the process's
+    other threads (``measure.quiesce``), timed together. The memory
+    measurement hands freed heap pages back to the OS first, which costs
+    the call about 2 ms of page faults: timed rounds go without.
     """
     sampler = make_sampler(lib, name, threads)
     measure.quiesce()
     with contextlib.ExitStack() as stack:
         mem = stack.enter_context(measure.PeakMemory()) if memory else None
         start = time.perf_counter()
-        Xr, yr = sampler.fit_resample(X, y)
-        seconds = time.perf_counter() - start
+        for _ in range(calls):
+            Xr, yr = sampler.fit_resample(X, y)
+        seconds = (time.perf_counter() - start) / calls
     extra = mem.extra if mem is not None else 0
     return seconds, extra, (Xr, yr, getattr(sampler, "sample_indices_", None))
+
+
+def calls_per_round(seconds: float) -> int:
+    """Calls per round for a sampler whose call takes ``seconds`` (the
+    slower library's): a single millisecond call after the wait measures
+    cold caches and clocks more than the call (RandomOverSampler on digits:
+    2.4 ms a call alone, 0.86 ms in a row; imbalanced-learn 1.7 and
+    2.7 ms), so fast samplers are timed over ``ROUND_SECONDS`` of calls,
+    the same number for both libraries."""
+    return int(min(MAX_CALLS, max(1, ROUND_SECONDS // max(seconds, 1e-6))))
 
 
 def run_pair(name, X, y, rounds, threads):
@@ -121,10 +144,14 @@ def run_pair(name, X, y, rounds, threads):
         for lib in times:
             run_once(lib, name, X[warm], y[warm], threads)
         # The peak memory, in a call of its own when there are several
-        # rounds (one round, for slow samplers, measures it as it is timed).
+        # rounds (one round, for slow samplers, measures it as it is timed);
+        # its time, the slower library's, sets the calls per round.
         alone = rounds > 1
+        slowest = 0.0
         for lib in times if alone else ():
-            peaks[lib] = run_once(lib, name, X, y, threads, memory=True)[1]
+            seconds, peaks[lib], _ = run_once(lib, name, X, y, threads, memory=True)
+            slowest = max(slowest, seconds)
+        calls = calls_per_round(slowest) if alone else 1
         engines = []
         from imbfast.neighbors import last_plan
 
@@ -133,7 +160,9 @@ def run_pair(name, X, y, rounds, threads):
         for r in range(rounds):
             for lib in list(times)[:: 1 if r % 2 == 0 else -1]:
                 outs.pop(lib, None)
-                seconds, extra, out = run_once(lib, name, X, y, threads, not alone)
+                seconds, extra, out = run_once(
+                    lib, name, X, y, threads, memory=not alone, calls=calls
+                )
                 times[lib].append(seconds)
                 peaks[lib] = max(peaks[lib], extra)
                 outs[lib] = out
