@@ -12,11 +12,10 @@ from imblearn.over_sampling import SMOTE as _ImbSMOTE
 from imblearn.over_sampling.base import BaseOverSampler
 from imblearn.under_sampling import EditedNearestNeighbours as _ImbENN
 from imblearn.under_sampling import TomekLinks as _ImbTomekLinks
-from imblearn.utils import check_target_type
 from sklearn.base import clone
 from sklearn.utils import check_X_y
 
-from imbfast.base import DaskDispatchMixin
+from imbfast.base import DaskDispatchMixin, target_labels
 from imbfast.neighbors import NEIGHBORS_CONSTRAINT, NeighborsModeMixin
 from imbfast.over_sampling import SMOTE
 from imbfast.under_sampling import EditedNearestNeighbours, TomekLinks
@@ -75,7 +74,7 @@ class _SMOTEThenClean(NeighborsModeMixin, DaskDispatchMixin, BaseSampler):
     def _fit_resample(self, X: Any, y: np.ndarray) -> tuple[Any, np.ndarray]:
         self.smote_estimator()
         cleaner = self.cleaner_estimator()
-        y = check_target_type(y)
+        y, _ = target_labels(y)
         X, y = check_X_y(X, y, accept_sparse=["csr", "csc"])
         self.sampling_strategy_ = self.sampling_strategy
         X_res, y_res = self.smote_.fit_resample(X, y)

@@ -12,10 +12,11 @@ import functools
 from typing import Any
 
 import numpy as np
-from imblearn.utils import check_sampling_strategy, check_target_type
+from imblearn.utils import check_sampling_strategy
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 
+from imbfast.base import target_labels
 from imbfast.combine import SMOTEENN, SMOTETomek
 from imbfast.dask._cleaning import enn_keep, tomek_keep
 from imbfast.dask._collections import DaskInput, as_graph_value, normalize, restore
@@ -46,7 +47,7 @@ def _labels(sampler: Any, inp: DaskInput) -> np.ndarray:
     """Gather the labels (n x itemsize bytes) and fit the sampler's strategy."""
     y = np.asarray(inp.y.compute())
     check_classification_targets(y)
-    y, binarize = check_target_type(y, indicate_one_vs_all=True)
+    y, binarize = target_labels(y)
     if binarize:  # pragma: no cover - normalize() only lets 1-D targets through
         raise ValueError("On dask, y must hold one label per row.")
     sampler.sampling_strategy_ = check_sampling_strategy(

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 from imblearn.over_sampling.base import BaseOverSampler
-from imblearn.utils import check_neighbors_object, check_target_type
+from imblearn.utils import check_neighbors_object
 from scipy import sparse
 from sklearn.base import clone
 from sklearn.exceptions import DataConversionWarning
@@ -28,7 +28,7 @@ from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import validate_data
 
 from imbfast import _core
-from imbfast.base import DaskDispatchMixin, resolve_n_jobs
+from imbfast.base import DaskDispatchMixin, resolve_n_jobs, target_labels
 from imbfast.neighbors import (
     NEIGHBORS_CONSTRAINT,
     NEIGHBORS_COUNT_CONSTRAINT,
@@ -147,7 +147,7 @@ class SMOTEN(NeighborsModeMixin, DaskDispatchMixin, BaseOverSampler):
 
     def _check_X_y(self, X: Any, y: Any) -> tuple[Any, np.ndarray, bool]:
         """Accept strings and CSR/CSC input (densified later, as imblearn)."""
-        y, binarize_y = check_target_type(y, indicate_one_vs_all=True)
+        y, binarize_y = target_labels(y)
         X, y = validate_data(
             self, X=X, y=y, reset=True, dtype=None, accept_sparse=["csr", "csc"]
         )

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 from imblearn.over_sampling.base import BaseOverSampler
-from imblearn.utils import check_neighbors_object, check_target_type
+from imblearn.utils import check_neighbors_object
 from scipy import sparse
 from sklearn.base import clone
 from sklearn.preprocessing import OneHotEncoder
@@ -37,7 +37,7 @@ from sklearn.utils.sparsefuncs import mean_variance_axis
 from sklearn.utils.validation import validate_data
 
 from imbfast import _core
-from imbfast.base import DaskDispatchMixin, resolve_n_jobs
+from imbfast.base import DaskDispatchMixin, resolve_n_jobs, target_labels
 from imbfast.neighbors import (
     NEIGHBORS_CONSTRAINT,
     NEIGHBORS_COUNT_CONSTRAINT,
@@ -277,7 +277,7 @@ class SMOTENC(NeighborsModeMixin, DaskDispatchMixin, BaseOverSampler):
 
     def _check_X_y(self, X: Any, y: Any) -> tuple[Any, np.ndarray, bool]:
         """Let strings and DataFrames through; continuous columns are checked later."""
-        y, binarize_y = check_target_type(y, indicate_one_vs_all=True)
+        y, binarize_y = target_labels(y)
         n_samples = X.shape[0] if hasattr(X, "shape") else len(X)
         if n_samples < 1:
             raise ValueError(
