@@ -64,7 +64,7 @@ test-torch: $(VENV)/.installed-test
 	$(BIN)/python -c "import torch" 2>/dev/null || \
 		$(BIN)/python -m pip install --quiet torch --index-url https://download.pytorch.org/whl/cpu || \
 		$(BIN)/python -m pip install --quiet torch
-	$(BIN)/python -m pytest tests/test_batch_sampler.py -rs
+	$(BIN)/python -m pytest tests/test_batch_sampler.py tests/test_readme.py -rs
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m pytest benchmarks --benchmark-only --benchmark-group-by=group --benchmark-columns=median,min,rounds
