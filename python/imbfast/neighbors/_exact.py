@@ -98,7 +98,8 @@ def exact_dense(
         # Above tree_max_d the probe only asks for the share of ties, which
         # fewer rows estimate well enough.
         n_probe = t.probe_queries if d <= t.tree_max_d else t.probe_tie_queries
-        ties, brute_seconds, sample_seconds = _probe_brute(X, Q, k, n_threads, n_probe)
+        probe = _probe_rows(X, Q, n_probe)
+        ties, brute_seconds, sample_seconds = _probe_brute(X, Q, probe, k, n_threads)
         plan["probe_tie_fraction"] = ties
         plan["probe_brute_seconds"] = brute_seconds
         # The cost model above is Gaussian data's; clustered, discrete or
@@ -107,9 +108,9 @@ def exact_dense(
         # favour it at any d.
         plausible = d <= t.tree_max_d and brute_seconds >= t.probe_tree_min_seconds
         if plausible or ties > t.probe_max_ties:
-            brute_seconds = _refine_brute(X, Q, k, n_threads, n_probe, sample_seconds)
+            brute_seconds = _refine_brute(X, Q, probe, k, n_threads, sample_seconds)
             plan["probe_brute_seconds"] = brute_seconds
-            tree, tree_seconds = _probe_tree(X, Q, k, n_threads, n_probe)
+            tree, tree_seconds = _probe_tree(X, Q, probe, k, n_threads)
             plan["probe_tree_seconds"] = tree_seconds
             if tree_seconds < brute_seconds:
                 engine = "tree"
@@ -165,7 +166,7 @@ def _seconds(run: Any, rows: np.ndarray) -> tuple[float, Any]:
 
 
 def _probe_brute(
-    X: np.ndarray, Q: np.ndarray | None, k: int, n_threads: int, count: int
+    X: np.ndarray, Q: np.ndarray | None, probe: np.ndarray, k: int, n_threads: int
 ) -> tuple[float, float, float]:
     """Share of sample queries that need the fused tie pass, and the
     brute force's whole time estimated from theirs.
@@ -182,7 +183,6 @@ def _probe_brute(
     ties, seconds, probe_seconds : float
         The share, the estimate, and the sample's own time.
     """
-    probe = _probe_rows(X, Q, count)
     run = _brute_runner(X, k, n_threads)
     seconds, (_, _, info) = _seconds(run, probe)
     return info["n_tie_pass"] / probe.shape[0], seconds * _scale(X, Q, probe), seconds
@@ -203,9 +203,9 @@ def _scale(X: np.ndarray, Q: np.ndarray | None, probe: np.ndarray) -> float:
 def _refine_brute(
     X: np.ndarray,
     Q: np.ndarray | None,
+    probe: np.ndarray,
     k: int,
     n_threads: int,
-    count: int,
     seconds: float,
 ) -> float:
     """The brute force's estimate with its fixed cost paid once.
@@ -217,7 +217,6 @@ def _refine_brute(
     3.3 s search (SMOTEENN's on the realistic counts data, 129k queries
     among 180k rows, 256 probe rows).
     """
-    probe = _probe_rows(X, Q, count)
     quarter = max(1, probe.shape[0] // 4)
     if quarter == probe.shape[0]:
         return seconds * _scale(X, Q, probe)
@@ -230,7 +229,7 @@ def _refine_brute(
 
 
 def _probe_tree(
-    X: np.ndarray, Q: np.ndarray | None, k: int, n_threads: int, count: int
+    X: np.ndarray, Q: np.ndarray | None, probe: np.ndarray, k: int, n_threads: int
 ) -> tuple[Any, float]:
     """The KD-tree over X, and its search time estimated from the sample.
 
@@ -239,7 +238,6 @@ def _probe_tree(
     search, so its building is paid once and the comparison is of search
     times alone.
     """
-    probe = _probe_rows(X, Q, count)
     tree = _core.KDTree(X)
     run = lambda P: tree.query(P, k + 1, n_threads)  # noqa: E731
     # A first search of a new tree runs about twice as slow (its memory is
