@@ -597,6 +597,29 @@ def test_auto_probe_keeps_the_tree_it_timed(monkeypatch):
     np.testing.assert_array_equal(ind, reference(X, 4)[0])
 
 
+def test_auto_tries_the_pruned_search_on_wide_tie_heavy_data():
+    # One-hot blocks beside an amount at d=40: float32 ties most rows, the
+    # rows cluster, and the tree is weak at this d. The pruned search is
+    # tried first and kept when it prunes; when it would not (a budget no
+    # search meets), it gives up and the probe goes on to the tree.
+    X = make_data("onehot", 6000, 40, seed=4)
+    expected = reference(X, 4)[0]
+    with tuned(probe_min_work=1):
+        ind = kneighbors(X, 4)
+    plan = last_plan()
+    assert plan["probe_tie_fraction"] > 0.25
+    assert plan["algorithm"] == "pruned"
+    assert plan["work_fraction"] <= 0.1
+    np.testing.assert_array_equal(ind, expected)
+    with tuned(probe_min_work=1, pruned_tie_max_work=1e-9):
+        ind = kneighbors(X, 4)
+    plan = last_plan()
+    assert plan["pruned_tried"]
+    assert "probe_tree_seconds" in plan
+    assert plan["algorithm"] in {"tree", "brute"}
+    np.testing.assert_array_equal(ind, expected)
+
+
 def int8_data(kind, n, d, seed):
     """Data for the int8 filter pass: Gaussian, duplicated rows, a grid that
     is not a power of two (many equal distances, not lattice data), wide

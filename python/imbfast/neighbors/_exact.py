@@ -107,6 +107,18 @@ def exact_dense(
         # plausible (worth a tree build on long searches only), and ties
         # favour it at any d.
         plausible = d <= t.tree_max_d and brute_seconds >= t.probe_tree_min_seconds
+        if (
+            ties > t.probe_max_ties
+            and d > t.tree_max_d
+            and n * nq >= t.pruned_tie_min_pairs
+        ):
+            # Rows float32 cannot separate are often strongly clustered
+            # (one-hot blocks): the pruned search, when it prunes well,
+            # beats the tree where d is too large for it.
+            found = pruned_knn(X, Q, k, n_threads, t.pruned_tie_max_work)
+            if found is not None:
+                return _planned(plan, *found)
+            plan["pruned_tried"] = True
         if plausible or ties > t.probe_max_ties:
             brute_seconds = _refine_brute(X, Q, probe, k, n_threads, sample_seconds)
             plan["probe_brute_seconds"] = brute_seconds
@@ -117,15 +129,15 @@ def exact_dense(
             else:
                 tree = None
     if engine == "pruned" or (
-        algorithm == "auto" and engine == "brute" and n * nq >= t.pruned_auto_min_pairs
+        algorithm == "auto"
+        and engine == "brute"
+        and "pruned_tried" not in plan
+        and n * nq >= t.pruned_auto_min_pairs
     ):
         max_work = None if algorithm == "pruned" else t.pruned_auto_max_work
         found = pruned_knn(X, Q, k, n_threads, max_work)
         if found is not None:
-            idx, dist, info = found
-            plan.update(info, algorithm="pruned")
-            set_plan(plan)
-            return idx, dist
+            return _planned(plan, *found)
         plan["pruned_tried"] = True
         engine = "brute"
     if engine == "scan":
@@ -147,6 +159,15 @@ def exact_dense(
         )
         plan.update(info)
     plan["algorithm"] = engine
+    set_plan(plan)
+    return idx, dist
+
+
+def _planned(
+    plan: dict[str, Any], idx: np.ndarray, dist: np.ndarray, info: dict[str, Any]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Record a pruned search's plan and return its answer."""
+    plan.update(info, algorithm="pruned")
     set_plan(plan)
     return idx, dist
 

@@ -35,10 +35,12 @@ class Tuning:
     ----------
     scan_max_work : int
         Below this much work (distance pairs x features) the plain exact
-        scan, which needs no setup, beats the fused pass (measured with
-        benchmarks/engine_choice.py: 178 x 178 x 64 digits rows take 1.5 ms
-        by scan and 0.4 ms by the fused pass; 178 x 178 x 13 wine rows
-        0.3 / 0.2 ms).
+        scan, which needs no setup, beats the fused pass. Gaussian rows,
+        all pairs, k=6, 2 threads, best of 5 (scan / fused, microseconds):
+        100 x 9: 78 / 96; 48 x 64: 101 / 91; 100 x 20: 118 / 106;
+        200 x 9: 259 / 164; 100 x 64: 371 / 165 (the fused pass costs about
+        70 us of set-up, the scan about 0.6 ns per pair and feature plus
+        6 ns per pair).
     extra_candidates : int
         Extra candidates kept by the float32 pass beyond k (none in exact
         arithmetic, where no proof needs them). Fewer mean fewer list
@@ -83,6 +85,23 @@ class Tuning:
         rows: brute 2.8 s, tree 0.70 s (estimates 5.5 s / 0.44 s), pruned 1.2 s;
         binary flags, d=24, 30k rows (43% of the probe in the tie pass): brute
         0.62 s, tree 10.9 s (estimates 1.1 s / 19 s).
+    pruned_tie_min_pairs, pruned_tie_max_work : int, float
+        When more than ``probe_max_ties`` of the probe's rows need the tie
+        pass, d is above ``tree_max_d`` and the search has at least
+        ``pruned_tie_min_pairs`` distance pairs, ``"auto"`` tries the pruned
+        search first (before timing the tree) and keeps it when it computes
+        at most ``pruned_tie_max_work`` of the brute force's distances.
+        Such data (one-hot blocks beside wide numeric columns) is strongly
+        clustered: on the census-like rows of benchmarks/realistic_data.py
+        (d=130, all pairs, k=3, 2 threads) the pruned search computes
+        1.7-3% of the distances and takes 75 ms at 10k rows and 0.24-0.30 s
+        at 30k, against the tree's 0.12 s and 0.40 s; on one-hot blocks
+        beside an amount (30k rows, k=4) 52 ms against 136 ms at d=40, but
+        47 ms against 36 ms at d=12 and 24 ms against 7 ms at 10k x 6 rows,
+        where the tree is timed instead. Where it would not prune, its
+        give-up costs the partition and a sample of blocks. The other
+        realistic sets have no ties there (the int8 and lattice passes are
+        exact) and never reach this step.
     probe_tie_queries : int
         The probe's rows where d is above ``tree_max_d``: there it only asks
         for the share of ties, which fewer rows estimate well enough (256
@@ -166,13 +185,15 @@ class Tuning:
         where a failed probe cost 4% of the float32 search.
     """
 
-    scan_max_work: int = 400_000
+    scan_max_work: int = 150_000
     extra_candidates: int = 4
     tree_max_d: int = 16
     tree_ratio_at_50k: float = 0.09 / 0.66  # d=2
     tree_growth_per_dim: float = 1.8
     pruned_auto_min_pairs: int = 500_000 * 500_000
     pruned_auto_max_work: float = 0.3
+    pruned_tie_min_pairs: int = 5_000 * 5_000
+    pruned_tie_max_work: float = 0.1
     probe_queries: int = 256
     probe_tie_queries: int = 64
     probe_min_work: int = 1_000_000_000
