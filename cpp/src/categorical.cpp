@@ -141,14 +141,7 @@ IMBFAST_TARGET_AVX512 void mixed_tile_avx512(const double* cont_t, const std::in
 }
 
 MixedTileFn pick_mixed_tile() {
-    switch (active_isa()) {
-        case Isa::avx512:
-            return &mixed_tile_avx512;
-        case Isa::avx2:
-            return &mixed_tile_avx2;
-        default:
-            return &mixed_tile_generic;
-    }
+    return pick_by_isa(&mixed_tile_generic, &mixed_tile_avx2, &mixed_tile_avx512);
 }
 
 // ------------------------------------------------------------ the vote

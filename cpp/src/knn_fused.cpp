@@ -532,16 +532,10 @@ IMBFAST_TARGET_AVX512 void block_avx512(const Block& b, Lists& rows, Lists& cols
 template <bool kSym, bool kDiag>
 BlockFn pick_block() {
 #if defined(IMBFAST_HAVE_X86_DISPATCH)
-    switch (active_isa()) {
-        case Isa::avx512:
-            return &block_avx512<kSym, kDiag>;
-        case Isa::avx2:
-            return &block_avx2<kSym, kDiag>;
-        default:
-            break;
-    }
-#endif
+    return pick_by_isa(&block_generic<kSym, kDiag>, &block_avx2<kSym, kDiag>, &block_avx512<kSym, kDiag>);
+#else
     return &block_generic<kSym, kDiag>;
+#endif
 }
 
 // Rows per cache block: about 64 KiB of float32 rows, a multiple of 48.

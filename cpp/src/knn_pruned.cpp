@@ -170,14 +170,7 @@ IMBFAST_TARGET_AVX512 void sq_many_avx512(const double* p, const double* c, Inde
 }
 using SqMany = void (*)(const double*, const double*, Index, Index, double*);
 SqMany pick_sq_many() {
-    switch (active_isa()) {
-        case Isa::avx512:
-            return &sq_many_avx512;
-        case Isa::avx2:
-            return &sq_many_avx2;
-        default:
-            return &sq_many_generic;
-    }
+    return pick_by_isa(&sq_many_generic, &sq_many_avx2, &sq_many_avx512);
 }
 
 // Exact squared distances (double, summed over the coordinates in order:
@@ -223,14 +216,7 @@ template <class T>
 using SqDist4 = void (*)(const T*, const T*, const T*, const T*, const T*, Index, double*);
 template <class T>
 SqDist4<T> pick_sqdist4() {
-    switch (active_isa()) {
-        case Isa::avx512:
-            return &sqdist4_avx512<T>;
-        case Isa::avx2:
-            return &sqdist4_avx2<T>;
-        default:
-            return &sqdist4_generic<T>;
-    }
+    return pick_by_isa(&sqdist4_generic<T>, &sqdist4_avx2<T>, &sqdist4_avx512<T>);
 }
 
 // Centres per transposed panel ((d, kLanes) floats: coordinate j of the
@@ -351,16 +337,10 @@ IMBFAST_TARGET_AVX512 Index nearest_lane_avx512(const float* x, const float* pan
 using NearestLane = Index (*)(const float*, const float*, Index, Index);
 NearestLane pick_nearest_lane() {
 #if defined(IMBFAST_HAVE_X86_DISPATCH)
-    switch (active_isa()) {
-        case Isa::avx512:
-            return &nearest_lane_avx512;
-        case Isa::avx2:
-            return &nearest_lane_avx2;
-        default:
-            break;
-    }
-#endif
+    return pick_by_isa(&nearest_lane_generic, &nearest_lane_avx2, &nearest_lane_avx512);
+#else
     return &nearest_lane_generic;
+#endif
 }
 
 // Appends the rows `ids` of the (m, d) matrix R (float32) to `panels` as

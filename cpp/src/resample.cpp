@@ -82,14 +82,7 @@ IMBFAST_TARGET_AVX512 void interpolate_avx512(const T* X, std::int64_t d,
 
 template <class T>
 InterpFn<T> pick_interpolate() {
-    switch (active_isa()) {
-        case Isa::avx512:
-            return &interpolate_avx512<T>;
-        case Isa::avx2:
-            return &interpolate_avx2<T>;
-        default:
-            return &interpolate_generic<T>;
-    }
+    return pick_by_isa(&interpolate_generic<T>, &interpolate_avx2<T>, &interpolate_avx512<T>);
 }
 
 void require(bool ok, const char* message) {

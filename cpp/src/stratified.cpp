@@ -64,14 +64,7 @@ IMBFAST_TARGET_AVX512 void keys_avx512(std::uint64_t state, std::int64_t begin, 
 using KeysFn = void (*)(std::uint64_t, std::int64_t, std::int64_t, std::uint64_t*);
 
 KeysFn pick_keys() {
-    switch (active_isa()) {
-        case Isa::avx512:
-            return &keys_avx512;
-        case Isa::avx2:
-            return &keys_avx2;
-        default:
-            return &keys_generic;
-    }
+    return pick_by_isa(&keys_generic, &keys_avx2, &keys_avx512);
 }
 
 // Keys of arbitrary rows (no gather: the row is the input of the hash).
@@ -101,14 +94,7 @@ IMBFAST_TARGET_AVX512 void keys_at_avx512(std::uint64_t state, const std::int64_
 using KeysAtFn = void (*)(std::uint64_t, const std::int64_t*, std::int64_t, std::uint64_t*);
 
 KeysAtFn pick_keys_at() {
-    switch (active_isa()) {
-        case Isa::avx512:
-            return &keys_at_avx512;
-        case Isa::avx2:
-            return &keys_at_avx2;
-        default:
-            return &keys_at_generic;
-    }
+    return pick_by_isa(&keys_at_generic, &keys_at_avx2, &keys_at_avx512);
 }
 
 std::uint64_t mul_hi(std::uint64_t a, std::uint64_t b, std::uint64_t* lo) {
@@ -660,26 +646,12 @@ IMBFAST_BLOCK_KERNELS(avx512, IMBFAST_TARGET_AVX512)
 
 template <class L>
 ScanFn<L> pick_scan() {
-    switch (active_isa()) {
-        case Isa::avx512:
-            return &scan_avx512<L>;
-        case Isa::avx2:
-            return &scan_avx2<L>;
-        default:
-            return &scan_generic<L>;
-    }
+    return pick_by_isa(&scan_generic<L>, &scan_avx2<L>, &scan_avx512<L>);
 }
 
 template <class L>
 GatherFn<L> pick_gather() {
-    switch (active_isa()) {
-        case Isa::avx512:
-            return &gather_avx512<L>;
-        case Isa::avx2:
-            return &gather_avx2<L>;
-        default:
-            return &gather_generic<L>;
-    }
+    return pick_by_isa(&gather_generic<L>, &gather_avx2<L>, &gather_avx512<L>);
 }
 
 // Keeps, in place and in order, the `want` rows of rows[0..m) with the

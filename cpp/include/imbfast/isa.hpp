@@ -31,6 +31,20 @@ const char* isa_request();
 // False when IMBFAST_ISA holds an unknown value (which is then ignored).
 bool isa_request_valid();
 
+// The variant of a kernel compiled for the active instruction set: each of
+// the three is the same function built for generic, AVX2 or AVX-512 code.
+template <class F>
+F pick_by_isa(F generic, F avx2, F avx512) {
+    switch (active_isa()) {
+        case Isa::avx512:
+            return avx512;
+        case Isa::avx2:
+            return avx2;
+        default:
+            return generic;
+    }
+}
+
 // Human-readable name of an instruction set ("generic", "avx2", "avx512").
 const char* isa_name(Isa isa);
 
