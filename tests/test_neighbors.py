@@ -620,6 +620,24 @@ def test_auto_tries_the_pruned_search_on_wide_tie_heavy_data():
     np.testing.assert_array_equal(ind, expected)
 
 
+def test_auto_probe_skips_a_tree_that_costs_more_to_build_than_brute_force():
+    # A few queries among many tie-heavy rows: building the tree would cost
+    # more than the whole brute force, so the probe does not time it.
+    X = make_data("onehot", 20000, 12, seed=5)
+    Q = np.ascontiguousarray(X[::400] + 0.5)
+    expected = reference(X, 4, Q)[0]
+    with tuned(probe_min_work=1):
+        ind = kneighbors(X, 4, query=Q)
+    plan = last_plan()
+    assert plan["probe_tie_fraction"] > 0.25
+    assert "probe_tree_seconds" not in plan
+    np.testing.assert_array_equal(ind, expected)
+    with tuned(probe_min_work=1, tree_build_seconds=0.0):
+        ind = kneighbors(X, 4, query=Q)
+    assert "probe_tree_seconds" in last_plan()
+    np.testing.assert_array_equal(ind, expected)
+
+
 def int8_data(kind, n, d, seed):
     """Data for the int8 filter pass: Gaussian, duplicated rows, a grid that
     is not a power of two (many equal distances, not lattice data), wide

@@ -119,7 +119,10 @@ def exact_dense(
             if found is not None:
                 return _planned(plan, *found)
             plan["pruned_tried"] = True
-        if plausible or ties > t.probe_max_ties:
+        # The tree's build is paid before it can win: not where the whole
+        # brute force costs less (few queries among many rows).
+        build = t.tree_build_seconds * n * d * np.log2(max(n, 2))
+        if (plausible or ties > t.probe_max_ties) and brute_seconds > build:
             brute_seconds = _refine_brute(X, Q, probe, k, n_threads, sample_seconds)
             plan["probe_brute_seconds"] = brute_seconds
             tree, tree_seconds = _probe_tree(X, Q, probe, k, n_threads)
