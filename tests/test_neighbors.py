@@ -620,20 +620,30 @@ def test_auto_tries_the_pruned_search_on_wide_tie_heavy_data():
     np.testing.assert_array_equal(ind, expected)
 
 
-def test_auto_probe_skips_a_tree_that_costs_more_to_build_than_brute_force():
-    # A few queries among many tie-heavy rows: building the tree would cost
-    # more than the whole brute force, so the probe does not time it.
+def test_auto_probe_skips_small_query_sets_and_unaffordable_trees():
+    # A few queries among many tie-heavy rows: the probe's rows would be a
+    # large share of the search, so there is none (the brute force answers).
     X = make_data("onehot", 20000, 12, seed=5)
-    Q = np.ascontiguousarray(X[::2000] + 0.5)  # 10 queries: a margin of 30x or more
-    expected = reference(X, 4, Q)[0]
+    Q = np.ascontiguousarray(X[::2000] + 0.5)
     with tuned(probe_min_work=1):
         ind = kneighbors(X, 4, query=Q)
     plan = last_plan()
+    assert "probe_tie_fraction" not in plan
+    assert plan["algorithm"] == "brute"
+    np.testing.assert_array_equal(ind, reference(X, 4, Q)[0])
+    # Where the tree's modelled build exceeds the brute force's estimate,
+    # the probe does not build it; with a free build it does.
+    X = make_data("onehot", 3000, 12, seed=2)
+    expected = reference(X, 4)[0]
+    with tuned(probe_min_work=1, tree_build_seconds=1.0):
+        ind = kneighbors(X, 4)
+    plan = last_plan()
     assert plan["probe_tie_fraction"] > 0.25
     assert "probe_tree_seconds" not in plan
+    assert plan["algorithm"] == "brute"
     np.testing.assert_array_equal(ind, expected)
     with tuned(probe_min_work=1, tree_build_seconds=0.0):
-        ind = kneighbors(X, 4, query=Q)
+        ind = kneighbors(X, 4)
     assert "probe_tree_seconds" in last_plan()
     np.testing.assert_array_equal(ind, expected)
 

@@ -94,10 +94,16 @@ def exact_dense(
     engine = choose_algorithm(n, nq, d, k) if algorithm == "auto" else algorithm
     t = tuning()
     tree = None
-    if algorithm == "auto" and engine == "brute" and n * nq * d >= t.probe_min_work:
-        # Above tree_max_d the probe only asks for the share of ties, which
-        # fewer rows estimate well enough.
-        n_probe = t.probe_queries if d <= t.tree_max_d else t.probe_tie_queries
+    # Above tree_max_d the probe only asks for the share of ties, which
+    # fewer rows estimate well enough; it is not worth its rows where they
+    # are a large share of the queries (the brute force answers those).
+    n_probe = t.probe_queries if d <= t.tree_max_d else t.probe_tie_queries
+    if (
+        algorithm == "auto"
+        and engine == "brute"
+        and n * nq * d >= t.probe_min_work
+        and n_probe <= t.probe_max_share * nq
+    ):
         probe = _probe_rows(X, Q, n_probe)
         ties, brute_seconds, sample_seconds = _probe_brute(X, Q, probe, k, n_threads)
         plan["probe_tie_fraction"] = ties
@@ -119,18 +125,20 @@ def exact_dense(
             if found is not None:
                 return _planned(plan, *found)
             plan["pruned_tried"] = True
-        # The tree's build is paid before it can win: not where the whole
-        # brute force costs less (few queries among many rows).
-        build = t.tree_build_seconds * n * d * np.log2(max(n, 2))
-        if (plausible or ties > t.probe_max_ties) and brute_seconds > build:
+        if plausible or ties > t.probe_max_ties:
             brute_seconds = _refine_brute(X, Q, probe, k, n_threads, sample_seconds)
             plan["probe_brute_seconds"] = brute_seconds
-            tree, tree_seconds = _probe_tree(X, Q, probe, k, n_threads)
-            plan["probe_tree_seconds"] = tree_seconds
-            if tree_seconds < brute_seconds:
-                engine = "tree"
-            else:
-                tree = None
+            # The tree's build is paid before it can win: not where the
+            # whole brute force costs less (few queries among many rows, or
+            # a small X).
+            build = t.tree_build_seconds * n * d * np.log2(max(n, 2))
+            if brute_seconds > build:
+                tree, tree_seconds = _probe_tree(X, Q, probe, k, n_threads)
+                plan["probe_tree_seconds"] = tree_seconds
+                if tree_seconds < brute_seconds:
+                    engine = "tree"
+                else:
+                    tree = None
     if engine == "pruned" or (
         algorithm == "auto"
         and engine == "brute"
