@@ -5,7 +5,8 @@ times every exact engine (scan, tree, brute, pruned) on the same search, the
 way the samplers run it: all rows among all rows (ENN, Tomek links) and the
 minority class among itself (SMOTE), k=3 and k=6, with the thread count of
 ``n_jobs=None``. Each engine gets one warm-up and the median of ``--rounds``
-calls; every engine's answer is asserted equal to the others'. Prints the
+calls (a call under 20 ms is repeated within a round, and the round's time
+divided); every engine's answer is asserted equal to the others'. Prints the
 choice of ``"auto"``, its time over the fastest engine's, and the worst ratio.
 
 Usage: python benchmarks/engine_choice.py --sizes 1000,10000,30000 --rounds 3
@@ -32,13 +33,24 @@ ENGINES = ["scan", "tree", "brute", "pruned", "auto"]
 LIMITS = {"scan": 2e9, "tree": 5e10, "pruned": 1e12}
 
 
+# A round lasts at least this long: short searches are timed as several
+# calls in a row (the round's time divided by the calls), so one call's
+# scheduling noise does not decide a ratio.
+ROUND_SECONDS = 0.02
+MAX_CALLS = 200
+
+
 def timed(X, Q, k, engine, threads, rounds):
+    start = time.perf_counter()
     squared_kneighbors(X, k, query=Q, n_threads=threads, algorithm=engine)
+    once = time.perf_counter() - start
+    calls = int(min(MAX_CALLS, max(1, ROUND_SECONDS // max(once, 1e-9))))
     times = []
     for _ in range(rounds):
         start = time.perf_counter()
-        out = squared_kneighbors(X, k, query=Q, n_threads=threads, algorithm=engine)
-        times.append(time.perf_counter() - start)
+        for _ in range(calls):
+            out = squared_kneighbors(X, k, query=Q, n_threads=threads, algorithm=engine)
+        times.append((time.perf_counter() - start) / calls)
     return statistics.median(times), out, last_plan()["algorithm"]
 
 

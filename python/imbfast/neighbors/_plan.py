@@ -77,7 +77,11 @@ class Tuning:
         estimated at ``probe_tree_min_seconds`` or more (the tree's build
         and probe cost 16 ms on a 20k x 9 ENN search of 50 ms), it times
         the KD-tree (double) on the same rows and takes it when its
-        estimated time is lower.
+        estimated time is lower. The probe itself costs 1-2 ms (mostly a
+        fused call's set-up): 15% of the 12 ms search of a 2,991 x 130
+        census-like class (1.2e9), where the brute force wins anyway; from
+        2e9 (census-like rows, all pairs, from about 4k rows, where the
+        pruned search starts to win) it pays.
         Integer counts, d=9, after SMOTE (180k rows, all pairs, k=1, CPU time of
         2 threads on a loaded machine): brute 5.7 s (21% of the rows in the tie
         pass), tree 2.7 s; the model alone chose the brute force. Measured (all
@@ -212,7 +216,7 @@ class Tuning:
     tree_build_seconds: float = 5e-9
     probe_queries: int = 256
     probe_tie_queries: int = 64
-    probe_min_work: int = 1_000_000_000
+    probe_min_work: int = 2_000_000_000
     probe_max_ties: float = 0.25
     probe_tree_min_seconds: float = 0.5
     approx_min_n: int = 1 << 14
