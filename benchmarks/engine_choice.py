@@ -5,9 +5,10 @@ times every exact engine (scan, tree, brute, pruned) on the same search, the
 way the samplers run it: all rows among all rows (ENN, Tomek links) and the
 minority class among itself (SMOTE), k=3 and k=6, with the thread count of
 ``n_jobs=None``. Each engine gets one warm-up and the median of ``--rounds``
-calls (a call under 20 ms is repeated within a round, and the round's time
-divided); every engine's answer is asserted equal to the others'. Prints the
-choice of ``"auto"``, its time over the fastest engine's, and the worst ratio.
+rounds, taken in turn with the other engines' (a call under 20 ms is
+repeated within a round, and the round's time divided); every engine's
+answer is asserted equal to the others'. Prints the choice of ``"auto"``, its
+time over the fastest engine's, and the worst ratio.
 
 Usage: python benchmarks/engine_choice.py --sizes 1000,10000,30000 --rounds 3
 """
@@ -40,18 +41,34 @@ ROUND_SECONDS = 0.02
 MAX_CALLS = 200
 
 
-def timed(X, Q, k, engine, threads, rounds):
-    start = time.perf_counter()
-    squared_kneighbors(X, k, query=Q, n_threads=threads, algorithm=engine)
-    once = time.perf_counter() - start
-    calls = int(min(MAX_CALLS, max(1, ROUND_SECONDS // max(once, 1e-9))))
-    times = []
-    for _ in range(rounds):
+def time_engines(X, k, engines, threads, rounds):
+    """Median seconds per call, last answer and engine used, per engine.
+
+    Each engine is warmed up once; then the rounds go engine by engine in
+    turn (round 1 of every engine, then round 2, ...), so a slow spell of
+    the machine falls on all of them rather than on one.
+    """
+
+    def call(engine):
+        return squared_kneighbors(X, k, n_threads=threads, algorithm=engine)
+
+    calls, results, times = {}, {}, {}
+    for engine in engines:
         start = time.perf_counter()
-        for _ in range(calls):
-            out = squared_kneighbors(X, k, query=Q, n_threads=threads, algorithm=engine)
-        times.append((time.perf_counter() - start) / calls)
-    return statistics.median(times), out, last_plan()["algorithm"]
+        call(engine)
+        once = time.perf_counter() - start
+        calls[engine] = int(min(MAX_CALLS, max(1, ROUND_SECONDS // max(once, 1e-9))))
+        times[engine] = []
+    for _ in range(rounds):
+        for engine in engines:
+            start = time.perf_counter()
+            for _ in range(calls[engine]):
+                out = call(engine)
+            times[engine].append((time.perf_counter() - start) / calls[engine])
+            results[engine] = (out, last_plan()["algorithm"])
+    return {
+        e: (statistics.median(times[e]), results[e][0], results[e][1]) for e in engines
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -81,20 +98,20 @@ def main(argv: list[str] | None = None) -> int:
                 if data.shape[0] <= k + 1:
                     continue
                 n, d = data.shape
-                times, ref, picked = {}, None, ""
+                runnable = [
+                    e for e in ENGINES if not (e in LIMITS and n * n * d > LIMITS[e])
+                ]
+                timed = time_engines(data, k, runnable, threads, args.rounds)
+                ref = timed[runnable[0]][1]
+                times = {}
                 for engine in ENGINES:
-                    if engine in LIMITS and n * n * d > LIMITS[engine]:
+                    if engine not in timed:
                         times[engine] = float("nan")
                         continue
-                    seconds, out, algo = timed(
-                        data, None, k, engine, threads, args.rounds
-                    )
-                    if ref is None:
-                        ref = out
+                    seconds, out, _ = timed[engine]
                     assert np.array_equal(out[0], ref[0]), (ds, engine)
                     times[engine] = seconds
-                    if engine == "auto":
-                        picked = algo
+                picked = timed["auto"][2]
                 best = min(t for e, t in times.items() if e != "auto" and t == t)
                 ratio = times["auto"] / best
                 worst = max(worst, ratio)
