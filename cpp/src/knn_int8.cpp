@@ -161,6 +161,18 @@ double quantize_row(const T* x, std::int64_t d, const Grid& g, std::int8_t* q,
     return std::sqrt(e2) * kUp + g.max_abs * static_cast<double>(d + 1) * 0x1p-50;
 }
 
+// Rows are quantized in cell order, scattered over X: each loads the row
+// kAhead places ahead (one row's quantization is too short to hide a
+// cache miss).
+constexpr std::int64_t kAhead = 8;
+template <class T>
+IMBFAST_INLINE void prefetch_row(const T* row, std::int64_t d) {
+    const auto* bytes = reinterpret_cast<const char*>(row);
+    const std::int64_t n_bytes = d * static_cast<std::int64_t>(sizeof(T));
+    for (std::int64_t off = 0; off < n_bytes; off += 64) IMBFAST_PREFETCH(bytes + off);
+    IMBFAST_PREFETCH(bytes + n_bytes - 1);
+}
+
 // Four bytes as one int32 word, in memory order (both sides use the same
 // order, so VPDPBUSD pairs byte i of a row with byte i of a query).
 std::int32_t word_of(const std::uint8_t* b) {
@@ -210,6 +222,7 @@ void pack_rows(const T* X, std::int64_t n, std::int64_t d, const Grid& g, int n_
             std::int32_t* P = R.panels.data() + (i / kPanel) * R.stride + i % kPanel;
             std::int64_t norm = 0, sum = 0;
             std::fill(q.begin(), q.end(), std::int8_t{0});
+            if (i + kAhead < n) prefetch_row(X + std::int64_t{R.ids[static_cast<std::size_t>(i + kAhead)]} * d, d);
             if (i < n) {
                 const std::int64_t row = R.ids[static_cast<std::size_t>(i)];
                 most = std::max(most, quantize_row(X + row * d, d, g, q.data(), norm, sum));
@@ -605,11 +618,22 @@ IMBFAST_TARGET_AVX512VNNI IMBFAST_INLINE void take_vnni(Block& b, std::int64_t r
 // time); a fully unrolled word loop keeps GCC from copying the
 // accumulators on every iteration. The query word is a broadcast memory
 // operand of VPDPBUSD (inline assembly: GCC would broadcast it into a
-// register first, one more instruction per query row and word).
+// register first, one more instruction per query row and word), addressed
+// as one base register plus a constant offset when kW is known (else GCC
+// keeps twelve addresses per word, more than it has registers for, and
+// reloads them from the stack).
+//
+// The tile's test. A row passes query r's filter when acc > thr[r]; the
+// tile asks only whether any of its 384 rows does: the largest over its
+// queries of max(acc_r0, acc_r1) - thr[r] (which cannot overflow: |acc| <
+// 2^30 and thr in [kFloor, kStop)) compared with 0, 36 vector operations
+// and one branch, no mask kept across the tile. Only a tile with a hit
+// computes the masks, query by query.
 template <bool kSeed, int kW>
 IMBFAST_TARGET_AVX512VNNI void sweep_vnni(Block& b, std::int64_t p_begin, std::int64_t p_end) {
     const Rows& R = *b.R;
     const std::int64_t W = kW > 0 ? kW : R.words, stride = R.stride;
+    const __m512i zero = _mm512_setzero_si512();
     for (std::int64_t q0 = 0; q0 < b.rows; q0 += kMR) {
         const std::int32_t* qw = b.qwords.data() + q0 * W;
         const std::int32_t* thr = b.thr.data() + q0;
@@ -624,69 +648,93 @@ IMBFAST_TARGET_AVX512VNNI void sweep_vnni(Block& b, std::int64_t p_begin, std::i
                 const __m512i y0 = _mm512_load_si512(P0 + g * kPanel);
                 const __m512i y1 = _mm512_load_si512(P1 + g * kPanel);
                 const std::int32_t* qg = qw + g;
+                if constexpr (kW > 0) {
+                    // The asm reads the tile's query words (the array operand
+                    // tells GCC so; the instruction addresses them itself).
+                    using Words = const std::int32_t[kMR * (kW > 0 ? kW : 1)];
+                    const Words& words = *reinterpret_cast<Words*>(qw);
+#define IMBFAST_DP(R)                                                                        \
+    __asm__("vpdpbusd %c3(%2)%{1to16%}, %1, %0"                                              \
+            : "+v"(a##R##0)                                                                  \
+            : "v"(y0), "r"(qg), "i"(R * kW * 4), "m"(words));                                \
+    __asm__("vpdpbusd %c3(%2)%{1to16%}, %1, %0"                                              \
+            : "+v"(a##R##1)                                                                  \
+            : "v"(y1), "r"(qg), "i"(R * kW * 4), "m"(words));
+                    IMBFAST_DP(0)
+                    IMBFAST_DP(1)
+                    IMBFAST_DP(2)
+                    IMBFAST_DP(3)
+                    IMBFAST_DP(4)
+                    IMBFAST_DP(5)
+                    IMBFAST_DP(6)
+                    IMBFAST_DP(7)
+                    IMBFAST_DP(8)
+                    IMBFAST_DP(9)
+                    IMBFAST_DP(10)
+                    IMBFAST_DP(11)
+#undef IMBFAST_DP
+                } else {
 #define IMBFAST_DP(R)                                                                    \
     __asm__("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(a##R##0) : "v"(y0), "m"(qg[R * W])); \
     __asm__("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(a##R##1) : "v"(y1), "m"(qg[R * W]));
-                IMBFAST_DP(0)
-                IMBFAST_DP(1)
-                IMBFAST_DP(2)
-                IMBFAST_DP(3)
-                IMBFAST_DP(4)
-                IMBFAST_DP(5)
-                IMBFAST_DP(6)
-                IMBFAST_DP(7)
-                IMBFAST_DP(8)
-                IMBFAST_DP(9)
-                IMBFAST_DP(10)
-                IMBFAST_DP(11)
+                    IMBFAST_DP(0)
+                    IMBFAST_DP(1)
+                    IMBFAST_DP(2)
+                    IMBFAST_DP(3)
+                    IMBFAST_DP(4)
+                    IMBFAST_DP(5)
+                    IMBFAST_DP(6)
+                    IMBFAST_DP(7)
+                    IMBFAST_DP(8)
+                    IMBFAST_DP(9)
+                    IMBFAST_DP(10)
+                    IMBFAST_DP(11)
 #undef IMBFAST_DP
+                }
             }
-#define IMBFAST_MASK(R)                                                \
-    const __m512i t##R = _mm512_set1_epi32(thr[R]);                    \
-    const __mmask16 m##R##0 = _mm512_cmpgt_epi32_mask(a##R##0, t##R); \
-    const __mmask16 m##R##1 = _mm512_cmpgt_epi32_mask(a##R##1, t##R);
-            IMBFAST_MASK(0)
-            IMBFAST_MASK(1)
-            IMBFAST_MASK(2)
-            IMBFAST_MASK(3)
-            IMBFAST_MASK(4)
-            IMBFAST_MASK(5)
-            IMBFAST_MASK(6)
-            IMBFAST_MASK(7)
-            IMBFAST_MASK(8)
-            IMBFAST_MASK(9)
-            IMBFAST_MASK(10)
-            IMBFAST_MASK(11)
-#undef IMBFAST_MASK
-            const unsigned any = m00 | m01 | m10 | m11 | m20 | m21 | m30 | m31 | m40 | m41 | m50 | m51 | m60 | m61 | m70 | m71 | m80 | m81 | m90 | m91 | m100 | m101 | m110 | m111;
-            if (!any) continue;
+#define IMBFAST_OVER(R)       \
+    const __m512i v##R = _mm512_sub_epi32(_mm512_max_epi32(a##R##0, a##R##1), _mm512_set1_epi32(thr[R]));
+            IMBFAST_OVER(0)
+            IMBFAST_OVER(1)
+            IMBFAST_OVER(2)
+            IMBFAST_OVER(3)
+            IMBFAST_OVER(4)
+            IMBFAST_OVER(5)
+            IMBFAST_OVER(6)
+            IMBFAST_OVER(7)
+            IMBFAST_OVER(8)
+            IMBFAST_OVER(9)
+            IMBFAST_OVER(10)
+            IMBFAST_OVER(11)
+#undef IMBFAST_OVER
+            const __m512i top = _mm512_max_epi32(
+                _mm512_max_epi32(_mm512_max_epi32(_mm512_max_epi32(v0, v1), _mm512_max_epi32(v2, v3)),
+                                 _mm512_max_epi32(_mm512_max_epi32(v4, v5), _mm512_max_epi32(v6, v7))),
+                _mm512_max_epi32(_mm512_max_epi32(v8, v9), _mm512_max_epi32(v10, v11)));
+            if (!_mm512_cmpgt_epi32_mask(top, zero)) continue;
             const bool offer = kSeed || !b.seeded(p);
-#define IMBFAST_TAKE(R, C) \
-    if (m##R##C) take_vnni<kSeed>(b, q0 + R, (p + C) * kPanel, m##R##C, a##R##C, offer);
-            IMBFAST_TAKE(0, 0)
-            IMBFAST_TAKE(0, 1)
-            IMBFAST_TAKE(1, 0)
-            IMBFAST_TAKE(1, 1)
-            IMBFAST_TAKE(2, 0)
-            IMBFAST_TAKE(2, 1)
-            IMBFAST_TAKE(3, 0)
-            IMBFAST_TAKE(3, 1)
-            IMBFAST_TAKE(4, 0)
-            IMBFAST_TAKE(4, 1)
-            IMBFAST_TAKE(5, 0)
-            IMBFAST_TAKE(5, 1)
-            IMBFAST_TAKE(6, 0)
-            IMBFAST_TAKE(6, 1)
-            IMBFAST_TAKE(7, 0)
-            IMBFAST_TAKE(7, 1)
-            IMBFAST_TAKE(8, 0)
-            IMBFAST_TAKE(8, 1)
-            IMBFAST_TAKE(9, 0)
-            IMBFAST_TAKE(9, 1)
-            IMBFAST_TAKE(10, 0)
-            IMBFAST_TAKE(10, 1)
-            IMBFAST_TAKE(11, 0)
-            IMBFAST_TAKE(11, 1)
+            // Both masks of a query before either take (which may move its
+            // threshold), as every query's own take sees its current window.
+#define IMBFAST_TAKE(R)                                                                    \
+    {                                                                                      \
+        const __m512i t = _mm512_set1_epi32(thr[R]);                                       \
+        const __mmask16 m0 = _mm512_cmpgt_epi32_mask(a##R##0, t);                          \
+        const __mmask16 m1 = _mm512_cmpgt_epi32_mask(a##R##1, t);                          \
+        if (m0) take_vnni<kSeed>(b, q0 + R, p * kPanel, m0, a##R##0, offer);               \
+        if (m1) take_vnni<kSeed>(b, q0 + R, (p + 1) * kPanel, m1, a##R##1, offer);         \
+    }
+            IMBFAST_TAKE(0)
+            IMBFAST_TAKE(1)
+            IMBFAST_TAKE(2)
+            IMBFAST_TAKE(3)
+            IMBFAST_TAKE(4)
+            IMBFAST_TAKE(5)
+            IMBFAST_TAKE(6)
+            IMBFAST_TAKE(7)
+            IMBFAST_TAKE(8)
+            IMBFAST_TAKE(9)
+            IMBFAST_TAKE(10)
+            IMBFAST_TAKE(11)
 #undef IMBFAST_TAKE
         }
     }
@@ -848,6 +896,8 @@ struct Searcher {
         for (std::int64_t r = 0; r < b.count; ++r) {
             const auto ri = static_cast<std::size_t>(r);
             const std::int64_t g = ids[static_cast<std::size_t>(first + r)];
+            if (first + r + kAhead < static_cast<std::int64_t>(ids.size()))
+                prefetch_row(Q + ids[static_cast<std::size_t>(first + r + kAhead)] * d, d);
             std::fill(q.begin(), q.end(), std::int8_t{0});
             std::int64_t nx = 0, sx = 0;
             const double rx = quantize_row(Q + g * d, d, *grid, q.data(), nx, sx);
