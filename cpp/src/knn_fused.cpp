@@ -746,25 +746,6 @@ int fraction_bits(double v) {
     return std::max(0, -(exponent + __builtin_ctzll(mantissa)));
 }
 
-// The largest |x - centre| over the rows of X and Q (NaN if any is NaN).
-template <class T>
-double max_centred(const T* X, std::int64_t n, std::int64_t d, const T* Q, std::int64_t nq,
-                   const std::vector<double>& centre) {
-    double most = 0.0;
-    bool nan = false;
-    for (const T* A : {X, Q}) {
-        const std::int64_t rows = A == X ? n : nq;
-        for (std::int64_t i = 0; A && i < rows; ++i)
-            for (std::int64_t j = 0; j < d; ++j) {
-                const double v = std::fabs(static_cast<double>(A[i * d + j]) -
-                                           centre[static_cast<std::size_t>(j)]);
-                nan |= std::isnan(v);
-                most = std::max(most, v);
-            }
-    }
-    return nan ? std::numeric_limits<double>::quiet_NaN() : most;
-}
-
 // Exact arithmetic. When every coordinate is a multiple of a power of two
 // 2^-e (integer, binary, one-hot, count data: e = 0) and the centring shift
 // is a multiple of it too, the centred, scaled coordinates are small
@@ -779,7 +760,7 @@ double max_centred(const T* X, std::int64_t n, std::int64_t d, const T* Q, std::
 template <class T>
 std::vector<double> exact_lattice(const T* X, std::int64_t n, std::int64_t d, const T* Q,
                                   std::int64_t nq, const std::vector<double>& mean,
-                                  double& unit) {
+                                  double& unit, int n_workers) {
     constexpr int kMaxBits = 24;
     int e = 0;
     for (const T* A : {X, Q}) {
@@ -795,7 +776,7 @@ std::vector<double> exact_lattice(const T* X, std::int64_t n, std::int64_t d, co
         shift[static_cast<std::size_t>(j)] =
             std::nearbyint(mean[static_cast<std::size_t>(j)] / unit) * unit;
     // Largest |x - shift| in units; the subtraction is exact at this size.
-    const double M = max_centred(X, n, d, Q, nq, shift) / unit;
+    const double M = max_centred(X, n, Q, nq, d, shift, n_workers) / unit;
     if (!(static_cast<double>(d) * M * M < std::ldexp(1.0, 22))) return {};
     return shift;
 }
@@ -828,15 +809,12 @@ FusedStats fused_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std
     const int n_workers = threads_for(
         static_cast<std::int64_t>(std::min(work, 1e18)), n_threads);
 
-    std::vector<double> mean(static_cast<std::size_t>(d), 0.0);
-    for (std::int64_t i = 0; i < n; ++i)
-        for (std::int64_t j = 0; j < d; ++j)
-            mean[static_cast<std::size_t>(j)] += static_cast<double>(X[i * d + j]);
+    std::vector<double> mean = column_sums(X, n, d, nullptr, n_workers);
     for (auto& m : mean) m /= static_cast<double>(n);
     // Lattice data are centred on a lattice point instead of the mean, which
     // keeps every value of the float32 pass exact (see exact_lattice).
     double unit = 0.0;
-    if (std::vector<double> shift = exact_lattice(X, n, d, Q, nq, mean, unit); !shift.empty()) {
+    if (std::vector<double> shift = exact_lattice(X, n, d, Q, nq, mean, unit, n_workers); !shift.empty()) {
         mean.swap(shift);
         stats.exact_arithmetic = true;
     }
@@ -847,7 +825,7 @@ FusedStats fused_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std
     stats.n_candidates = c;
     // A power of two bringing the largest centred coordinate into [1, 2):
     // exact, and keeps the float32 pass clear of overflow and underflow.
-    const double max_abs = max_centred(X, n, d, Q, nq, mean);
+    const double max_abs = max_centred(X, n, Q, nq, d, mean, n_workers);
     if (!std::isfinite(max_abs))
         throw std::invalid_argument("fused_knn: X or Q contains NaN or infinity");
     const int exponent = max_abs > 0.0 ? std::ilogb(max_abs) : 0;

@@ -371,9 +371,12 @@ struct Block {
     // The seed sample: every seed_step-th panel pair of [seed_begin,
     // seed_end) (see "Seeding").
     std::int64_t seed_begin = 0, seed_end = 0, seed_step = 1;
-    bool seeded(std::int64_t p) const {
-        return p >= seed_begin && p < seed_end && ((p - seed_begin) / kNP) % seed_step == 0;
-    }
+    // The seed pass's lanes: per query, the `levels` smallest D of each of
+    // the 16 lanes (rows x levels x 16, ascending per lane), and its bound
+    // (the k-th smallest of them; kNever: none).
+    std::int64_t levels = 1;
+    std::vector<std::int32_t> lanes;
+    std::vector<std::int32_t> seed_dk;
     const Rows* R = nullptr;
     std::vector<std::int32_t> scratch;
 };
@@ -389,8 +392,9 @@ struct Block {
 // which take rejects).
 void set_window(Block& b, std::int64_t r) {
     const auto ri = static_cast<std::size_t>(r);
-    const std::int32_t dk = b.top[ri * static_cast<std::size_t>(b.k) +
-                                  static_cast<std::size_t>(b.k - 1)];
+    const std::int32_t dk = std::min(
+        b.top[ri * static_cast<std::size_t>(b.k) + static_cast<std::size_t>(b.k - 1)],
+        b.seed_dk[ri]);
     double rho = kInf;
     if (dk != kNever) rho = (std::sqrt(static_cast<double>(dk)) + b.margin[ri]) * kUp;
     rho = std::min(rho, b.bound[ri]);
@@ -480,29 +484,36 @@ void set_seed_threshold(Block& b, std::int64_t r) {
 // Seeding. The number of rows a query collects is about the window's size
 // times log(n / window) when its k smallest D start from nothing (a row is
 // collected when it lies within the window of the rows seen before it).
-// So a first pass over a sample of X only finds the k smallest D there (no
-// collection), and the main pass starts from their window. The sample is
-// the block's own cell (see Cells: X packed cell by cell, the queries
-// searched cell by cell, so a block's queries mostly share one), at most
-// 1/kSeedShare of X (every j-th panel pair of a larger cell); without cells,
-// one panel pair in kSeedShare, spread over X. The main pass visits the
-// sample again and collects its rows, but does not offer them to the k
-// smallest D a second time (the k rows behind D_k must be distinct).
+// So a first pass over a sample of X only bounds D_k there (no collection),
+// and the main pass starts from its window. The sample is the block's own
+// cell (see Cells: X packed cell by cell, the queries searched cell by
+// cell, so a block's queries mostly share one), at most 1/kSeedShare of X
+// (every j-th panel pair of a larger cell); without cells, one panel pair
+// in kSeedShare, spread over X. The seed pass keeps, in vector registers,
+// the `levels` smallest D of each of the 16 lanes (each lane a different
+// row of every panel): their k-th smallest is D_k's bound, as k distinct
+// rows reach it. No row list, no branch: the former pass offered every
+// improving row to a sorted list, one at a time. The main pass keeps its
+// own k smallest (D, row) from every row it collects, and its window
+// follows the smaller of the two bounds.
 // Measured on make_classification 100k x 20, 9:1, one thread: NearMiss-1's
-// search (the majority among the minority, k = 3) collects 31 rows per
+// search (the majority among the minority, k = 3) collected 31 rows per
 // query with cells, 43 with the spread sample (19 lie within the final
-// window) and takes 0.28 s against 0.31 s; BorderlineSMOTE's (the minority
-// among all rows, k = 11) 0.25 s against 0.28 s.
+// window) and took 0.28 s against 0.31 s; BorderlineSMOTE's (the minority
+// among all rows, k = 11) 0.25 s against 0.28 s. The lane bound (2 levels
+// for k <= 16) is a little looser than the sample's exact k smallest D
+// (NearMiss-1: 33 rows collected per query, 30 before; BorderlineSMOTE:
+// 159, 138) but costs a fifth: the seed pass and its list updates were 11%
+// of NearMiss-1's profile, the lane pass is 2%.
 constexpr std::int64_t kSeedShare = 16;
 
 // The rows of one 16-row panel (first row y0) that passed query r's filter
-// (mask), with their accumulators: exact D, then (kSeed) the k smallest D,
-// or the collection, the k smallest D (offer: not a seed row) and the
+// (mask), with their accumulators: exact D, then (kInOrder: the lattice
+// mode) the k smallest D, or the collection, the k smallest D and the
 // window. D = |q_x|^2 + ny - 2 G with G = acc - 128 sum(q_x) + ceil(ny / 2),
 // that is D = |q_x|^2 + 256 sum(q_x) - (ny mod 2) - 2 acc.
-template <bool kSeed>
-void take(Block& b, std::int64_t r, std::int64_t y0, unsigned mask, const std::int32_t* acc,
-          bool offer) {
+template <bool kInOrder>
+void take(Block& b, std::int64_t r, std::int64_t y0, unsigned mask, const std::int32_t* acc) {
     const auto ri = static_cast<std::size_t>(r);
     const std::int32_t* norm = b.R->norm.data() + y0;
     const std::int32_t* ids = b.R->ids.data() + y0;
@@ -511,7 +522,7 @@ void take(Block& b, std::int64_t r, std::int64_t y0, unsigned mask, const std::i
         const int l = __builtin_ctz(mask);
         mask &= mask - 1;
         const std::int32_t D = b.nx[ri] + 256 * b.sx[ri] - (norm[l] & 1) - 2 * acc[l];
-        if (kSeed) {
+        if (kInOrder) {
             moved |= offer_top(b, r, D, ids[l]);
             continue;
         }
@@ -521,9 +532,9 @@ void take(Block& b, std::int64_t r, std::int64_t y0, unsigned mask, const std::i
         b.hit_row[at] = ids[l];
         b.hit_dq[at] = D;
         ++b.n_hits;
-        if (offer) moved |= offer_top(b, r, D, ids[l]);
+        moved |= offer_top(b, r, D, ids[l]);
     }
-    if (kSeed) {
+    if (kInOrder) {
         if (moved) set_seed_threshold(b, r);
         return;
     }
@@ -531,10 +542,28 @@ void take(Block& b, std::int64_t r, std::int64_t y0, unsigned mask, const std::i
     if (b.n_hit[ri] + kPanel > b.cap) compact(b, r, b.scratch);
 }
 
+// The seed pass's update (see "Seeding"): D of the panel's 16 rows into
+// query r's lanes.
+void bound_lanes(Block& b, std::int64_t r, std::int64_t y0, const std::int32_t* acc) {
+    const auto ri = static_cast<std::size_t>(r);
+    const std::int32_t* norm = b.R->norm.data() + y0;
+    std::int32_t* lanes = b.lanes.data() + r * b.levels * kPanel;
+    for (int l = 0; l < kPanel; ++l) {
+        std::int32_t D = b.nx[ri] + 256 * b.sx[ri] - (norm[l] & 1) - 2 * acc[l];
+        for (std::int64_t v = 0; v < b.levels; ++v)
+            if (D < lanes[v * kPanel + l]) std::swap(D, lanes[v * kPanel + l]);
+    }
+}
+
+// What a sweep does with a panel's accumulators: the main pass's filter and
+// collection, the lattice mode's k smallest (D, row), or the seed pass's
+// lanes.
+enum Mode : int { kCollect = 0, kLattice = 1, kBound = 2 };
+
 // Panels [p_begin, p_end) (whole pairs) against every query of the block.
 using SweepFn = void (*)(Block&, std::int64_t, std::int64_t);
 
-template <bool kSeed>
+template <int kMode>
 void sweep_generic(Block& b, std::int64_t p_begin, std::int64_t p_end) {
     const Rows& R = *b.R;
     const std::int64_t W = R.words;
@@ -556,7 +585,10 @@ void sweep_generic(Block& b, std::int64_t p_begin, std::int64_t p_end) {
                 acc[l] = a;
                 if (a > b.thr[static_cast<std::size_t>(r)]) mask |= 1u << l;
             }
-            if (mask) take<kSeed>(b, r, p * kPanel, mask, acc, !b.seeded(p));
+            if (kMode == kBound)
+                bound_lanes(b, r, p * kPanel, acc);
+            else if (mask)
+                take<kMode == kLattice>(b, r, p * kPanel, mask, acc);
         }
     }
 }
@@ -566,10 +598,10 @@ void sweep_generic(Block& b, std::int64_t p_begin, std::int64_t p_end) {
 // the 16 lanes, the lanes within the window compressed into the query's
 // places (a full 64-byte store; the slack takes the rest), and only the
 // lanes below D_k go through the scalar list update.
-template <bool kSeed>
+template <bool kInOrder>
 IMBFAST_TARGET_AVX512VNNI IMBFAST_INLINE void take_vnni(Block& b, std::int64_t r,
                                                         std::int64_t y0, __mmask16 mask,
-                                                        __m512i acc, bool offer) {
+                                                        __m512i acc) {
     const auto ri = static_cast<std::size_t>(r);
     // D = |q_x|^2 + 256 sum(q_x) - (ny mod 2) - 2 acc (see take).
     const __m512i odd = _mm512_and_si512(_mm512_loadu_si512(b.R->norm.data() + y0),
@@ -577,7 +609,7 @@ IMBFAST_TARGET_AVX512VNNI IMBFAST_INLINE void take_vnni(Block& b, std::int64_t r
     const __m512i D = _mm512_sub_epi32(
         _mm512_sub_epi32(_mm512_set1_epi32(b.nx[ri] + 256 * b.sx[ri]), odd),
         _mm512_add_epi32(acc, acc));
-    if (!kSeed) {
+    if (!kInOrder) {
         mask = _mm512_mask_cmple_epi32_mask(mask, D, _mm512_set1_epi32(b.window[ri]));
         if (!mask) return;
         const __m512i rows = _mm512_loadu_si512(b.R->ids.data() + y0);
@@ -591,7 +623,7 @@ IMBFAST_TARGET_AVX512VNNI IMBFAST_INLINE void take_vnni(Block& b, std::int64_t r
     }
     const std::int32_t dk = b.top[ri * static_cast<std::size_t>(b.k) +
                                   static_cast<std::size_t>(b.k - 1)];
-    unsigned below = offer ? _mm512_mask_cmplt_epi32_mask(mask, D, _mm512_set1_epi32(dk)) : 0u;
+    unsigned below = _mm512_mask_cmplt_epi32_mask(mask, D, _mm512_set1_epi32(dk));
     if (below) {
         alignas(64) std::int32_t buf[kPanel];
         _mm512_store_si512(buf, D);
@@ -603,13 +635,31 @@ IMBFAST_TARGET_AVX512VNNI IMBFAST_INLINE void take_vnni(Block& b, std::int64_t r
             moved |= offer_top(b, r, buf[l], ids[l]);
         }
         if (moved) {
-            if (kSeed)
+            if (kInOrder)
                 set_seed_threshold(b, r);
             else
                 set_window(b, r);
         }
     }
-    if (!kSeed && b.n_hit[ri] + kPanel > b.cap) compact(b, r, b.scratch);
+    if (!kInOrder && b.n_hit[ri] + kPanel > b.cap) compact(b, r, b.scratch);
+}
+
+// bound_lanes in vector registers: the levels are a sorting network's
+// min/max steps, one pair per level.
+IMBFAST_TARGET_AVX512VNNI IMBFAST_INLINE void bound_vnni(Block& b, std::int64_t r,
+                                                         std::int64_t y0, __m512i acc) {
+    const auto ri = static_cast<std::size_t>(r);
+    const __m512i odd = _mm512_and_si512(_mm512_loadu_si512(b.R->norm.data() + y0),
+                                         _mm512_set1_epi32(1));
+    __m512i D = _mm512_sub_epi32(
+        _mm512_sub_epi32(_mm512_set1_epi32(b.nx[ri] + 256 * b.sx[ri]), odd),
+        _mm512_add_epi32(acc, acc));
+    std::int32_t* lanes = b.lanes.data() + r * b.levels * kPanel;
+    for (std::int64_t v = 0; v < b.levels; ++v) {
+        const __m512i cur = _mm512_loadu_si512(lanes + v * kPanel);
+        _mm512_storeu_si512(lanes + v * kPanel, _mm512_min_epi32(cur, D));
+        D = _mm512_max_epi32(cur, D);
+    }
 }
 
 // Tile: 12 queries x 32 rows (two panels), 24 512-bit accumulators (8
@@ -629,7 +679,7 @@ IMBFAST_TARGET_AVX512VNNI IMBFAST_INLINE void take_vnni(Block& b, std::int64_t r
 // 2^30 and thr in [kFloor, kStop)) compared with 0, 36 vector operations
 // and one branch, no mask kept across the tile. Only a tile with a hit
 // computes the masks, query by query.
-template <bool kSeed, int kW>
+template <int kMode, int kW>
 IMBFAST_TARGET_AVX512VNNI void sweep_vnni(Block& b, std::int64_t p_begin, std::int64_t p_end) {
     const Rows& R = *b.R;
     const std::int64_t W = kW > 0 ? kW : R.words, stride = R.stride;
@@ -692,6 +742,25 @@ IMBFAST_TARGET_AVX512VNNI void sweep_vnni(Block& b, std::int64_t p_begin, std::i
 #undef IMBFAST_DP
                 }
             }
+            if constexpr (kMode == kBound) {
+#define IMBFAST_BOUND(R)                                 \
+    bound_vnni(b, q0 + R, p * kPanel, a##R##0);          \
+    bound_vnni(b, q0 + R, (p + 1) * kPanel, a##R##1);
+                IMBFAST_BOUND(0)
+                IMBFAST_BOUND(1)
+                IMBFAST_BOUND(2)
+                IMBFAST_BOUND(3)
+                IMBFAST_BOUND(4)
+                IMBFAST_BOUND(5)
+                IMBFAST_BOUND(6)
+                IMBFAST_BOUND(7)
+                IMBFAST_BOUND(8)
+                IMBFAST_BOUND(9)
+                IMBFAST_BOUND(10)
+                IMBFAST_BOUND(11)
+#undef IMBFAST_BOUND
+                continue;
+            }
 #define IMBFAST_OVER(R)       \
     const __m512i v##R = _mm512_sub_epi32(_mm512_max_epi32(a##R##0, a##R##1), _mm512_set1_epi32(thr[R]));
             IMBFAST_OVER(0)
@@ -712,7 +781,6 @@ IMBFAST_TARGET_AVX512VNNI void sweep_vnni(Block& b, std::int64_t p_begin, std::i
                                  _mm512_max_epi32(_mm512_max_epi32(v4, v5), _mm512_max_epi32(v6, v7))),
                 _mm512_max_epi32(_mm512_max_epi32(v8, v9), _mm512_max_epi32(v10, v11)));
             if (!_mm512_cmpgt_epi32_mask(top, zero)) continue;
-            const bool offer = kSeed || !b.seeded(p);
             // Both masks of a query before either take (which may move its
             // threshold), as every query's own take sees its current window.
 #define IMBFAST_TAKE(R)                                                                    \
@@ -720,8 +788,8 @@ IMBFAST_TARGET_AVX512VNNI void sweep_vnni(Block& b, std::int64_t p_begin, std::i
         const __m512i t = _mm512_set1_epi32(thr[R]);                                       \
         const __mmask16 m0 = _mm512_cmpgt_epi32_mask(a##R##0, t);                          \
         const __mmask16 m1 = _mm512_cmpgt_epi32_mask(a##R##1, t);                          \
-        if (m0) take_vnni<kSeed>(b, q0 + R, p * kPanel, m0, a##R##0, offer);               \
-        if (m1) take_vnni<kSeed>(b, q0 + R, (p + 1) * kPanel, m1, a##R##1, offer);         \
+        if (m0) take_vnni<kMode == kLattice>(b, q0 + R, p * kPanel, m0, a##R##0);          \
+        if (m1) take_vnni<kMode == kLattice>(b, q0 + R, (p + 1) * kPanel, m1, a##R##1);    \
     }
             IMBFAST_TAKE(0)
             IMBFAST_TAKE(1)
@@ -741,34 +809,34 @@ IMBFAST_TARGET_AVX512VNNI void sweep_vnni(Block& b, std::int64_t p_begin, std::i
 }
 #endif
 
-template <bool kSeed>
+template <int kMode>
 SweepFn pick_sweep(std::int64_t words) {
 #if defined(IMBFAST_HAVE_X86_DISPATCH)
     if (vnni_active()) {
         switch (words) {
-            case 1: return &sweep_vnni<kSeed, 1>;
-            case 2: return &sweep_vnni<kSeed, 2>;
-            case 3: return &sweep_vnni<kSeed, 3>;
-            case 4: return &sweep_vnni<kSeed, 4>;
-            case 5: return &sweep_vnni<kSeed, 5>;
-            case 6: return &sweep_vnni<kSeed, 6>;
-            case 7: return &sweep_vnni<kSeed, 7>;
-            case 8: return &sweep_vnni<kSeed, 8>;
-            case 9: return &sweep_vnni<kSeed, 9>;
-            case 10: return &sweep_vnni<kSeed, 10>;
-            case 11: return &sweep_vnni<kSeed, 11>;
-            case 12: return &sweep_vnni<kSeed, 12>;
-            case 13: return &sweep_vnni<kSeed, 13>;
-            case 14: return &sweep_vnni<kSeed, 14>;
-            case 15: return &sweep_vnni<kSeed, 15>;
-            case 16: return &sweep_vnni<kSeed, 16>;
-            default: return &sweep_vnni<kSeed, 0>;
+            case 1: return &sweep_vnni<kMode, 1>;
+            case 2: return &sweep_vnni<kMode, 2>;
+            case 3: return &sweep_vnni<kMode, 3>;
+            case 4: return &sweep_vnni<kMode, 4>;
+            case 5: return &sweep_vnni<kMode, 5>;
+            case 6: return &sweep_vnni<kMode, 6>;
+            case 7: return &sweep_vnni<kMode, 7>;
+            case 8: return &sweep_vnni<kMode, 8>;
+            case 9: return &sweep_vnni<kMode, 9>;
+            case 10: return &sweep_vnni<kMode, 10>;
+            case 11: return &sweep_vnni<kMode, 11>;
+            case 12: return &sweep_vnni<kMode, 12>;
+            case 13: return &sweep_vnni<kMode, 13>;
+            case 14: return &sweep_vnni<kMode, 14>;
+            case 15: return &sweep_vnni<kMode, 15>;
+            case 16: return &sweep_vnni<kMode, 16>;
+            default: return &sweep_vnni<kMode, 0>;
         }
     }
 #else
     (void)words;
 #endif
-    return &sweep_generic<kSeed>;
+    return &sweep_generic<kMode>;
 }
 
 // Searches the queries `ids` and writes their answers; returns the rows
@@ -802,8 +870,9 @@ struct Searcher {
         const std::int64_t n_items = (m + SQ - 1) / SQ;
         const std::int64_t n_panels = R->n_pad / kPanel;
         const std::int64_t PB = std::max<std::int64_t>(kNP, (24576 / R->stride) / kNP * kNP);
-        const SweepFn seed = pick_sweep<true>(R->words);
-        const SweepFn sweep = pick_sweep<false>(R->words);
+        const SweepFn in_order = pick_sweep<kLattice>(R->words);
+        const SweepFn seed = pick_sweep<kBound>(R->words);
+        const SweepFn sweep = pick_sweep<kCollect>(R->words);
         const SqDist<T> sqdist = pick_sqdist<T>();
         std::mutex mutex;
         std::int64_t total_hits = 0;
@@ -816,6 +885,9 @@ struct Searcher {
             b.cap = 256 + 16 * k;
             b.slots = b.cap + kPanel;
             b.R = R;
+            // 16 (levels - 1) >= k: the bound has k of the lanes' values
+            // beside the lane minima.
+            b.levels = (k + kPanel - 1) / kPanel + 1;
             std::vector<std::int8_t> q(static_cast<std::size_t>(R->words * 4));
             std::vector<std::int64_t> local_fallback;
             std::vector<std::uint64_t> keys;
@@ -828,7 +900,7 @@ struct Searcher {
                 if (lattice) {
                     // Every panel in order through the k smallest (D, row).
                     for (std::int64_t p = 0; p < n_panels; p += PB)
-                        seed(b, p, std::min(n_panels, p + PB));
+                        in_order(b, p, std::min(n_panels, p + PB));
                     finish_lattice(b, ids, first, sqdist);
                     continue;
                 }
@@ -839,6 +911,7 @@ struct Searcher {
                     for (std::int64_t p = b.seed_begin; p < b.seed_end; p += kNP * b.seed_step)
                         seed(b, p, p + kNP);
                 }
+                seed_bounds(b);
                 for (std::int64_t r = 0; r < b.count; ++r) set_window(b, r);
                 for (std::int64_t p = 0; p < n_panels; p += PB)
                     sweep(b, p, std::min(n_panels, p + PB));
@@ -850,6 +923,32 @@ struct Searcher {
             fallback.insert(fallback.end(), local_fallback.begin(), local_fallback.end());
         });
         return total_hits;
+    }
+
+    // Each query's seed bound: the k-th smallest of its lanes' values, when
+    // that is a real row's D (padding rows' D exceed 2^30, real ones
+    // 4 words 254^2).
+    static void seed_bounds(Block& b) {
+        const std::int64_t values = b.levels * kPanel;
+        const double most = 4.0 * static_cast<double>(b.words) * 254.0 * 254.0;
+        const auto k = static_cast<std::size_t>(b.k);
+        // The k smallest by insertion: each lane is ascending, so a lane
+        // stops at its first value not below the k-th so far.
+        std::vector<std::int32_t>& best = b.scratch;
+        for (std::int64_t r = 0; r < b.count; ++r) {
+            const std::int32_t* lanes = b.lanes.data() + r * values;
+            best.assign(k, kNever);
+            for (int l = 0; l < kPanel; ++l)
+                for (std::int64_t v = 0; v < b.levels; ++v) {
+                    std::int32_t D = lanes[v * kPanel + l];
+                    if (!(D < best[k - 1])) break;
+                    std::size_t pos = k - 1;
+                    for (; pos > 0 && best[pos - 1] > D; --pos) best[pos] = best[pos - 1];
+                    best[pos] = D;
+                }
+            const std::int32_t dk = best[k - 1];
+            b.seed_dk[static_cast<std::size_t>(r)] = static_cast<double>(dk) <= most ? dk : kNever;
+        }
     }
 
     // The block's seed sample (see "Seeding"): the cell of its middle query,
@@ -892,6 +991,8 @@ struct Searcher {
         b.hit_dq.resize(rows * static_cast<std::size_t>(b.slots));
         b.n_hit.assign(rows, 0);
         b.n_hits = 0;
+        b.lanes.assign(rows * static_cast<std::size_t>(b.levels * kPanel), kNever);
+        b.seed_dk.assign(rows, kNever);
         const double inv = grid->inv;
         for (std::int64_t r = 0; r < b.count; ++r) {
             const auto ri = static_cast<std::size_t>(r);
@@ -981,7 +1082,9 @@ struct Searcher {
                 if (t2 < static_cast<double>(cut)) cut = static_cast<std::int32_t>(t2);
             };
             top.clear();
-            if (best[k - 1] >= 0) {
+            // (Fewer than k rows offered: a bound kept the others out.)
+            const bool ranked = best[k - 1] >= 0;
+            if (ranked) {
                 for (std::int64_t j = 0; j < k; ++j)
                     top.push(sanitize(sqdist(qrow, X + std::int64_t{best[j]} * d, d)), best[j]);
                 tighten();
@@ -1004,7 +1107,7 @@ struct Searcher {
                 const auto D = static_cast<std::int32_t>(key >> 32);
                 if (D > cut) break;  // and so are all the rows after it
                 // The rows behind the k smallest D are ranked already.
-                if (D <= dk && std::find(best, best + k, row) != best + k) continue;
+                if (ranked && D <= dk && std::find(best, best + k, row) != best + k) continue;
                 top.push(sanitize(sqdist(qrow, X + std::int64_t{row} * d, d)), row);
                 if (static_cast<std::int64_t>(top.size()) == k) tighten();
             }
@@ -1066,13 +1169,7 @@ bool int8_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std::int64
         // A grid far coarser than most columns' spread (a wide-range column
         // beside one-hot or scaled ones) leaves the window nearly all of X:
         // not worth packing X to find out.
-        std::vector<double> rms(static_cast<std::size_t>(d), 0.0);
-        for (std::int64_t i = 0; i < n; ++i)
-            for (std::int64_t j = 0; j < d; ++j) {
-                const double v =
-                    static_cast<double>(X[i * d + j]) - centre[static_cast<std::size_t>(j)];
-                rms[static_cast<std::size_t>(j)] += v * v;
-            }
+        std::vector<double> rms = column_sums(X, n, d, centre.data(), n_workers);
         std::nth_element(rms.begin(), rms.begin() + d / 2, rms.end());
         const double median_rms =
             std::sqrt(rms[static_cast<std::size_t>(d / 2)] / static_cast<double>(n));
