@@ -654,7 +654,7 @@ def int8_data(kind, n, d, seed):
     """Data for the int8 filter pass: Gaussian, duplicated rows, a grid that
     is not a power of two (many equal distances, not lattice data), wide
     range (three outliers make the one global grid far too coarse), and a
-    pile of 400 copies of one row (more ties than a query may collect)."""
+    pile of 1000 copies of one row (more ties than a query may collect)."""
     rng = np.random.default_rng(seed)
     if kind == "gaussian":
         return rng.standard_normal((n, d))
@@ -666,7 +666,7 @@ def int8_data(kind, n, d, seed):
     if kind == "wide":
         X[:3] *= 1e4
     elif kind == "pile":
-        X[: min(400, n)] = X[0]
+        X[: min(1000, n)] = X[0]
     return X
 
 
