@@ -819,6 +819,42 @@ def test_int8_filter_auto_probe():
     assert info["int8_probe_hits"] > 0
 
 
+@pytest.mark.skipif(
+    not _core.vnni_active(), reason="auto takes int8 only with AVX-512 VNNI"
+)
+def test_int8_only_answers_or_leaves_the_search_to_another_engine():
+    X = int8_data("gaussian", 30_000, 20, 3)
+    Q = int8_data("gaussian", 1200, 20, 4)
+    ref = _core.fused_knn(X, Q, 5, 4, 2, int8="never")
+    ind, dist, info = _core.fused_knn(X, Q, 5, 4, 2, int8="only")
+    assert info["int8_filter"] is True
+    np.testing.assert_array_equal(ind, ref[0])
+    np.testing.assert_array_equal(dist, ref[1])
+    # Declined (a grid too coarse): nothing answered, nothing else run.
+    wide = X.copy()
+    wide[:3] *= 1e4
+    info = _core.fused_knn(wide, Q, 5, 4, 2, int8="only")[2]
+    assert info["int8_filter"] is False
+    assert info["n_tie_pass"] == 0
+    # "auto" above tree_max_d lets the int8 pass go first: when it takes
+    # the search, no float32 probe runs; when it declines, the probe does,
+    # and the answer is the same either way.
+    with tuned(probe_min_work=1):
+        ind = kneighbors(X, 5, query=Q)
+        plan = last_plan()
+        assert plan["int8_filter"] is True
+        assert "probe_tie_fraction" not in plan
+        np.testing.assert_array_equal(ind, ref[0])
+        ind = kneighbors(wide, 5, query=Q)
+        plan = last_plan()
+        assert plan["int8_filter"] is False
+        assert "probe_tie_fraction" in plan
+        np.testing.assert_array_equal(ind, reference(wide, 5, Q)[0])
+    with tuned(probe_min_work=1, int8_filter="never"):
+        kneighbors(X, 5, query=Q)
+        assert "probe_tie_fraction" in last_plan()
+
+
 @pytest.mark.parametrize("k", [1, 3, 8])
 def test_kdtree_skips_tied_nodes_of_higher_rows_exactly(k):
     # Piles of identical rows (hundreds of copies of a few points) and a

@@ -97,8 +97,11 @@ py::tuple fused(const py::array& X, const py::object& Q_obj, std::int64_t k,
         options.int8 = imbfast::Int8Filter::never;
     else if (int8 == "always")
         options.int8 = imbfast::Int8Filter::always;
+    else if (int8 == "only")
+        options.int8 = imbfast::Int8Filter::only;
     else if (int8 != "auto")
-        throw py::value_error("int8 must be 'auto', 'always' or 'never', got '" + int8 + "'");
+        throw py::value_error("int8 must be 'auto', 'always', 'only' or 'never', got '" + int8 +
+                              "'");
     options.int8_hit_cost = int8_hit_cost;
     options.int8_max_cost = int8_max_cost;
     options.int8_max_range = int8_max_range;

@@ -838,6 +838,7 @@ FusedStats fused_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std
     if (int8_knn(X, n, d, Q, nq, k, n_extra, out_idx, out_dist, n_threads, n_workers, within,
                  mean, max_abs, exact ? unit : 0.0, options, stats))
         return stats;
+    if (options.int8 == Int8Filter::only) return stats;  // unanswered
 
     Packed PX, PQ;
     pack(X, n, d, mean, scale, exact, sym, true, n_workers, PX);

@@ -1161,7 +1161,8 @@ bool int8_knn(const T* X, std::int64_t n, std::int64_t d, const T* Q, std::int64
     if (lattice && (within || !(max_abs <= 127.0 * lattice_unit))) return false;
     // The grid needs a finite, normal step.
     if (!lattice && !(max_abs > 1e-280 && max_abs < 1e280)) return false;
-    const bool automatic = options.int8 == Int8Filter::automatic;
+    const bool automatic =
+        options.int8 == Int8Filter::automatic || options.int8 == Int8Filter::only;
     const double work = static_cast<double>(n) * static_cast<double>(nq) * static_cast<double>(d);
     // "auto" decides by a probe, so it needs enough queries; the lattice
     // mode needs no probe.

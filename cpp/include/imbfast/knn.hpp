@@ -49,9 +49,13 @@ struct FusedStats {
 };
 
 // The int8 filter pass of the query search (see fused_knn): never, decided
-// by a probe (the default; only with AVX-512 VNNI, see vnni_active()), or
-// always (whatever the CPU: a portable kernel stands in for VNNI).
-enum class Int8Filter { never = 0, automatic = 1, always = 2 };
+// by a probe (the default; only with AVX-512 VNNI, see vnni_active()),
+// always (whatever the CPU: a portable kernel stands in for VNNI), or
+// only: decided as automatic, but when the pass is not taken fused_knn
+// returns without answering (FusedStats::int8_filter false), so that the
+// caller can choose another engine without having paid for the float32
+// pass's set-up.
+enum class Int8Filter { never = 0, automatic = 1, always = 2, only = 3 };
 
 struct FusedOptions {
     Int8Filter int8 = Int8Filter::automatic;

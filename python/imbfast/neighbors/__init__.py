@@ -42,7 +42,9 @@ Engines (all exact unless ``algorithm="approx"``):
   distance pairs), it first tries the pruned search and keeps it when its
   second pass would compute at most 30% of the brute force's distances, judged
   on a random sample of its blocks (a failed attempt cost 3.2 s at 400k x 20,
-  under 10%); :func:`last_plan` says which ran.
+  under 10%); :func:`last_plan` says which ran. Where d > 16 and the queries
+  are not X itself, below that size the int8 pass's probe goes first (see
+  ``"brute"``): when it takes the search, the float32 probe is not run.
 
 The neighbour lists of these engines equal an exact brute-force float64
 search.

@@ -315,7 +315,8 @@ def last_plan() -> dict[str, Any]:
         many rows and took the float32 pass) and, when
         ``"auto"`` probed it, ``int8_probe_hits`` (rows collected per probe
         query); ``probe_tie_fraction`` and ``probe_brute_seconds`` when
-        ``"auto"`` probed the data, ``probe_tree_seconds`` when it timed the
+        ``"auto"`` probed the data (not where the int8 pass took the search
+        first: d > 16, queries other than X), ``probe_tree_seconds`` when it timed the
         KD-tree too (both estimates of the whole search); for the
         pruned search ``nlist``, ``n_fine``, ``n_first_pass_blocks``,
         ``work_fraction`` (distances computed over ``n * n_queries``),
