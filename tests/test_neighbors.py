@@ -819,6 +819,42 @@ def test_int8_filter_auto_probe():
     assert info["int8_probe_hits"] > 0
 
 
+@pytest.mark.parametrize("kind", ["gaussian", "ties", "duplicated"])
+def test_keep_smallest_sums_leaves_out_only_queries_that_cannot_be_kept(kind):
+    # NearMiss-1 keeps the queries whose k distances sum smallest: the int8
+    # pass leaves out queries whose sum it proves larger than that many
+    # others' (strictly: a tie at the n-th is answered), and answers the
+    # rest exactly. The kept queries, ties by position, are the same.
+    X = int8_data(kind, 1500, 20, 7)
+    Q = int8_data(kind, 6000, 20, 8)
+    n_keep = 500
+    ref_ind, ref_sq, _ = _core.fused_knn(X, Q, 3, 4, 2, int8="never")
+    ind, sq, info = _core.fused_knn(
+        X, Q, 3, 4, 2, int8="always", keep_smallest_sums=n_keep
+    )
+    assert info["int8_filter"] is True
+    answered = ind[:, 0] >= 0
+    assert info["n_unanswered"] == np.count_nonzero(~answered)
+    if kind == "gaussian":
+        assert info["n_unanswered"] > Q.shape[0] // 4
+    np.testing.assert_array_equal(ind[answered], ref_ind[answered])
+    np.testing.assert_array_equal(sq[answered], ref_sq[answered])
+    assert np.all(ind[~answered] == -1)
+    assert np.all(np.isinf(sq[~answered]))
+    ours = np.sum(np.sqrt(sq), axis=1)
+    theirs = np.sum(np.sqrt(ref_sq), axis=1)
+    np.testing.assert_array_equal(
+        np.argsort(ours, kind="stable")[:n_keep],
+        np.argsort(theirs, kind="stable")[:n_keep],
+    )
+    # A bound on the distances, or no selection: every query answered.
+    for extra in ({"within": ref_sq[:, 2].copy()}, {}):
+        info = _core.fused_knn(X, Q, 3, 4, 2, int8="always", **extra)[2]
+        assert info.get("n_unanswered", 0) == 0
+    with pytest.raises(ValueError, match="keep_smallest_sums"):
+        _core.fused_knn(X, Q, 3, 4, 2, keep_smallest_sums=-1)
+
+
 @pytest.mark.skipif(
     not _core.vnni_active(), reason="auto takes int8 only with AVX-512 VNNI"
 )

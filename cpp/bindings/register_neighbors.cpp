@@ -76,7 +76,7 @@ template <class T>
 py::tuple fused(const py::array& X, const py::object& Q_obj, std::int64_t k,
                 std::int64_t n_extra, int n_threads, const py::object& within_obj,
                 const std::string& int8, double int8_hit_cost, double int8_max_cost,
-                double int8_max_range) {
+                double int8_max_range, std::int64_t keep_smallest_sums) {
     check_array<T>(X, "X", 2);
     const std::int64_t n = X.shape(0), d = X.shape(1);
     py::array Q_arr;  // keeps the queries alive for the call
@@ -105,6 +105,8 @@ py::tuple fused(const py::array& X, const py::object& Q_obj, std::int64_t k,
     options.int8_hit_cost = int8_hit_cost;
     options.int8_max_cost = int8_max_cost;
     options.int8_max_range = int8_max_range;
+    if (keep_smallest_sums < 0) throw py::value_error("keep_smallest_sums must be >= 0");
+    options.keep_smallest_sums = keep_smallest_sums;
     py::array_t<std::int64_t> out_idx({nq, k});
     py::array_t<double> out_dist({nq, k});
     std::int64_t* oi = out_idx.mutable_data();
@@ -123,6 +125,7 @@ py::tuple fused(const py::array& X, const py::object& Q_obj, std::int64_t k,
     info["int8_filter"] = stats.int8_filter;
     info["n_int8_fallback"] = stats.n_int8_fallback;
     if (stats.int8_probe_hits >= 0.0) info["int8_probe_hits"] = stats.int8_probe_hits;
+    if (options.keep_smallest_sums > 0) info["n_unanswered"] = stats.n_unanswered;
     return py::make_tuple(out_idx, out_dist, info);
 }
 
@@ -221,13 +224,14 @@ void register_neighbors(pybind11::module_& m) {
         "fused_knn",
         [](const py::array& X, const py::object& Q, std::int64_t k, std::int64_t n_extra,
            int n_threads, const py::object& within, const std::string& int8,
-           double int8_hit_cost, double int8_max_cost, double int8_max_range) {
+           double int8_hit_cost, double int8_max_cost, double int8_max_range,
+           std::int64_t keep_smallest_sums) {
             if (is_float32(X))
                 return fused<float>(X, Q, k, n_extra, n_threads, within, int8, int8_hit_cost,
-                                    int8_max_cost, int8_max_range);
+                                    int8_max_cost, int8_max_range, keep_smallest_sums);
             if (is_float64(X))
                 return fused<double>(X, Q, k, n_extra, n_threads, within, int8, int8_hit_cost,
-                                     int8_max_cost, int8_max_range);
+                                     int8_max_cost, int8_max_range, keep_smallest_sums);
             bad_dtype(X);
         },
         py::arg("X"), py::arg("Q"), py::arg("k"), py::arg("n_extra") = 8,
@@ -235,13 +239,17 @@ void register_neighbors(pybind11::module_& m) {
         py::arg("int8_hit_cost") = imbfast::FusedOptions{}.int8_hit_cost,
         py::arg("int8_max_cost") = imbfast::FusedOptions{}.int8_max_cost,
         py::arg("int8_max_range") = imbfast::FusedOptions{}.int8_max_range,
+        py::arg("keep_smallest_sums") = 0,
         "Exact k-NN by a fused float32 SIMD pass and exact re-ranking; returns (indices, "
         "squared distances, info dict with n_tie_pass, n_candidates, symmetric, "
         "exact_arithmetic, int8_filter, n_int8_fallback and int8_probe_hits). `int8`: "
         "the int8 filter pass of the query search, 'auto' (probe; AVX-512 VNNI only), "
-        "'always' or 'never'. With "
+        "'always', 'only' (as 'auto', but unanswered when the pass is not taken) or "
+        "'never'. With "
         "`within` (float64, one squared distance per query) only rows at most that far "
-        "count; missing entries are index -1, distance inf.");
+        "count; missing entries are index -1, distance inf. With keep_smallest_sums=n "
+        "(> 0), queries the int8 pass proves are not among the n whose k distances sum "
+        "smallest may be left unanswered too (info n_unanswered).");
 }
 
 }  // namespace imbfast_bindings

@@ -46,6 +46,7 @@ struct FusedStats {
     bool int8_filter = false;      // the queries were answered by the int8 filter pass
     std::int64_t n_int8_fallback = 0;  // of those, queries the float32 pass answered
     double int8_probe_hits = -1.0; // mean rows collected per probe query (-1: no probe)
+    std::int64_t n_unanswered = 0; // queries left out by keep_smallest_sums
 };
 
 // The int8 filter pass of the query search (see fused_knn): never, decided
@@ -69,6 +70,12 @@ struct FusedOptions {
     // this many times the median column's RMS deviation (the grid would be
     // too coarse for most columns).
     double int8_max_range = 64.0;
+    // The caller keeps only the `keep_smallest_sums` queries whose k
+    // distances (not squared) sum smallest, as NearMiss-1 does: the int8
+    // pass may leave unanswered (indices -1, distances +inf) a query whose
+    // sum it proves larger than that many others' (see SumSelect in
+    // knn_int8.cpp). 0: every query answered.
+    std::int64_t keep_smallest_sums = 0;
 };
 
 // Exact k-NN with a fused float32 brute-force pass.

@@ -135,6 +135,8 @@ class NearestNeighbors(BaseEstimator):
         X: Any = None,
         n_neighbors: int | None = None,
         return_distance: bool = True,
+        *,
+        keep_smallest_sums: int | None = None,
     ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Find the nearest neighbours of each query point.
 
@@ -147,6 +149,11 @@ class NearestNeighbors(BaseEstimator):
             Neighbours per query; defaults to the constructor's value.
         return_distance : bool, default=True
             Whether to return the distances too.
+        keep_smallest_sums : int, default=None
+            For a caller that keeps only this many queries, those whose
+            distances sum smallest (NearMiss-1): queries the search proves
+            are not among them may be left unanswered (indices -1,
+            distances inf; see :func:`imbfast.neighbors.squared_kneighbors`).
 
         Returns
         -------
@@ -171,6 +178,7 @@ class NearestNeighbors(BaseEstimator):
             approx_recall=self.approx_recall,
             nprobe=self.nprobe,
             return_plan=True,
+            keep_smallest_sums=keep_smallest_sums,
         )
         self.last_plan_ = plan
         if self.algorithm == "approx":

@@ -74,9 +74,20 @@ def check_finite(A: np.ndarray, name: str) -> None:
 
 
 def exact_dense(
-    X: np.ndarray, Q: np.ndarray | None, k: int, n_threads: int, algorithm: str
+    X: np.ndarray,
+    Q: np.ndarray | None,
+    k: int,
+    n_threads: int,
+    algorithm: str,
+    keep_smallest_sums: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Exact k-NN of Q (or of X itself, self excluded) among the rows of X."""
+    """Exact k-NN of Q (or of X itself, self excluded) among the rows of X.
+
+    With ``keep_smallest_sums`` the int8 pass may leave unanswered queries
+    that cannot be among that many with the smallest sums of distances
+    (see :func:`imbfast.neighbors.squared_kneighbors`).
+    """
+    keep = 0 if keep_smallest_sums is None else int(keep_smallest_sums)
     n, d = X.shape
     nq = n if Q is None else Q.shape[0]
     plan: dict[str, Any] = {
@@ -117,7 +128,7 @@ def exact_dense(
             # float32 probe and its set-up are saved (8 ms, 5% of
             # BorderlineSMOTE's search at 100k x 20); when it declines, the
             # search goes on without it.
-            idx, dist, info = _fused(X, Q, k, n_threads, "only")
+            idx, dist, info = _fused(X, Q, k, n_threads, "only", keep)
             if info["int8_filter"]:
                 return _planned(plan, idx, dist, info, "brute")
             int8 = "never"
@@ -174,7 +185,7 @@ def exact_dense(
         tree = _core.KDTree(X) if tree is None else tree
         idx, dist = tree.query(Q, k, n_threads)
     else:
-        idx, dist, info = _fused(X, Q, k, n_threads, int8)
+        idx, dist, info = _fused(X, Q, k, n_threads, int8, keep)
         plan.update(info)
     plan["algorithm"] = engine
     set_plan(plan)
@@ -182,7 +193,12 @@ def exact_dense(
 
 
 def _fused(
-    X: np.ndarray, Q: np.ndarray | None, k: int, n_threads: int, int8: str
+    X: np.ndarray,
+    Q: np.ndarray | None,
+    k: int,
+    n_threads: int,
+    int8: str,
+    keep_smallest_sums: int = 0,
 ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """The fused brute force with the tuned int8 costs (``int8``: its mode)."""
     t = tuning()
@@ -196,6 +212,7 @@ def _fused(
         int8_hit_cost=t.int8_hit_cost,
         int8_max_cost=t.int8_max_cost,
         int8_max_range=t.int8_max_range,
+        keep_smallest_sums=keep_smallest_sums,
     )
 
 

@@ -26,6 +26,7 @@ def squared_kneighbors(
     nprobe: int | None = None,
     approx_engine: str = "auto",
     return_plan: bool = False,
+    keep_smallest_sums: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray] | tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """k-NN with squared distances: the engine behind :func:`kneighbors`.
 
@@ -56,6 +57,13 @@ def squared_kneighbors(
         cells, and uses ``"cells"`` otherwise.
     return_plan : bool, default=False
         Also return the plan of this search.
+    keep_smallest_sums : int, default=None
+        For a caller that keeps only this many queries, those whose
+        ``n_neighbors`` distances (not squared) sum smallest (NearMiss-1):
+        the int8 pass of the exact brute force may then leave unanswered
+        (indices -1, distances inf) queries whose sum it proves larger than
+        that many others'; the plan counts them in ``n_unanswered``. Other
+        engines answer every query. ``None``: every query answered.
 
     Returns
     -------
@@ -80,6 +88,7 @@ def squared_kneighbors(
         approx_recall,
         nprobe,
         approx_engine,
+        keep_smallest_sums,
     )
     if return_plan:
         return ind, dist, plan
@@ -95,6 +104,7 @@ def _search(
     approx_recall: float,
     nprobe: int | None,
     approx_engine: str,
+    keep_smallest_sums: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """:func:`squared_kneighbors`, the plan always returned."""
     if algorithm not in ALGORITHMS:
@@ -162,7 +172,7 @@ def _search(
             Xd, Qd, k, n_threads, float(approx_recall), nprobe, approx_engine
         )
     else:
-        ind, dist = exact_dense(Xd, Qd, k, n_threads, algorithm)
+        ind, dist = exact_dense(Xd, Qd, k, n_threads, algorithm, keep_smallest_sums)
     # The engines record their plan in this context; it is this search's.
     return ind, dist, last_plan()
 
@@ -178,6 +188,7 @@ def kneighbors(
     approx_recall: float = 0.99,
     nprobe: int | None = None,
     return_plan: bool = False,
+    keep_smallest_sums: int | None = None,
 ) -> np.ndarray | tuple[Any, ...]:
     """k nearest neighbours among the rows of X (exact unless asked otherwise).
 
@@ -209,6 +220,10 @@ def kneighbors(
         calibrating it.
     return_plan : bool, default=False
         Also return the plan of this search (see :func:`squared_kneighbors`).
+    keep_smallest_sums : int, default=None
+        For a caller that keeps only this many queries, those whose
+        distances sum smallest: others may be left unanswered (see
+        :func:`squared_kneighbors`).
 
     Returns
     -------
@@ -228,6 +243,7 @@ def kneighbors(
         approx_recall=approx_recall,
         nprobe=nprobe,
         return_plan=True,
+        keep_smallest_sums=keep_smallest_sums,
     )
     result: tuple[Any, ...] = (np.sqrt(dist), ind) if return_distance else (ind,)
     if return_plan:

@@ -391,9 +391,19 @@ class NearMiss(NeighborsModeMixin, DaskDispatchMixin, BaseUnderSampler):
         elif hasattr(self, "nn_ver3_"):
             del self.nn_ver3_
 
-    def _nearest_sums(self, X_rows: Any) -> np.ndarray:
-        """Sum of the distances to the k nearest minority rows, per row."""
-        dist, _ = self.nn_.kneighbors(X_rows, n_neighbors=self.nn_.n_neighbors)
+    def _nearest_sums(self, X_rows: Any, n_keep: int | None = None) -> np.ndarray:
+        """Sum of the distances to the k nearest minority rows, per row.
+
+        With ``n_keep`` (only the rows of the n_keep smallest sums are kept)
+        imbfast's searcher may prove some rows are not among them: their
+        sum is then +inf.
+        """
+        if n_keep is not None and isinstance(self.nn_, NearestNeighbors):
+            dist, _ = self.nn_.kneighbors(
+                X_rows, n_neighbors=self.nn_.n_neighbors, keep_smallest_sums=n_keep
+            )
+        else:
+            dist, _ = self.nn_.kneighbors(X_rows, n_neighbors=self.nn_.n_neighbors)
         return np.sum(np.asarray(dist, dtype=np.float64), axis=1)
 
     def _farthest_sums(self, X_rows: Any, X_min: Any, n_threads: int) -> np.ndarray:
@@ -439,7 +449,7 @@ class NearMiss(NeighborsModeMixin, DaskDispatchMixin, BaseUnderSampler):
             X_class = take_rows(X, class_rows, n_threads)
             candidates = np.arange(class_rows.shape[0])
             if self.version == 1:
-                order = smallest_first(self._nearest_sums(X_class), n_keep)
+                order = smallest_first(self._nearest_sums(X_class, n_keep), n_keep)
             elif self.version == 2:
                 sums = self._farthest_sums(X_class, X_min, n_threads)
                 order = smallest_first(sums, n_keep)
