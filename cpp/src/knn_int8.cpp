@@ -851,7 +851,7 @@ SweepFn pick_sweep(std::int64_t words) {
 // smallest D) are the k smallest over all of X: the j-th nearest row is
 // at least s sqrt(D_j) - r_x - r_max away. Measured on NearMiss-1's search
 // (make_classification 100k x 20, 9:1: 89.6k queries, 10.4k kept) the
-// bound, which tightens as queries are answered, leaves about 60% of them
+// bound, which tightens as queries are answered, leaves 56% of them
 // unanswered, and the ranking of their candidates was 14% of the search.
 class SumSelect {
   public:
