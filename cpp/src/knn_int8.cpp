@@ -415,6 +415,14 @@ void set_window(Block& b, std::int64_t r) {
         std::clamp<std::int64_t>(t, kFloor, std::int64_t{kStop} - 1));
 }
 
+// Whether query r's k-th smallest D is below its seed bound, so that a
+// change of it moves the window (which follows the smaller of the two).
+bool lowers_window(const Block& b, std::int64_t r) {
+    const auto ri = static_cast<std::size_t>(r);
+    return b.top[ri * static_cast<std::size_t>(b.k) + static_cast<std::size_t>(b.k - 1)] <
+           b.seed_dk[ri];
+}
+
 // Drops the collected rows outside query r's window. When more than half
 // its places stay in use (many rows tie, or lie, within the window so far),
 // only the rows below the (cap/2)-th smallest D, v, are kept, and the query
@@ -540,7 +548,7 @@ void take(Block& b, std::int64_t r, std::int64_t y0, unsigned mask, const std::i
         if (moved) set_seed_threshold(b, r);
         return;
     }
-    if (moved) set_window(b, r);
+    if (moved && lowers_window(b, r)) set_window(b, r);
     if (b.n_hit[ri] + kPanel > b.cap) compact(b, r, b.scratch);
 }
 
@@ -639,7 +647,7 @@ IMBFAST_TARGET_AVX512VNNI IMBFAST_INLINE void take_vnni(Block& b, std::int64_t r
         if (moved) {
             if (kInOrder)
                 set_seed_threshold(b, r);
-            else
+            else if (lowers_window(b, r))
                 set_window(b, r);
         }
     }
