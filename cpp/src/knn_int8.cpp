@@ -672,6 +672,10 @@ IMBFAST_TARGET_AVX512VNNI IMBFAST_INLINE void bound_vnni(Block& b, std::int64_t 
     }
 }
 
+// M(r) for each of the tile's 12 query rows.
+static_assert(kMR == 12, "IMBFAST_EACH_ROW lists the tile's rows");
+#define IMBFAST_EACH_ROW(M) M(0) M(1) M(2) M(3) M(4) M(5) M(6) M(7) M(8) M(9) M(10) M(11)
+
 // Tile: 12 queries x 32 rows (two panels), 24 512-bit accumulators (8
 // queries: about 5% slower, the compares and branches shared by fewer).
 // kW: the words per row when known at compile time (0: R.words, at run
@@ -720,35 +724,13 @@ IMBFAST_TARGET_AVX512VNNI void sweep_vnni(Block& b, std::int64_t p_begin, std::i
     __asm__("vpdpbusd %c3(%2)%{1to16%}, %1, %0"                                              \
             : "+v"(a##R##1)                                                                  \
             : "v"(y1), "r"(qg), "i"(R * kW * 4), "m"(words));
-                    IMBFAST_DP(0)
-                    IMBFAST_DP(1)
-                    IMBFAST_DP(2)
-                    IMBFAST_DP(3)
-                    IMBFAST_DP(4)
-                    IMBFAST_DP(5)
-                    IMBFAST_DP(6)
-                    IMBFAST_DP(7)
-                    IMBFAST_DP(8)
-                    IMBFAST_DP(9)
-                    IMBFAST_DP(10)
-                    IMBFAST_DP(11)
+                    IMBFAST_EACH_ROW(IMBFAST_DP)
 #undef IMBFAST_DP
                 } else {
 #define IMBFAST_DP(R)                                                                    \
     __asm__("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(a##R##0) : "v"(y0), "m"(qg[R * W])); \
     __asm__("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(a##R##1) : "v"(y1), "m"(qg[R * W]));
-                    IMBFAST_DP(0)
-                    IMBFAST_DP(1)
-                    IMBFAST_DP(2)
-                    IMBFAST_DP(3)
-                    IMBFAST_DP(4)
-                    IMBFAST_DP(5)
-                    IMBFAST_DP(6)
-                    IMBFAST_DP(7)
-                    IMBFAST_DP(8)
-                    IMBFAST_DP(9)
-                    IMBFAST_DP(10)
-                    IMBFAST_DP(11)
+                    IMBFAST_EACH_ROW(IMBFAST_DP)
 #undef IMBFAST_DP
                 }
             }
@@ -756,35 +738,13 @@ IMBFAST_TARGET_AVX512VNNI void sweep_vnni(Block& b, std::int64_t p_begin, std::i
 #define IMBFAST_BOUND(R)                                 \
     bound_vnni(b, q0 + R, p * kPanel, a##R##0);          \
     bound_vnni(b, q0 + R, (p + 1) * kPanel, a##R##1);
-                IMBFAST_BOUND(0)
-                IMBFAST_BOUND(1)
-                IMBFAST_BOUND(2)
-                IMBFAST_BOUND(3)
-                IMBFAST_BOUND(4)
-                IMBFAST_BOUND(5)
-                IMBFAST_BOUND(6)
-                IMBFAST_BOUND(7)
-                IMBFAST_BOUND(8)
-                IMBFAST_BOUND(9)
-                IMBFAST_BOUND(10)
-                IMBFAST_BOUND(11)
+                IMBFAST_EACH_ROW(IMBFAST_BOUND)
 #undef IMBFAST_BOUND
                 continue;
             }
 #define IMBFAST_OVER(R)       \
     const __m512i v##R = _mm512_sub_epi32(_mm512_max_epi32(a##R##0, a##R##1), _mm512_set1_epi32(thr[R]));
-            IMBFAST_OVER(0)
-            IMBFAST_OVER(1)
-            IMBFAST_OVER(2)
-            IMBFAST_OVER(3)
-            IMBFAST_OVER(4)
-            IMBFAST_OVER(5)
-            IMBFAST_OVER(6)
-            IMBFAST_OVER(7)
-            IMBFAST_OVER(8)
-            IMBFAST_OVER(9)
-            IMBFAST_OVER(10)
-            IMBFAST_OVER(11)
+            IMBFAST_EACH_ROW(IMBFAST_OVER)
 #undef IMBFAST_OVER
             const __m512i top = _mm512_max_epi32(
                 _mm512_max_epi32(_mm512_max_epi32(_mm512_max_epi32(v0, v1), _mm512_max_epi32(v2, v3)),
@@ -801,23 +761,14 @@ IMBFAST_TARGET_AVX512VNNI void sweep_vnni(Block& b, std::int64_t p_begin, std::i
         if (m0) take_vnni<kMode == kLattice>(b, q0 + R, p * kPanel, m0, a##R##0);          \
         if (m1) take_vnni<kMode == kLattice>(b, q0 + R, (p + 1) * kPanel, m1, a##R##1);    \
     }
-            IMBFAST_TAKE(0)
-            IMBFAST_TAKE(1)
-            IMBFAST_TAKE(2)
-            IMBFAST_TAKE(3)
-            IMBFAST_TAKE(4)
-            IMBFAST_TAKE(5)
-            IMBFAST_TAKE(6)
-            IMBFAST_TAKE(7)
-            IMBFAST_TAKE(8)
-            IMBFAST_TAKE(9)
-            IMBFAST_TAKE(10)
-            IMBFAST_TAKE(11)
+            IMBFAST_EACH_ROW(IMBFAST_TAKE)
 #undef IMBFAST_TAKE
         }
     }
 }
 #endif
+
+#undef IMBFAST_EACH_ROW
 
 template <int kMode>
 SweepFn pick_sweep(std::int64_t words) {
