@@ -499,10 +499,10 @@ void set_seed_threshold(Block& b, std::int64_t r) {
 // cell (see Cells: X packed cell by cell, the queries searched cell by
 // cell, so a block's queries mostly share one), at most 1/kSeedShare of X
 // (every j-th panel pair of a larger cell); without cells, one panel pair
-// in kSeedShare, spread over X. The seed pass keeps, in vector registers,
-// the `levels` smallest D of each of the 16 lanes (each lane a different
-// row of every panel): their k-th smallest is D_k's bound, as k distinct
-// rows reach it. No row list, no branch: the former pass offered every
+// in kSeedShare, spread over X. The seed pass keeps, per query, the
+// `levels` smallest D of each of the 16 lanes (each lane a different row
+// of every panel; one vector min/max pair per level): their k-th smallest
+// is D_k's bound, as k distinct rows reach it. No row list, no branch: the former pass offered every
 // improving row to a sorted list, one at a time. The main pass keeps its
 // own k smallest (D, row) from every row it collects, and its window
 // follows the smaller of the two bounds.
@@ -517,11 +517,18 @@ void set_seed_threshold(Block& b, std::int64_t r) {
 // of NearMiss-1's profile, the lane pass is 2%.
 constexpr std::int64_t kSeedShare = 16;
 
+// D of a row (ny = |q_y|^2) for query ri from its accumulator:
+// D = |q_x|^2 + ny - 2 G with G = acc - 128 sum(q_x) + ceil(ny / 2),
+// that is D = |q_x|^2 + 256 sum(q_x) - (ny mod 2) - 2 acc.
+IMBFAST_INLINE std::int32_t lane_d(const Block& b, std::size_t ri, std::int32_t ny,
+                                   std::int32_t acc) {
+    return b.nx[ri] + 256 * b.sx[ri] - (ny & 1) - 2 * acc;
+}
+
 // The rows of one 16-row panel (first row y0) that passed query r's filter
 // (mask), with their accumulators: exact D, then (kInOrder: the lattice
 // mode) the k smallest D, or the collection, the k smallest D and the
-// window. D = |q_x|^2 + ny - 2 G with G = acc - 128 sum(q_x) + ceil(ny / 2),
-// that is D = |q_x|^2 + 256 sum(q_x) - (ny mod 2) - 2 acc.
+// window.
 template <bool kInOrder>
 void take(Block& b, std::int64_t r, std::int64_t y0, unsigned mask, const std::int32_t* acc) {
     const auto ri = static_cast<std::size_t>(r);
@@ -531,7 +538,7 @@ void take(Block& b, std::int64_t r, std::int64_t y0, unsigned mask, const std::i
     while (mask) {
         const int l = __builtin_ctz(mask);
         mask &= mask - 1;
-        const std::int32_t D = b.nx[ri] + 256 * b.sx[ri] - (norm[l] & 1) - 2 * acc[l];
+        const std::int32_t D = lane_d(b, ri, norm[l], acc[l]);
         if (kInOrder) {
             moved |= offer_top(b, r, D, ids[l]);
             continue;
@@ -559,7 +566,7 @@ void bound_lanes(Block& b, std::int64_t r, std::int64_t y0, const std::int32_t* 
     const std::int32_t* norm = b.R->norm.data() + y0;
     std::int32_t* lanes = b.lanes.data() + r * b.levels * kPanel;
     for (int l = 0; l < kPanel; ++l) {
-        std::int32_t D = b.nx[ri] + 256 * b.sx[ri] - (norm[l] & 1) - 2 * acc[l];
+        std::int32_t D = lane_d(b, ri, norm[l], acc[l]);
         for (std::int64_t v = 0; v < b.levels; ++v)
             if (D < lanes[v * kPanel + l]) std::swap(D, lanes[v * kPanel + l]);
     }
@@ -608,17 +615,21 @@ void sweep_generic(Block& b, std::int64_t p_begin, std::int64_t p_end) {
 // the 16 lanes, the lanes within the window compressed into the query's
 // places (a full 64-byte store; the slack takes the rest), and only the
 // lanes below D_k go through the scalar list update.
+// lane_d for the panel's 16 lanes (first row y0).
+IMBFAST_TARGET_AVX512VNNI IMBFAST_INLINE __m512i panel_d(const Block& b, std::size_t ri,
+                                                         std::int64_t y0, __m512i acc) {
+    const __m512i odd = _mm512_and_si512(_mm512_loadu_si512(b.R->norm.data() + y0),
+                                         _mm512_set1_epi32(1));
+    return _mm512_sub_epi32(_mm512_sub_epi32(_mm512_set1_epi32(b.nx[ri] + 256 * b.sx[ri]), odd),
+                            _mm512_add_epi32(acc, acc));
+}
+
 template <bool kInOrder>
 IMBFAST_TARGET_AVX512VNNI IMBFAST_INLINE void take_vnni(Block& b, std::int64_t r,
                                                         std::int64_t y0, __mmask16 mask,
                                                         __m512i acc) {
     const auto ri = static_cast<std::size_t>(r);
-    // D = |q_x|^2 + 256 sum(q_x) - (ny mod 2) - 2 acc (see take).
-    const __m512i odd = _mm512_and_si512(_mm512_loadu_si512(b.R->norm.data() + y0),
-                                         _mm512_set1_epi32(1));
-    const __m512i D = _mm512_sub_epi32(
-        _mm512_sub_epi32(_mm512_set1_epi32(b.nx[ri] + 256 * b.sx[ri]), odd),
-        _mm512_add_epi32(acc, acc));
+    const __m512i D = panel_d(b, ri, y0, acc);
     if (!kInOrder) {
         mask = _mm512_mask_cmple_epi32_mask(mask, D, _mm512_set1_epi32(b.window[ri]));
         if (!mask) return;
@@ -658,12 +669,7 @@ IMBFAST_TARGET_AVX512VNNI IMBFAST_INLINE void take_vnni(Block& b, std::int64_t r
 // min/max steps, one pair per level.
 IMBFAST_TARGET_AVX512VNNI IMBFAST_INLINE void bound_vnni(Block& b, std::int64_t r,
                                                          std::int64_t y0, __m512i acc) {
-    const auto ri = static_cast<std::size_t>(r);
-    const __m512i odd = _mm512_and_si512(_mm512_loadu_si512(b.R->norm.data() + y0),
-                                         _mm512_set1_epi32(1));
-    __m512i D = _mm512_sub_epi32(
-        _mm512_sub_epi32(_mm512_set1_epi32(b.nx[ri] + 256 * b.sx[ri]), odd),
-        _mm512_add_epi32(acc, acc));
+    __m512i D = panel_d(b, static_cast<std::size_t>(r), y0, acc);
     std::int32_t* lanes = b.lanes.data() + r * b.levels * kPanel;
     for (std::int64_t v = 0; v < b.levels; ++v) {
         const __m512i cur = _mm512_loadu_si512(lanes + v * kPanel);

@@ -107,11 +107,11 @@ void scan_all(const T* X, std::int64_t n, std::int64_t d, const T* q, std::int64
     }
 }
 
-// Column reductions over the rows of A (m x d), on n_workers threads. Rows
-// go in fixed blocks of kReduceRows, each summed in row order, and the
-// blocks' sums are added in block order: the result is the same for any
-// number of threads (a serial loop over 2M values took 2-3 ms, a few per
-// cent of a 10k x 100k query search on 2 threads).
+// Column reductions over the rows of A (m x d), on up to n_workers threads
+// (from kMinWorkPerThread values per thread: a 1M x 20 search's mean and
+// range are 20M values each). Rows go in fixed blocks of kReduceRows, each
+// summed in row order, and the blocks' sums are added in block order: the
+// result is the same for any number of threads.
 constexpr std::int64_t kReduceRows = 4096;
 
 // Adds the rows [i0, i1) of A, (a - centre) or (a - centre)^2, into acc.
@@ -159,8 +159,9 @@ double max_centred(const T* A, std::int64_t m, const T* B, std::int64_t mb, std:
     double most = 0.0;
     bool nan = false;
     std::mutex mutex;
-    for (const T* X : {A, B}) {
-        const std::int64_t rows = X == A ? m : mb;
+    for (const auto& part : {std::pair<const T*, std::int64_t>{A, m}, {B, mb}}) {
+        const T* X = part.first;
+        const std::int64_t rows = part.second;
         if (!X || rows == 0) continue;
         parallel_for(rows, n_workers, grain_for(d), [&](std::int64_t i0, std::int64_t i1) {
             double local = 0.0;

@@ -312,7 +312,9 @@ def last_plan() -> dict[str, Any]:
         ``int8_filter`` (the search took the int8 pass, see
         :class:`Tuning`; with ``exact_arithmetic``, its exact lattice
         mode), ``n_int8_fallback`` (of those, queries that collected too
-        many rows and took the float32 pass) and, when
+        many rows and took the float32 pass), ``n_unanswered`` (with
+        ``keep_smallest_sums``: queries left unanswered, see
+        :func:`imbfast.neighbors.squared_kneighbors`) and, when
         ``"auto"`` probed it, ``int8_probe_hits`` (rows collected per probe
         query); ``probe_tie_fraction`` and ``probe_brute_seconds`` when
         ``"auto"`` probed the data (not where the int8 pass took the search
