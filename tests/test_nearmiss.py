@@ -18,7 +18,11 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from imbfast.neighbors import tuned
 from imbfast.under_sampling import NearMiss
-from imbfast.under_sampling._nearmiss import farthest_distances, smallest_first
+from imbfast.under_sampling._nearmiss import (
+    farthest_distances,
+    row_sums,
+    smallest_first,
+)
 
 TOO_FEW = pytest.mark.filterwarnings("ignore:The number of the samples to be selected")
 
@@ -303,3 +307,28 @@ def test_smallest_first_is_the_stable_sort_prefix(levels):
         np.testing.assert_array_equal(
             smallest_first(-scores, n), np.argsort(-scores, kind="stable")[:n]
         )
+
+
+def test_smallest_first_puts_infinite_scores_last_in_index_order():
+    # NearMiss-1's search leaves rows it proves are not kept at +inf.
+    rng = np.random.default_rng(7)
+    scores = rng.integers(0, 40, 3000).astype(np.float64)
+    scores[rng.random(3000) < 0.6] = np.inf
+    n_finite = int(np.isfinite(scores).sum())
+    for n in (1, 100, n_finite - 1, n_finite, n_finite + 1, 2999, 3000):
+        np.testing.assert_array_equal(
+            smallest_first(scores, n), np.argsort(scores, kind="stable")[:n]
+        )
+
+
+@pytest.mark.parametrize("width", range(1, 13))
+def test_row_sums_is_numpys_row_sum_bit_for_bit(width):
+    # Magnitudes far apart make every order of additions round differently.
+    rng = np.random.default_rng(width)
+    values = rng.random((20_000, width)) * rng.choice([1e-8, 1.0, 1e8], (20_000, width))
+    values[::7, 0] = np.inf
+    np.testing.assert_array_equal(row_sums(values), np.sum(values, axis=1))
+    # Column slices (NearMiss-2 sums the last k of a wider answer).
+    np.testing.assert_array_equal(
+        row_sums(values[:, -1:]), np.sum(values[:, -1:], axis=1)
+    )

@@ -137,6 +137,16 @@ struct Grid {
     double scale = 1.0, inv = 1.0, max_abs = 0.0;
 };
 
+// x rounded to the nearest integer, ties to even (std::nearbyint under the
+// default rounding mode) for |x| < 2^51: adding and subtracting 1.5 2^52
+// leaves no fraction bits. std::nearbyint is a libm call on baseline x86-64
+// (no SSE4.1 roundsd), which kept the quantization loops scalar: 2-3% of a
+// query search. (Clamping to [-127, 127] first gives the same integers.)
+IMBFAST_INLINE double round_even(double x) {
+    constexpr double kShift = 0x1.8p52;
+    return (x + kShift) - kShift;
+}
+
 // Quantizes one row into q (d bytes) and returns an upper bound of its
 // residual norm ||(x - c) - s q||. The computed residual coordinate
 // e' = fl(fl(x - c) - fl(s a)) differs from the true one by at most
@@ -152,7 +162,7 @@ double quantize_row(const T* x, std::int64_t d, const Grid& g, std::int8_t* q,
     sum = 0;
     for (std::int64_t j = 0; j < d; ++j) {
         const double v = static_cast<double>(x[j]) - c[j];
-        const double a = std::clamp(std::nearbyint(v * g.inv), -127.0, 127.0);
+        const double a = round_even(std::clamp(v * g.inv, -127.0, 127.0));
         const double e = v - g.scale * a;
         e2 += e * e;
         const auto qi = static_cast<std::int32_t>(a);
@@ -215,8 +225,10 @@ void pack_rows(const T* X, std::int64_t n, std::int64_t d, const Grid& g, int n_
     R.norm.assign(static_cast<std::size_t>(R.n_pad), 0);
     std::mutex mutex;
     double r_max = 0.0;
-    // (About 8 operations per value: rounding, the residual, the packing.)
-    parallel_for(R.n_pad, n_workers, grain_for(8 * d), [&](std::int64_t begin, std::int64_t end) {
+    // (About 16 cycles' worth per value: rounding, the residual, the packing
+    // and a cache miss per scattered row. Measured 1.3 ms for NearMiss-1's
+    // 10.4k x 20 minority rows, which 8 per value kept on one thread.)
+    parallel_for(R.n_pad, n_workers, grain_for(16 * d), [&](std::int64_t begin, std::int64_t end) {
         std::vector<std::int8_t> q(static_cast<std::size_t>(R.words * 4), 0);
         std::vector<std::uint8_t> u(q.size());
         double most = 0.0;

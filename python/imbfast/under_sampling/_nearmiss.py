@@ -49,7 +49,7 @@ def smallest_first(scores: np.ndarray, n: int) -> np.ndarray:
     Parameters
     ----------
     scores : ndarray of shape (m,)
-        Finite scores.
+        Scores, finite or +inf (no NaN).
     n : int
         How many to return (all of them when ``n >= m``).
 
@@ -58,9 +58,18 @@ def smallest_first(scores: np.ndarray, n: int) -> np.ndarray:
     ndarray of shape (min(n, m),)
         Positions in ``scores``, by increasing score, then position.
     """
-    m = scores.shape[0]
     if n <= 0:
         return np.empty(0, dtype=np.intp)
+    # Scores of +inf (rows the search proved are not kept) go last, in index
+    # order, so only the finite ones need ranking when enough are finite.
+    finite = np.flatnonzero(scores < np.inf)
+    if n <= finite.shape[0] < scores.shape[0]:
+        return finite[_smallest_of(scores[finite], n)]
+    return _smallest_of(scores, n)
+
+
+def _smallest_of(scores: np.ndarray, n: int) -> np.ndarray:
+    m = scores.shape[0]
     if 2 * n >= m:
         return np.argsort(scores, kind="stable")[:n]
     cut = np.partition(scores, n - 1)[n - 1]
@@ -68,6 +77,32 @@ def smallest_first(scores: np.ndarray, n: int) -> np.ndarray:
     tied = np.flatnonzero(scores == cut)[: n - below.shape[0]]
     chosen = np.sort(np.concatenate([below, tied]))
     return chosen[np.argsort(scores[chosen], kind="stable")]
+
+
+def row_sums(values: Any) -> np.ndarray:
+    """``np.sum(values, axis=1)`` in float64, bit for bit, faster for few columns.
+
+    NumPy sums fewer than 8 values in order, left to right; a reduction
+    along rows of width k that way costs a call per row (1.4 ms for NearMiss's
+    90k x 3 distances), one vector add per column here.
+
+    Parameters
+    ----------
+    values : array-like of shape (m, k)
+        The values, converted to float64.
+
+    Returns
+    -------
+    ndarray of shape (m,)
+        Each row's sum.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim != 2 or not 1 <= values.shape[1] < 8:
+        return np.sum(values, axis=1)
+    out = values[:, 0].copy()
+    for j in range(1, values.shape[1]):
+        out += values[:, j]
+    return out
 
 
 def _neighbours(value: Any, name: str, n_jobs: int | None, neighbors: str) -> Any:
@@ -404,7 +439,7 @@ class NearMiss(NeighborsModeMixin, DaskDispatchMixin, BaseUnderSampler):
             )
         else:
             dist, _ = self.nn_.kneighbors(X_rows, n_neighbors=self.nn_.n_neighbors)
-        return np.sum(np.asarray(dist, dtype=np.float64), axis=1)
+        return row_sums(dist)
 
     def _farthest_sums(self, X_rows: Any, X_min: Any, n_threads: int) -> np.ndarray:
         """Sum of the distances to the k farthest minority rows, per row."""
@@ -421,7 +456,7 @@ class NearMiss(NeighborsModeMixin, DaskDispatchMixin, BaseUnderSampler):
             k = n_min
         if isinstance(self.nn_, NearestNeighbors):
             dist = farthest_distances(X_rows, X_min, k, n_threads)
-            return np.sum(dist, axis=1)
+            return row_sums(dist)
         # A neighbours object: its own metric, full lists block by block.
         sums = np.empty(X_rows.shape[0])
         step = max(1, _BLOCK_ELEMENTS // max(n_min, 1))
@@ -430,7 +465,7 @@ class NearMiss(NeighborsModeMixin, DaskDispatchMixin, BaseUnderSampler):
             dist, _ = self.nn_.kneighbors(
                 _safe_indexing(X_rows, rows), n_neighbors=n_min
             )
-            sums[rows] = np.sum(np.asarray(dist, dtype=np.float64)[:, -k:], axis=1)
+            sums[rows] = row_sums(np.asarray(dist, dtype=np.float64)[:, -k:])
         return sums
 
     def _fit_resample(self, X: Any, y: np.ndarray) -> tuple[Any, np.ndarray]:
