@@ -156,20 +156,25 @@ IMBFAST_INLINE double round_even(double x) {
 template <class T>
 double quantize_row(const T* x, std::int64_t d, const Grid& g, std::int8_t* q,
                     std::int64_t& norm, std::int64_t& sum) {
+    // Locals throughout: q's byte stores may alias anything, so through the
+    // references and g the compiler reloaded and stored every one of them
+    // per value.
     const double* c = g.centre->data();
+    const double inv = g.inv, scale = g.scale;
     double e2 = 0.0;
-    norm = 0;
-    sum = 0;
+    std::int64_t n2 = 0, total = 0;
     for (std::int64_t j = 0; j < d; ++j) {
         const double v = static_cast<double>(x[j]) - c[j];
-        const double a = round_even(std::clamp(v * g.inv, -127.0, 127.0));
-        const double e = v - g.scale * a;
+        const double a = round_even(std::clamp(v * inv, -127.0, 127.0));
+        const double e = v - scale * a;
         e2 += e * e;
         const auto qi = static_cast<std::int32_t>(a);
         q[j] = static_cast<std::int8_t>(qi);
-        norm += qi * qi;
-        sum += qi;
+        n2 += qi * qi;
+        total += qi;
     }
+    norm = n2;
+    sum = total;
     return std::sqrt(e2) * kUp + g.max_abs * static_cast<double>(d + 1) * 0x1p-50;
 }
 
