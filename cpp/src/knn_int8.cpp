@@ -140,8 +140,9 @@ struct Grid {
 // x rounded to the nearest integer, ties to even (std::nearbyint under the
 // default rounding mode) for |x| < 2^51: adding and subtracting 1.5 2^52
 // leaves no fraction bits. std::nearbyint is a libm call on baseline x86-64
-// (no SSE4.1 roundsd), which kept the quantization loops scalar: 2-3% of a
-// query search. (Clamping to [-127, 127] first gives the same integers.)
+// (no SSE4.1 roundsd): quantize_row was 2.6% of NearMiss-1's search, 1.3 ms
+// of packing its 10.4k x 20 minority rows. (Clamping to [-127, 127] first
+// gives the same integers.)
 IMBFAST_INLINE double round_even(double x) {
     constexpr double kShift = 0x1.8p52;
     return (x + kShift) - kShift;
@@ -321,7 +322,8 @@ IMBFAST_TARGET_AVX512 std::int32_t nearest_cell_avx512(const T* x, const Grid& g
     for (std::int64_t t0 = 0; t0 < c.d; t0 += 8) {
         const std::int64_t w = std::min<std::int64_t>(8, c.d - t0);
         const auto m = static_cast<__mmask8>((1u << w) - 1u);
-        __m512d v = _mm512_mul_pd(_mm512_sub_pd(load8(x + t0, m), _mm512_maskz_loadu_pd(m, centre + t0)), inv);
+        __m512d v = _mm512_sub_pd(load8(x + t0, m), _mm512_maskz_loadu_pd(m, centre + t0));
+        v = _mm512_mul_pd(v, inv);
         v = _mm512_max_pd(_mm512_min_pd(v, hi), lo);
         _mm256_store_ps(v8, _mm512_cvtpd_ps(v));
         for (std::int64_t j = 0; j < w; ++j, ct += kMaxCells) {
@@ -727,7 +729,8 @@ IMBFAST_TARGET_AVX512VNNI IMBFAST_INLINE void bound_vnni(Block& b, std::int64_t 
 // bound_vnni for a tile's two panels at once: with two levels (k <= 16)
 // each lane keeps the two smallest of its two values and the two new ones,
 // a min/max network: one load and one store per level for both panels, not
-// two (the seed pass cost twice a main tile, 4-7% of NearMiss-1's search).
+// two. (The seed pass, over 1/32 to 1/16 of X per query, was 2-6% of
+// NearMiss-1's search in profiles; this saved about 2%.)
 IMBFAST_TARGET_AVX512VNNI IMBFAST_INLINE void bound_pair_vnni(Block& b, std::int64_t r,
                                                               std::int64_t y0, __m512i acc0,
                                                               __m512i acc1) {
@@ -1050,17 +1053,17 @@ struct Searcher {
         const auto k = static_cast<std::size_t>(b.k);
         std::vector<std::int32_t>& best = b.scratch;
 #if defined(IMBFAST_HAVE_X86_DISPATCH)
-        const bool vector = b.levels == 2 && active_isa() == Isa::avx512;
+        const bool by_vector = b.levels == 2 && active_isa() == Isa::avx512;
 #else
-        const bool vector = false;
+        const bool by_vector = false;
 #endif
         for (std::int64_t r = 0; r < b.count; ++r) {
             const std::int32_t* lanes = b.lanes.data() + r * values;
             std::int32_t dk = kNever;
 #if defined(IMBFAST_HAVE_X86_DISPATCH)
-            if (vector) dk = kth_of_two_levels(lanes, b.k);
+            if (by_vector) dk = kth_of_two_levels(lanes, b.k);
 #endif
-            if (!vector) {
+            if (!by_vector) {
                 // The k smallest by insertion: each lane is ascending, so a
                 // lane stops at its first value not below the k-th so far.
                 best.assign(k, kNever);
