@@ -300,37 +300,15 @@ std::int32_t nearest_cell_generic(const T* x, const Grid& g, const Cells& c) {
 
 #if defined(IMBFAST_HAVE_X86_DISPATCH)
 static_assert(kMaxCells == 32, "two 16-lane vectors of cells");
-// Up to 8 values of a row as doubles (the rest 0).
-IMBFAST_TARGET_AVX512 IMBFAST_INLINE __m512d load8(const double* x, __mmask8 m) {
-    return _mm512_maskz_loadu_pd(m, x);
-}
-IMBFAST_TARGET_AVX512 IMBFAST_INLINE __m512d load8(const float* x, __mmask8 m) {
-    return _mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, x));
-}
-
 template <class T>
 IMBFAST_TARGET_AVX512 std::int32_t nearest_cell_avx512(const T* x, const Grid& g, const Cells& c) {
     __m512 s0 = _mm512_loadu_ps(c.half_norm.data());
     __m512 s1 = _mm512_loadu_ps(c.half_norm.data() + 16);
     const float* ct = c.centre_t.data();
-    const double* centre = g.centre->data();
-    const __m512d inv = _mm512_set1_pd(g.inv);
-    const __m512d hi = _mm512_set1_pd(1e30), lo = _mm512_set1_pd(-1e30);
-    // on_grid 8 coordinates at a time (the same operations, so the same
-    // floats), then one broadcast and two FMAs per coordinate.
-    alignas(32) float v8[8];
-    for (std::int64_t t0 = 0; t0 < c.d; t0 += 8) {
-        const std::int64_t w = std::min<std::int64_t>(8, c.d - t0);
-        const auto m = static_cast<__mmask8>((1u << w) - 1u);
-        __m512d v = _mm512_sub_pd(load8(x + t0, m), _mm512_maskz_loadu_pd(m, centre + t0));
-        v = _mm512_mul_pd(v, inv);
-        v = _mm512_max_pd(_mm512_min_pd(v, hi), lo);
-        _mm256_store_ps(v8, _mm512_cvtpd_ps(v));
-        for (std::int64_t j = 0; j < w; ++j, ct += kMaxCells) {
-            const __m512 u = _mm512_set1_ps(v8[j]);
-            s0 = _mm512_fnmadd_ps(u, _mm512_loadu_ps(ct), s0);
-            s1 = _mm512_fnmadd_ps(u, _mm512_loadu_ps(ct + 16), s1);
-        }
+    for (std::int64_t t = 0; t < c.d; ++t, ct += kMaxCells) {
+        const __m512 v = _mm512_set1_ps(on_grid(x[t], t, g));
+        s0 = _mm512_fnmadd_ps(v, _mm512_loadu_ps(ct), s0);
+        s1 = _mm512_fnmadd_ps(v, _mm512_loadu_ps(ct + 16), s1);
     }
     const __m512 least =
         _mm512_set1_ps(std::min(_mm512_reduce_min_ps(s0), _mm512_reduce_min_ps(s1)));
